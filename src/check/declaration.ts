@@ -1,0 +1,77 @@
+import type { Code } from '../diagnostics/codes.js';
+import type { Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
+import type { BlockKind, Origin, Shape, ShortcutOption } from '../model/types.js';
+import type { NameNode, NumberNode, SizeNode } from '../syntax/ast.js';
+import type { Span } from '../syntax/source.js';
+
+/**
+ * A model's statements as written in one declaration, each value validated and
+ * located. `undefined`: not written here. `null`: written, but invalid (already
+ * reported), so later stages neither build on it nor report it missing.
+ */
+
+export type Maybe<T> = T | null | undefined;
+
+export interface Located<T> {
+  value: T;
+  origin: Origin;
+}
+
+export interface StemLayerSpec {
+  op: 'conv' | 'maxpool' | 'avgpool';
+  kernel: [number, number];
+  channels: number;
+  stride: number;
+  groups: number;
+  origin: Origin;
+}
+
+export interface BlockSpec {
+  kind: BlockKind;
+  expansion: number;
+  groups: number;
+  widthPerGroup: number;
+  strideOn: '1x1' | '3x3';
+  se: number | undefined;
+  origin: Origin;
+}
+
+export interface StageDecl {
+  name: string;
+  origin: Origin;
+  nameOrigin: Origin;
+  blocks: Maybe<Located<number>>;
+  width: Maybe<Located<number>>;
+  stride: Maybe<Located<number>>;
+  block: Maybe<BlockSpec>;
+  shortcut: Maybe<Located<ShortcutOption>>;
+}
+
+export interface ExpectDecl {
+  what: 'params' | 'macs' | 'output';
+  value: NumberNode | SizeNode;
+  origin: Origin;
+}
+
+export interface ModelDecl {
+  name: string;
+  file: string;
+  origin: Origin;
+  nameSpan: Span;
+  parent: NameNode | undefined;
+  input: Maybe<Located<Shape>>;
+  classes: Maybe<Located<number>>;
+  dropout: Maybe<Located<number>>;
+  stem: Maybe<Located<StemLayerSpec[]>>;
+  block: Maybe<BlockSpec>;
+  shortcut: Maybe<Located<ShortcutOption>>;
+  norm: Maybe<Located<{ eps: number; momentum: number }>>;
+  activation: Maybe<Located<'relu'>>;
+  stages: StageDecl[];
+  expects: ExpectDecl[];
+}
+
+/** What the checker reports through; it decides where a diagnostic lands. The code decides the severity. */
+export interface Reporter {
+  report(code: Code, origin: Origin, message: string, extra?: { help?: string; related?: RelatedLocation[]; fixes?: Fix[] }): void;
+}

@@ -1,0 +1,42 @@
+import type { ModelDecl, StageDecl } from './declaration.js';
+
+/**
+ * `model CHILD extends PARENT`: start from the parent's statements; a stage of the
+ * same name merges field by field, any other statement replaces the inherited one,
+ * and `expect` lines are not inherited.
+ */
+export function mergeExtends(parent: ModelDecl, child: ModelDecl): ModelDecl {
+  const pick = <K extends keyof ModelDecl>(key: K): ModelDecl[K] => (child[key] !== undefined ? child[key] : parent[key]);
+  const stages: StageDecl[] = parent.stages.map((inherited) => {
+    const own = child.stages.find((s) => s.name === inherited.name);
+    return own ? mergeStage(inherited, own) : inherited;
+  });
+  for (const own of child.stages) if (!parent.stages.some((s) => s.name === own.name)) stages.push(own);
+  return {
+    ...child,
+    input: pick('input'),
+    classes: pick('classes'),
+    dropout: pick('dropout'),
+    stem: pick('stem'),
+    block: pick('block'),
+    shortcut: pick('shortcut'),
+    norm: pick('norm'),
+    activation: pick('activation'),
+    stages,
+    expects: child.expects,
+  };
+}
+
+function mergeStage(inherited: StageDecl, own: StageDecl): StageDecl {
+  const pick = <K extends keyof StageDecl>(key: K): StageDecl[K] => (own[key] !== undefined ? own[key] : inherited[key]);
+  return {
+    name: own.name,
+    origin: own.origin,
+    nameOrigin: own.nameOrigin,
+    blocks: pick('blocks'),
+    width: pick('width'),
+    stride: pick('stride'),
+    block: pick('block'),
+    shortcut: pick('shortcut'),
+  };
+}

@@ -1,0 +1,415 @@
+import { didYouMean } from '../diagnostics/suggest.js';
+import type { Origin, Shape, ShortcutOption } from '../model/types.js';
+import type * as A from '../syntax/ast.js';
+import type { Span } from '../syntax/source.js';
+import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
+import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
+
+/** Validates one model declaration's statements; reports what is wrong where it was written. */
+export function readDeclaration(node: A.ModelNode, file: string, report: Reporter): ModelDecl | undefined {
+  if (!node.name) return undefined;
+  const at = (span: Span): Origin => ({ file, start: span.start, end: span.end });
+  const r = new ValueReader(file, report);
+
+  const decl: ModelDecl = {
+    name: node.name.text,
+    file,
+    origin: at(node.span),
+    nameSpan: node.name.span,
+    parent: node.extendsName,
+    input: undefined,
+    classes: undefined,
+    dropout: undefined,
+    stem: undefined,
+    block: undefined,
+    shortcut: undefined,
+    norm: undefined,
+    activation: undefined,
+    stages: [],
+    expects: [],
+  };
+
+  const seen = new Map<string, Span>();
+  const once = (key: string, label: string, span: Span): boolean => {
+    const first = seen.get(key);
+    if (first) {
+      report.report('R0202', at(span), `${label} is already set in this model`, {
+        related: [{ file, span: first, message: 'first set here' }],
+        help: 'remove one of them',
+      });
+      return false;
+    }
+    seen.set(key, span);
+    return true;
+  };
+
+  for (const s of node.statements) {
+    switch (s.kind) {
+      case 'input':
+        if (once('input', "'input'", s.span)) decl.input = r.located(r.inputShape(s.size), s.span);
+        break;
+      case 'classes':
+        if (once('classes', "'classes'", s.span)) decl.classes = r.located(r.whole(s.value, 'classes', 1), s.span);
+        break;
+      case 'dropout':
+        if (once('dropout', "'dropout'", s.span)) decl.dropout = r.located(r.dropoutRate(s.value), s.span);
+        break;
+      case 'stem':
+        if (once('stem', "'stem'", s.span)) decl.stem = r.located(r.stem(s), s.span);
+        break;
+      case 'block':
+        if (once('block', "'block'", s.span)) decl.block = r.block(s);
+        break;
+      case 'shortcut':
+        if (once('shortcut', "'shortcut'", s.span)) decl.shortcut = r.shortcut(s);
+        break;
+      case 'norm':
+        if (once('norm', "'norm'", s.span)) decl.norm = r.norm(s);
+        break;
+      case 'activation':
+        if (once('activation', "'activation'", s.span)) decl.activation = r.activation(s);
+        break;
+      case 'stage': {
+        if (!s.name) break;
+        if (!once(`stage ${s.name.text}`, `stage '${s.name.text}'`, s.name.span)) break;
+        decl.stages.push(r.stage(s));
+        break;
+      }
+      case 'expect': {
+        if (!s.what || !s.value) break;
+        const what = s.what.text as 'params' | 'macs' | 'output';
+        if (!once(`expect ${what}`, `'expect ${what}'`, s.span)) break;
+        if (what === 'output') {
+          if (r.inputShape(s.value as A.SizeNode, 'expect output') === null) break;
+        } else if (!r.countForm(s.value as A.NumberNode)) break;
+        decl.expects.push({ what, value: s.value, origin: at(s.span) });
+        break;
+      }
+    }
+  }
+  return decl;
+}
+
+class ValueReader {
+  constructor(
+    private readonly file: string,
+    private readonly report: Reporter,
+  ) {}
+
+  at(span: Span): Origin {
+    return { file: this.file, start: span.start, end: span.end };
+  }
+
+  located<T>(value: T | null | undefined, span: Span): Maybe<Located<T>> {
+    if (value === undefined) return null; // missing value: the parser reported it
+    return value === null ? null : { value, origin: this.at(span) };
+  }
+
+  /** A whole number at least `min`; null (reported) otherwise, undefined when missing. */
+  whole(n: A.NumberNode | undefined, what: string, min: number): number | null | undefined {
+    if (!n) return undefined;
+    if (!Number.isInteger(n.value)) {
+      this.report.report('R0207', this.at(n.span), `${what} must be a whole number, not ${n.text}`);
+      return null;
+    }
+    if (n.value < min) {
+      this.report.report('R0208', this.at(n.span), `${what} must be at least ${min}, not ${n.text}`);
+      return null;
+    }
+    return n.value;
+  }
+
+  dropoutRate(n: A.NumberNode | undefined): number | null | undefined {
+    if (!n) return undefined;
+    if (!(n.value >= 0 && n.value < 1)) {
+      this.report.report('R0208', this.at(n.span), `dropout must be at least 0 and below 1, not ${n.text}`, {
+        help: 'dropout is the probability of zeroing a feature, e.g. dropout 0.2',
+      });
+      return null;
+    }
+    return n.value;
+  }
+
+  inputShape(size: A.SizeNode | undefined, what = 'input'): Shape | null | undefined {
+    if (!size) return undefined;
+    if (size.dims.length !== 3) {
+      this.report.report('R0211', this.at(size.span), `${what} takes channels x height x width, not ${size.text}`, {
+        help: `write it as e.g. 3x224x224`,
+      });
+      return null;
+    }
+    if (size.dims.some((d) => d < 1)) {
+      this.report.report('R0208', this.at(size.span), `every dimension of ${what} must be at least 1, not ${size.text}`);
+      return null;
+    }
+    const [c, h, w] = size.dims as [number, number, number];
+    return { c, h, w };
+  }
+
+  kernel(size: A.SizeNode | undefined, what: string): [number, number] | null | undefined {
+    if (!size) return undefined;
+    if (size.dims.length !== 2) {
+      this.report.report('R0211', this.at(size.span), `a ${what} kernel is height x width, not ${size.text}`, { help: 'write it as e.g. 3x3' });
+      return null;
+    }
+    if (size.dims.some((d) => d < 1)) {
+      this.report.report('R0208', this.at(size.span), `a kernel must be at least 1x1, not ${size.text}`);
+      return null;
+    }
+    return size.dims as [number, number];
+  }
+
+  /** `expect params|macs` takes an exact integer or a suffixed rounded count. */
+  countForm(n: A.NumberNode): boolean {
+    if (n.plainInteger || n.suffix) return true;
+    this.report.report('R0404', this.at(n.span), `expect compares an exact count or a rounded one with a suffix, not ${n.text}`, {
+      help: 'write an integer (25_557_032) or a suffixed number (25.56M, 4.09G, 270K)',
+    });
+    return false;
+  }
+
+  /** Options of a layer: each known key once, each value a whole number at least 1. */
+  wholeOptions(options: A.OptionNode[], allowed: readonly string[], where: string): Map<string, number | null> {
+    const values = new Map<string, number | null>();
+    const spans = new Map<string, Span>();
+    for (const o of options) {
+      const key = o.key.text;
+      if (!allowed.includes(key)) {
+        this.report.report('R0209', this.at(o.key.span), `'${key}' does not apply to ${where}`, {
+          help: `${where} takes ${allowed.map((a) => `'${a}'`).join(', ') || 'no options'}`,
+        });
+        continue;
+      }
+      const first = spans.get(key);
+      if (first) {
+        this.report.report('R0202', this.at(o.span), `'${key}' is already set here`, {
+          related: [{ file: this.file, span: first, message: 'first set here' }],
+        });
+        continue;
+      }
+      spans.set(key, o.span);
+      if (o.value && 'dims' in o.value) {
+        this.report.report('R0207', this.at(o.value.span), `'${key}' takes a number, not ${o.value.text}`);
+        values.set(key, null);
+        continue;
+      }
+      const v = this.whole(o.value, `'${key}'`, 1);
+      values.set(key, v === undefined ? null : v);
+    }
+    return values;
+  }
+
+  stem(s: A.StemStatement): StemLayerSpec[] | null {
+    const layers: StemLayerSpec[] = [];
+    let valid = true;
+    for (const l of s.layers) {
+      const kernel = this.kernel(l.kernel, l.kind);
+      if (l.kind === 'conv') {
+        const channels = this.whole(l.channels, 'the number of channels', 1);
+        const opts = this.wholeOptions(l.options, ['stride', 'groups'], 'a stem conv');
+        const stride = opts.get('stride');
+        const groups = opts.get('groups');
+        if (!kernel || !channels || stride === null || groups === null) {
+          valid = false;
+          continue;
+        }
+        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l.span) });
+      } else {
+        const opts = this.wholeOptions(l.options, ['stride'], `a stem ${l.kind}`);
+        const stride = opts.get('stride');
+        if (!kernel || stride === null) {
+          valid = false;
+          continue;
+        }
+        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, origin: this.at(l.span) });
+      }
+    }
+    return valid ? layers : null;
+  }
+
+  block(s: A.BlockStatement): BlockSpec | null {
+    if (!s.blockKind) return null;
+    const kindText = s.blockKind.text;
+    const kind = blockKinds.find((k) => k === kindText);
+    if (!kind) {
+      const suggestion = didYouMean(kindText, blockKinds);
+      this.report.report('R0203', this.at(s.blockKind.span), `unknown block kind '${kindText}'`, {
+        help: suggestion ? `did you mean '${suggestion}'?` : `the block kinds are ${blockKinds.join(', ')}`,
+        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.blockKind.span, newText: suggestion }] : [],
+      });
+      return null;
+    }
+    const bottleneck = isBottleneck(kind);
+    const numeric = s.options.filter((o) => o.key.text !== 'stride_on');
+    const allowed = bottleneck ? ['expansion', 'groups', 'width_per_group', 'se'] : ['expansion', 'se'];
+    const where = `${kind} blocks`;
+    let valid = true;
+    for (const o of numeric) {
+      if (!bottleneck && (o.key.text === 'groups' || o.key.text === 'width_per_group')) {
+        this.report.report('R0209', this.at(o.key.span), `'${o.key.text}' does not apply to ${where}`, {
+          help: `groups and width_per_group shape the 3x3 convolution of bottleneck blocks; for a wider ${kind} block, raise the stage's width`,
+        });
+        valid = false;
+      }
+    }
+    const opts = this.wholeOptions(
+      numeric.filter((o) => bottleneck || (o.key.text !== 'groups' && o.key.text !== 'width_per_group')),
+      allowed,
+      where,
+    );
+    let strideOn: '1x1' | '3x3' = defaults.strideOn;
+    const strideOnOptions = s.options.filter((o) => o.key.text === 'stride_on');
+    for (const [i, o] of strideOnOptions.entries()) {
+      if (!bottleneck) {
+        this.report.report('R0209', this.at(o.key.span), `'stride_on' does not apply to ${where}`, {
+          help: 'stride_on picks which convolution of a bottleneck block takes the stride',
+        });
+        valid = false;
+        continue;
+      }
+      if (i > 0) {
+        this.report.report('R0202', this.at(o.span), `'stride_on' is already set here`, {
+          related: [{ file: this.file, span: strideOnOptions[0]!.span, message: 'first set here' }],
+        });
+        continue;
+      }
+      const text = o.value?.text;
+      if (text === '1x1' || text === '3x3') strideOn = text;
+      else if (o.value) {
+        this.report.report('R0208', this.at(o.value.span), `stride_on is 1x1 or 3x3, not ${text}`);
+        valid = false;
+      }
+    }
+    for (const v of opts.values()) if (v === null) valid = false;
+    if (!valid) return null;
+    return {
+      kind,
+      expansion: opts.get('expansion') ?? blockExpansion[kind],
+      groups: opts.get('groups') ?? defaults.groups,
+      widthPerGroup: opts.get('width_per_group') ?? defaults.widthPerGroup,
+      strideOn,
+      se: opts.get('se') ?? undefined,
+      origin: this.at(s.span),
+    };
+  }
+
+  shortcut(s: A.ShortcutStatement): Located<ShortcutOption> | null {
+    if (!s.shortcutKind) return null;
+    const text = s.shortcutKind.text;
+    const option = Object.hasOwn(shortcutKinds, text) ? shortcutKinds[text] : undefined;
+    if (!option) {
+      const names = Object.keys(shortcutKinds);
+      const suggestion = didYouMean(text, names);
+      this.report.report('R0204', this.at(s.shortcutKind.span), `unknown shortcut kind '${text}'`, {
+        help: suggestion ? `did you mean '${suggestion}'?` : `the shortcut kinds are ${names.join(', ')}`,
+        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.shortcutKind.span, newText: suggestion }] : [],
+      });
+      return null;
+    }
+    return { value: option, origin: this.at(s.span) };
+  }
+
+  norm(s: A.NormStatement): Located<{ eps: number; momentum: number }> | null {
+    if (!s.normKind) return null;
+    const text = s.normKind.text;
+    if (!(normKinds as readonly string[]).includes(text)) {
+      const suggestion = didYouMean(text, normKinds);
+      this.report.report('R0205', this.at(s.normKind.span), `unknown norm kind '${text}'`, {
+        help: suggestion ? `did you mean '${suggestion}'?` : `the norm kinds are ${normKinds.join(', ')}`,
+        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.normKind.span, newText: suggestion }] : [],
+      });
+      return null;
+    }
+    let eps = defaults.eps;
+    let momentum = defaults.momentum;
+    let valid = true;
+    const seen = new Map<string, Span>();
+    for (const o of s.options) {
+      const key = o.key.text;
+      const first = seen.get(key);
+      if (first) {
+        this.report.report('R0202', this.at(o.span), `'${key}' is already set here`, {
+          related: [{ file: this.file, span: first, message: 'first set here' }],
+        });
+        continue;
+      }
+      seen.set(key, o.span);
+      const v = o.value && !('dims' in o.value) ? o.value : undefined;
+      if (!v) continue;
+      if (key === 'eps') {
+        if (v.value > 0 && v.value < 1) eps = v.value;
+        else {
+          this.report.report('R0208', this.at(v.span), `eps must be above 0 and below 1, not ${v.text}`, { help: 'the usual value is 1e-5' });
+          valid = false;
+        }
+      } else if (key === 'momentum') {
+        if (v.value >= 0 && v.value <= 1) momentum = v.value;
+        else {
+          this.report.report('R0208', this.at(v.span), `momentum must be between 0 and 1, not ${v.text}`, {
+            help: "momentum is PyTorch's: the weight of the new batch, 0.1 by default",
+          });
+          valid = false;
+        }
+      }
+    }
+    return valid ? { value: { eps, momentum }, origin: this.at(s.span) } : null;
+  }
+
+  activation(s: A.ActivationStatement): Located<'relu'> | null {
+    if (!s.fn) return null;
+    const fn = activations.find((a) => a === s.fn!.text);
+    if (!fn) {
+      const suggestion = didYouMean(s.fn.text, activations);
+      this.report.report('R0206', this.at(s.fn.span), `unknown activation '${s.fn.text}'`, {
+        help: suggestion ? `did you mean '${suggestion}'?` : `the activations are ${activations.join(', ')}`,
+        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.fn.span, newText: suggestion }] : [],
+      });
+      return null;
+    }
+    return { value: fn, origin: this.at(s.span) };
+  }
+
+  stage(s: A.StageStatement): StageDecl {
+    const name = s.name!;
+    const decl: StageDecl = {
+      name: name.text,
+      origin: this.at(s.span),
+      nameOrigin: this.at(name.span),
+      blocks: undefined,
+      width: undefined,
+      stride: undefined,
+      block: undefined,
+      shortcut: undefined,
+    };
+    if ((reservedStageNames as readonly string[]).includes(name.text)) {
+      this.report.report('R0212', this.at(name.span), `'${name.text}' cannot name a stage: layer names use it for another part`, {
+        help: `choose another name, e.g. '${name.text}1'`,
+      });
+    }
+    const seen = new Map<string, Span>();
+    for (const item of s.items) {
+      const key = item.kind === 'field' ? item.key.text : item.kind;
+      const first = seen.get(key);
+      if (first) {
+        this.report.report('R0202', this.at(item.span), `'${key}' is already set in this stage`, {
+          related: [{ file: this.file, span: first, message: 'first set here' }],
+        });
+        continue;
+      }
+      seen.set(key, item.span);
+      if (item.kind === 'block') decl.block = this.block(item);
+      else if (item.kind === 'shortcut') decl.shortcut = this.shortcut(item);
+      else {
+        const value = item.value && 'dims' in item.value ? undefined : item.value;
+        if (item.value && !value) {
+          this.report.report('R0207', this.at(item.value.span), `'${key}' takes a number, not ${item.value.text}`);
+        }
+        const v = this.located(this.whole(value, `'${key}'`, 1), item.span);
+        if (key === 'blocks') decl.blocks = v;
+        else if (key === 'width') decl.width = v;
+        else if (key === 'stride') decl.stride = v;
+      }
+    }
+    return decl;
+  }
+}

@@ -1,0 +1,301 @@
+import { dirname, resolve } from 'node:path';
+import type { Code } from '../diagnostics/codes.js';
+import { codes } from '../diagnostics/codes.js';
+import type { Diagnostic, Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import type { CheckedModel, Origin } from '../model/types.js';
+import type { FileNode, ImportNode, ModelNode } from '../syntax/ast.js';
+import { parse } from '../syntax/parse.js';
+import { SourceText, type Span } from '../syntax/source.js';
+import { buildModel } from './build.js';
+import type { ModelDecl, Reporter } from './declaration.js';
+import { checkExpects } from './expect.js';
+import { type FileHost, diskHost } from './host.js';
+import { mergeExtends } from './merge.js';
+import { readDeclaration } from './read-declaration.js';
+
+/** A parsed file, kept while its text is unchanged. */
+export interface ParsedFile {
+  path: string;
+  source: SourceText;
+  syntax: FileNode;
+  diagnostics: Diagnostic[];
+}
+
+/** Everything the checker knows about one file. */
+export interface CheckedFile extends ParsedFile {
+  /** Syntax and checker diagnostics of this file, in source order. */
+  diagnostics: Diagnostic[];
+  /** The models this file declares, checked (those that could be built). */
+  models: CheckedModel[];
+  /** Every model declared in the file by name, built or not, with its declaration's node. */
+  declarations: Map<string, ModelNode>;
+  /** Resolved absolute paths of the file's imports, by import node. */
+  imports: Map<ImportNode, string>;
+}
+
+interface FileState {
+  parsed: ParsedFile;
+  diagnostics: Diagnostic[];
+  decls: Map<string, ModelDecl>;
+  /** Models visible in the file: its own, then those of the files it imports. */
+  scope: Map<string, { file: string; decl: ModelDecl }>;
+  imports: Map<ImportNode, string>;
+  checked?: CheckedFile;
+}
+
+/**
+ * The checker's entry point: files in, checked files out. Parses are cached by text,
+ * so an editor can ask again after every keystroke and only changed files are re-read.
+ * Each `check` call works on a consistent snapshot of the host.
+ */
+export class Workspace {
+  private parseCache = new Map<string, ParsedFile>();
+
+  constructor(private readonly host: FileHost = diskHost) {}
+
+  /** Parses a file (cached while its text is unchanged); undefined when it cannot be read. */
+  parseFile(path: string): ParsedFile | undefined {
+    const abs = resolve(path);
+    const text = this.host.readFile(abs);
+    if (text === undefined) {
+      this.parseCache.delete(abs);
+      return undefined;
+    }
+    const cached = this.parseCache.get(abs);
+    if (cached && cached.source.text === text) return cached;
+    const result = parse(text, abs);
+    const parsed: ParsedFile = { path: abs, source: new SourceText(abs, text), syntax: result.file, diagnostics: result.diagnostics };
+    this.parseCache.set(abs, parsed);
+    return parsed;
+  }
+
+  /** Checks a file and the files it imports; undefined when the file cannot be read. */
+  check(path: string): CheckedFile | undefined {
+    return new CheckRun(this).checkFile(resolve(path));
+  }
+
+  /** Forgets a file's parse, e.g. when an editor closes it. */
+  forget(path: string): void {
+    this.parseCache.delete(resolve(path));
+  }
+}
+
+/** One consistent pass over the files reachable from those asked for. */
+class CheckRun {
+  private states = new Map<string, FileState | null>();
+  private loading = new Set<string>();
+  private effective = new Map<ModelDecl, ModelDecl | null>();
+  private resolving = new Set<ModelDecl>();
+  private checkedFiles = new Map<string, CheckedFile>();
+
+  constructor(private readonly workspace: Workspace) {}
+
+  checkFile(path: string): CheckedFile | undefined {
+    const state = this.load(path);
+    if (!state) return undefined;
+    const done = this.checkedFiles.get(path);
+    if (done) return done;
+
+    const models: CheckedModel[] = [];
+    const report = this.reporterFor(state);
+    for (const decl of state.decls.values()) {
+      const merged = this.resolveExtends(decl, state);
+      if (!merged) continue;
+      const base = buildModel(merged, report.forModel(decl));
+      if (!base) continue;
+      const expects = checkExpects(base, decl.expects, report.forModel(decl));
+      models.push({ ...base, expects });
+    }
+    this.reportImports(state);
+    const declarations = new Map<string, ModelNode>();
+    for (const m of state.parsed.syntax.models) if (m.name && !declarations.has(m.name.text)) declarations.set(m.name.text, m);
+    const all = [...state.parsed.diagnostics, ...state.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+    const checked: CheckedFile = { ...state.parsed, diagnostics: dedupe(all), models, declarations, imports: state.imports };
+    this.checkedFiles.set(path, checked);
+    return checked;
+  }
+
+  /** Parses a file and reads its declarations and imports; null when it cannot be read. */
+  private load(path: string): FileState | null {
+    const known = this.states.get(path);
+    if (known !== undefined) return known;
+    const parsed = this.workspace.parseFile(path);
+    if (!parsed) {
+      this.states.set(path, null);
+      return null;
+    }
+    const state: FileState = { parsed, diagnostics: [], decls: new Map(), scope: new Map(), imports: new Map() };
+    this.states.set(path, state);
+    this.loading.add(path);
+    const report = this.reporterFor(state);
+    const syntax = parsed.syntax;
+
+    let seenModel = false;
+    for (const item of syntax.items) {
+      if (item.kind === 'model') seenModel = true;
+      else if (seenModel) {
+        report.at('R0107', item.span, 'imports come before the first model', { help: 'move this line to the top of the file' });
+      }
+    }
+    if (syntax.models.length === 0 && parsed.diagnostics.length === 0) {
+      report.at('R0108', { start: 0, end: 0 }, 'this file declares no model', { help: 'add one, e.g. `model mynet { … }`' });
+    }
+
+    for (const node of syntax.models) {
+      const decl = readDeclaration(node, path, report.plain());
+      if (!decl) continue;
+      const first = state.decls.get(decl.name);
+      if (first) {
+        report.at('R0106', decl.nameSpan, `model '${decl.name}' is already declared in this file`, {
+          related: [{ file: path, span: first.nameSpan, message: 'first declared here' }],
+        });
+        continue;
+      }
+      state.decls.set(decl.name, decl);
+      state.scope.set(decl.name, { file: path, decl });
+    }
+
+    const importedPaths = new Map<string, ImportNode>();
+    for (const imp of syntax.imports) {
+      if (!imp.path) continue;
+      const target = resolve(dirname(path), imp.path.value);
+      const earlier = importedPaths.get(target);
+      if (earlier) {
+        report.at('R0110', imp.span, `'${imp.path.value}' is already imported`, {
+          related: [{ file: path, span: earlier.span, message: 'first imported here' }],
+          fixes: [{ title: 'remove this import', span: imp.span, newText: '' }],
+        });
+        continue;
+      }
+      importedPaths.set(target, imp);
+      if (target === path || this.loading.has(target)) {
+        report.at('R0102', imp.path.span, `importing '${imp.path.value}' makes a cycle`, { help: 'files cannot import each other, directly or through others' });
+        continue;
+      }
+      const imported = this.load(target);
+      if (!imported) {
+        report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
+        continue;
+      }
+      state.imports.set(imp, target);
+      for (const [name, decl] of imported.decls) {
+        const own = state.scope.get(name);
+        if (own) {
+          if (own.file === path) {
+            report.at('R0106', own.decl.nameSpan, `model '${name}' is also declared in '${imp.path.value}'`, {
+              related: [{ file: target, span: decl.nameSpan, message: 'declared there' }],
+            });
+          }
+          continue;
+        }
+        state.scope.set(name, { file: target, decl });
+      }
+    }
+    this.loading.delete(path);
+    return state;
+  }
+
+  /** Import problems that need the imported files checked: errors inside them, unused imports. */
+  private reportImports(state: FileState): void {
+    const report = this.reporterFor(state);
+    const used = new Set<string>();
+    for (const decl of state.decls.values()) {
+      const parent = decl.parent ? state.scope.get(decl.parent.text) : undefined;
+      if (parent) used.add(parent.file);
+    }
+    for (const [imp, target] of state.imports) {
+      const checked = this.checkFile(target);
+      const errors = checked?.diagnostics.filter((d) => d.severity === 'error') ?? [];
+      if (errors.length > 0) {
+        const first = errors[0]!;
+        const at = checked!.source.position(first.span.start);
+        report.at('R0103', imp.path!.span, `'${imp.path!.value}' has ${errors.length} ${errors.length === 1 ? 'error' : 'errors'}`, {
+          related: [{ file: target, span: first.span, message: `${first.message} (${at.line}:${at.column})` }],
+        });
+      } else if (!used.has(target)) {
+        report.at('R0109', imp.span, `nothing from '${imp.path!.value}' is used`, {
+          help: 'models from an import are used by `extends`',
+          fixes: [{ title: 'remove this import', span: imp.span, newText: '' }],
+        });
+      }
+    }
+  }
+
+  /** A declaration with everything it inherits merged in; null when its parent cannot be had. */
+  private resolveExtends(decl: ModelDecl, state: FileState): ModelDecl | null {
+    const known = this.effective.get(decl);
+    if (known !== undefined) return known;
+    if (!decl.parent) {
+      this.effective.set(decl, decl);
+      return decl;
+    }
+    const report = this.reporterFor(state);
+    const parentName = decl.parent.text;
+    const found = state.scope.get(parentName);
+    let result: ModelDecl | null = null;
+    if (!found) {
+      const suggestion = didYouMean(parentName, state.scope.keys());
+      report.at('R0104', decl.parent.span, `no model named '${parentName}' here`, {
+        help: suggestion ? `did you mean '${suggestion}'?` : 'declare it in this file, or import the file that declares it',
+        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: decl.parent.span, newText: suggestion }] : [],
+      });
+    } else if (this.resolving.has(found.decl) || found.decl === decl) {
+      report.at('R0105', decl.parent.span, `'${decl.name}' extends itself through '${parentName}'`, { help: 'a model cannot inherit from its own descendants' });
+    } else {
+      this.resolving.add(decl);
+      const parentState = found.file === state.parsed.path ? state : this.load(found.file);
+      const parent = parentState ? this.resolveExtends(found.decl, parentState) : null;
+      this.resolving.delete(decl);
+      if (parent) result = mergeExtends(parent, decl);
+    }
+    this.effective.set(decl, result);
+    return result;
+  }
+
+  private reporterFor(state: FileState): FileReporter {
+    return new FileReporter(state);
+  }
+}
+
+type Extra = { help?: string; related?: RelatedLocation[]; fixes?: Fix[] };
+
+/** Adds diagnostics to one file; `forModel` moves those about inherited statements to the `extends`. */
+class FileReporter {
+  constructor(private readonly state: FileState) {}
+
+  at(code: Code, span: Span, message: string, extra: Extra = {}): void {
+    this.state.diagnostics.push({ code, severity: codes[code].severity, message, file: this.state.parsed.path, span, ...extra });
+  }
+
+  plain(): Reporter {
+    return { report: (code, origin, message, extra) => this.at(code, origin, message, extra) };
+  }
+
+  forModel(decl: ModelDecl): Reporter {
+    const file = this.state.parsed.path;
+    const inside = (o: Origin): boolean => o.file === file && o.start >= decl.origin.start && o.end <= decl.origin.end;
+    const place = (code: Code, origin: Origin, message: string, extra: Extra = {}): void => {
+      if (inside(origin) || !decl.parent) {
+        this.at(code, origin, message, extra);
+        return;
+      }
+      // The cause was inherited: say so at the `extends`, and point at where it was written.
+      this.at(code, decl.parent.span, `${message} (inherited from '${decl.parent.text}')`, {
+        help: extra.help,
+        related: [{ file: origin.file, span: origin, message: 'written here' }, ...(extra.related ?? [])],
+      });
+    };
+    return { report: place };
+  }
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}:${d.span.start}:${d.span.end}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,60 @@
+import type { Severity } from './diagnostic.js';
+
+export interface CodeInfo {
+  severity: Severity;
+  title: string;
+}
+
+/**
+ * Every diagnostic resnetc reports, by its stable code. Codes are never reused;
+ * docs/diagnostics.md documents each (a test keeps the two in step).
+ */
+export const codes = {
+  // Syntax
+  R0001: { severity: 'error', title: 'unexpected character' },
+  R0002: { severity: 'error', title: 'unterminated string' },
+  R0003: { severity: 'error', title: 'syntax error' },
+  // Files, imports, models
+  R0101: { severity: 'error', title: 'file not found' },
+  R0102: { severity: 'error', title: 'import cycle' },
+  R0103: { severity: 'error', title: 'imported file has errors' },
+  R0104: { severity: 'error', title: 'unknown model' },
+  R0105: { severity: 'error', title: 'extends cycle' },
+  R0106: { severity: 'error', title: 'duplicate model name' },
+  R0107: { severity: 'error', title: 'import after a model' },
+  R0108: { severity: 'error', title: 'file declares no model' },
+  R0109: { severity: 'warning', title: 'unused import' },
+  R0110: { severity: 'warning', title: 'duplicate import' },
+  // Statements and values
+  R0201: { severity: 'error', title: 'missing statement' },
+  R0202: { severity: 'error', title: 'duplicate statement' },
+  R0203: { severity: 'error', title: 'unknown block kind' },
+  R0204: { severity: 'error', title: 'unknown shortcut kind' },
+  R0205: { severity: 'error', title: 'unknown norm kind' },
+  R0206: { severity: 'error', title: 'unknown activation' },
+  R0207: { severity: 'error', title: 'whole number expected' },
+  R0208: { severity: 'error', title: 'value out of range' },
+  R0209: { severity: 'error', title: 'option does not apply here' },
+  R0210: { severity: 'error', title: 'stage without blocks or width' },
+  R0211: { severity: 'error', title: 'wrong number of dimensions' },
+  R0212: { severity: 'error', title: 'reserved stage name' },
+  R0213: { severity: 'warning', title: 'dropout without a head' },
+  R0214: { severity: 'error', title: 'model without stages' },
+  // Shapes
+  R0301: { severity: 'error', title: 'feature map vanishes' },
+  R0302: { severity: 'error', title: 'groups do not divide the channels' },
+  R0303: { severity: 'error', title: 'zero-padding shortcut cannot drop channels' },
+  R0304: { severity: 'error', title: 'residual branch and shortcut disagree' },
+  R0305: { severity: 'error', title: 'squeeze-and-excitation leaves no channels' },
+  // Expectations
+  R0401: { severity: 'error', title: 'parameter count differs from expect' },
+  R0402: { severity: 'error', title: 'multiply-accumulate count differs from expect' },
+  R0403: { severity: 'error', title: 'output shape differs from expect' },
+  R0404: { severity: 'error', title: 'count written in a form expect cannot compare' },
+  // Command line
+  R0901: { severity: 'error', title: 'bad usage' },
+  R0902: { severity: 'error', title: 'cannot read file' },
+  R0903: { severity: 'error', title: 'cannot write output' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type Code = keyof typeof codes;

@@ -1,0 +1,130 @@
+import { outputLength, symmetricPadding } from './arithmetic.js';
+import { layerTensors, tensorSize } from './tensors.js';
+import type {
+  ActivationLayer,
+  ConvLayer,
+  Counts,
+  DenseLayer,
+  DropoutLayer,
+  GlobalPoolLayer,
+  Layer,
+  NormLayer,
+  PoolLayer,
+  Shape,
+  SqueezeExcitation,
+  SubsamplePadLayer,
+} from './types.js';
+
+/**
+ * Constructors of checked layers: each computes its output shape and its counts,
+ * the counts from the layer's tensors so that they cannot disagree with the weights.
+ */
+
+const zero: Counts = { params: 0, buffers: 0, macs: 0 };
+
+function withCounts<L extends Layer>(layer: L): L {
+  let params = 0;
+  let buffers = 0;
+  for (const t of layerTensors(layer)) {
+    if (t.trainable) params += tensorSize(t.shape);
+    else buffers += tensorSize(t.shape);
+  }
+  layer.params = params;
+  layer.buffers = buffers;
+  layer.macs = macsOf(layer);
+  return layer;
+}
+
+function macsOf(layer: Layer): number {
+  switch (layer.op) {
+    case 'conv':
+      return (layer.in.c / layer.groups) * layer.kernel[0] * layer.kernel[1] * layer.out.c * layer.out.h * layer.out.w;
+    case 'dense':
+      return layer.in.c * layer.out.c;
+    case 'se':
+      return layer.reduce.macs + layer.expand.macs;
+    default:
+      return 0;
+  }
+}
+
+export interface ConvOptions {
+  kernel: [number, number];
+  stride?: number;
+  groups?: number;
+  bias?: boolean;
+  padding?: [number, number, number, number];
+}
+
+export function conv(name: string, input: Shape, outChannels: number, o: ConvOptions): ConvLayer {
+  const stride = o.stride ?? 1;
+  const padding = o.padding ?? symmetricPadding(o.kernel);
+  const out: Shape = {
+    c: outChannels,
+    h: outputLength(input.h, o.kernel[0], stride, padding[0], padding[2]),
+    w: outputLength(input.w, o.kernel[1], stride, padding[1], padding[3]),
+  };
+  return withCounts({ op: 'conv', name, in: input, out, kernel: o.kernel, stride, padding, groups: o.groups ?? 1, bias: o.bias ?? false, ...zero });
+}
+
+export function norm(name: string, input: Shape, eps: number, momentum: number): NormLayer {
+  return withCounts({ op: 'norm', name, in: input, out: input, eps, momentum, ...zero });
+}
+
+export function activation(name: string, input: Shape, fn: ActivationLayer['fn']): ActivationLayer {
+  return { op: 'act', name, in: input, out: input, fn, ...zero };
+}
+
+export interface PoolOptions {
+  kernel: [number, number];
+  stride: number;
+  padding?: [number, number, number, number];
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
+
+export function pool(op: 'maxpool' | 'avgpool', name: string, input: Shape, o: PoolOptions): PoolLayer {
+  const padding = o.padding ?? symmetricPadding(o.kernel);
+  const ceilMode = o.ceilMode ?? false;
+  const out: Shape = {
+    c: input.c,
+    h: outputLength(input.h, o.kernel[0], o.stride, padding[0], padding[2], ceilMode),
+    w: outputLength(input.w, o.kernel[1], o.stride, padding[1], padding[3], ceilMode),
+  };
+  return { op, name, in: input, out, kernel: o.kernel, stride: o.stride, padding, ceilMode, countIncludePad: o.countIncludePad ?? false, ...zero };
+}
+
+export function globalAvgPool(name: string, input: Shape): GlobalPoolLayer {
+  return { op: 'global_avgpool', name, in: input, out: { c: input.c, h: 1, w: 1 }, ...zero };
+}
+
+export function dropout(name: string, input: Shape, rate: number): DropoutLayer {
+  return { op: 'dropout', name, in: input, out: input, rate, ...zero };
+}
+
+export function dense(name: string, input: Shape, outFeatures: number): DenseLayer {
+  return withCounts({ op: 'dense', name, in: input, out: { c: outFeatures, h: 1, w: 1 }, bias: true, ...zero });
+}
+
+export function subsamplePad(name: string, input: Shape, outChannels: number, stride: number): SubsamplePadLayer {
+  const out: Shape = { c: outChannels, h: Math.ceil(input.h / stride), w: Math.ceil(input.w / stride) };
+  return { op: 'subsample_pad', name, in: input, out, stride, ...zero };
+}
+
+export function squeezeExcitation(name: string, input: Shape, squeezed: number, fn: ActivationLayer['fn']): SqueezeExcitation {
+  const pooled: Shape = { c: input.c, h: 1, w: 1 };
+  const reduce = conv(`${name}.reduce`, pooled, squeezed, { kernel: [1, 1], bias: true });
+  const act = activation(`${name}.act`, reduce.out, fn);
+  const expand = conv(`${name}.expand`, reduce.out, input.c, { kernel: [1, 1], bias: true });
+  return withCounts({ op: 'se', name, in: input, out: input, reduce, act, expand, ...zero });
+}
+
+export function sumCounts(parts: Iterable<Counts>): Counts {
+  const total = { ...zero };
+  for (const p of parts) {
+    total.params += p.params;
+    total.buffers += p.buffers;
+    total.macs += p.macs;
+  }
+  return total;
+}

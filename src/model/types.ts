@@ -1,0 +1,196 @@
+/**
+ * The checked model: what the checker produces and every backend and editor service
+ * reads. Shapes and counts are resolved, every layer is named; nothing here refers to
+ * syntax except the origins, which say where in which file a part was written.
+ */
+
+/** A feature map of one image, as the language writes it: channels x height x width. */
+export interface Shape {
+  c: number;
+  h: number;
+  w: number;
+}
+
+/** Where a part of the model was written (possibly in a parent model's file). */
+export interface Origin {
+  file: string;
+  start: number;
+  end: number;
+}
+
+export type ActivationFn = 'relu';
+
+export interface Counts {
+  /** Trainable parameters, as PyTorch counts them. */
+  params: number;
+  /** Norm running mean and variance. */
+  buffers: number;
+  /** Multiply-accumulates of convolutions and fully connected layers, for one image. */
+  macs: number;
+}
+
+interface LayerBase extends Counts {
+  /** Unique in the model, e.g. `conv3.block0.conv1`; backends name weights `<name>.weight`. */
+  name: string;
+  in: Shape;
+  out: Shape;
+}
+
+export interface ConvLayer extends LayerBase {
+  op: 'conv';
+  kernel: [number, number];
+  stride: number;
+  /** Zeros added before and after each spatial axis: [top, left, bottom, right]. */
+  padding: [number, number, number, number];
+  groups: number;
+  bias: boolean;
+}
+
+export interface NormLayer extends LayerBase {
+  op: 'norm';
+  eps: number;
+  /** PyTorch's convention: the weight of the new batch in the running statistics. */
+  momentum: number;
+}
+
+export interface ActivationLayer extends LayerBase {
+  op: 'act';
+  fn: ActivationFn | 'sigmoid';
+}
+
+export interface PoolLayer extends LayerBase {
+  op: 'maxpool' | 'avgpool';
+  kernel: [number, number];
+  stride: number;
+  padding: [number, number, number, number];
+  /** Output size rounds up (PyTorch's ceil_mode); the last window still starts inside the input. */
+  ceilMode: boolean;
+  /** For average pools: whether padded zeros count in the divisor. */
+  countIncludePad: boolean;
+}
+
+export interface GlobalPoolLayer extends LayerBase {
+  op: 'global_avgpool';
+}
+
+export interface DropoutLayer extends LayerBase {
+  op: 'dropout';
+  rate: number;
+}
+
+export interface DenseLayer extends LayerBase {
+  op: 'dense';
+  bias: true;
+}
+
+/** Shortcut A: every s-th pixel of the input, then zero channels appended after the input's. */
+export interface SubsamplePadLayer extends LayerBase {
+  op: 'subsample_pad';
+  stride: number;
+}
+
+/** Squeeze-and-excitation: global pool, reduce (conv with bias), act, expand, sigmoid, scale. */
+export interface SqueezeExcitation extends LayerBase {
+  op: 'se';
+  reduce: ConvLayer;
+  act: ActivationLayer;
+  expand: ConvLayer;
+}
+
+export type Layer =
+  | ConvLayer
+  | NormLayer
+  | ActivationLayer
+  | PoolLayer
+  | GlobalPoolLayer
+  | DropoutLayer
+  | DenseLayer
+  | SubsamplePadLayer
+  | SqueezeExcitation;
+
+export type BlockKind = 'basic' | 'bottleneck' | 'preact-basic' | 'preact-bottleneck';
+export type ShortcutOption = 'A' | 'B' | 'C' | 'D';
+
+export interface Shortcut {
+  /** The option the spec asked for. */
+  option: ShortcutOption;
+  /** What it became for this block: an identity, a zero-padding subsample (A), or layers (B, C, D). */
+  kind: 'identity' | 'subsample_pad' | 'projection';
+  /** `input`: the block's raw input; `preactivated`: after the block's first norm and activation. */
+  source: 'input' | 'preactivated';
+  layers: Layer[];
+}
+
+export interface Block extends Counts {
+  /** e.g. `conv3.block0` */
+  name: string;
+  index: number;
+  kind: BlockKind;
+  stride: number;
+  in: Shape;
+  out: Shape;
+  /** Channels of the inner convolutions: floor(width x width_per_group / 64) x groups. */
+  innerWidth: number;
+  groups: number;
+  expansion: number;
+  /** Pre-activation blocks: the norm and activation that open the block. */
+  preactivation: Layer[];
+  /** The residual branch up to the addition, SE included when present. */
+  branch: Layer[];
+  shortcut: Shortcut;
+  /** The activation after the addition (post-activation blocks only). */
+  after: Layer[];
+}
+
+export interface Stage extends Counts {
+  name: string;
+  index: number;
+  blocks: Block[];
+  stride: number;
+  width: number;
+  in: Shape;
+  out: Shape;
+  origin: Origin;
+}
+
+export interface Head extends Counts {
+  classes: number;
+  layers: Layer[];
+  in: Shape;
+}
+
+export interface ModelTotals extends Counts {
+  /** Biases of convolutions and fully connected layers (part of params). */
+  biases: number;
+  /** Norm scales and shifts (part of params). */
+  normParams: number;
+}
+
+export interface ExpectResult {
+  what: 'params' | 'macs' | 'output';
+  written: string;
+  actual: string;
+  ok: boolean;
+  origin: Origin;
+}
+
+export interface CheckedModel {
+  name: string;
+  /** The model this one extends, as written. */
+  parent: string | undefined;
+  origin: Origin;
+  input: Shape;
+  /** The feature map the last stage produces (what `expect output` compares). */
+  output: Shape;
+  classes: number | undefined;
+  preactivation: boolean;
+  activation: ActivationFn;
+  norm: { eps: number; momentum: number };
+  stem: Layer[];
+  stages: Stage[];
+  /** Pre-activation models: the norm and activation after the last stage. */
+  final: Layer[];
+  head: Head | undefined;
+  totals: ModelTotals;
+  expects: ExpectResult[];
+}
