@@ -82,6 +82,12 @@ export function buildModel(decl: ModelDecl, report: Reporter): Omit<CheckedModel
   for (const stage of stages) for (const b of stage.blocks) countParts([...b.preactivation, ...b.branch, ...b.shortcut.layers, ...b.after]);
   countParts(final);
   countParts(head?.layers ?? []);
+  if (!Number.isSafeInteger(totals.params) || !Number.isSafeInteger(totals.macs)) {
+    report.report('R0215', nameOrigin, `model '${decl.name}' is too large to count exactly (over 2^53 parameters or MACs)`, {
+      help: 'reduce the input size, the widths or the depths',
+    });
+    return undefined;
+  }
 
   return {
     name: decl.name,
@@ -107,10 +113,6 @@ interface BuildContext {
   momentum: number;
   act: ActivationFn;
   preactivation: boolean;
-}
-
-function vanished(shape: Shape): boolean {
-  return shape.h < 1 || shape.w < 1;
 }
 
 function shapeText(s: Shape): string {
@@ -140,12 +142,6 @@ function buildStem(spec: StemLayerSpec[], input: Shape, ctx: BuildContext): Laye
       pools++;
       out = L.pool(l.op, `stem.pool${pools}`, shape, { kernel: l.kernel, stride: l.stride });
       layers.push(out);
-    }
-    if (vanished(out.out)) {
-      ctx.report.report('R0301', l.origin, `the feature map vanishes here: ${shapeText(shape)} becomes ${shapeText(out.out)}`, {
-        help: 'use a larger input, a smaller kernel or a smaller stride',
-      });
-      return undefined;
     }
     shape = out.out;
   }
@@ -229,12 +225,6 @@ function buildBlock(
       push(L.norm(n(`norm${k}`), shape, eps, momentum));
       if (k < convs.length) push(L.activation(n(`act${k}`), shape, act));
     }
-    if (vanished(shape)) {
-      ctx.report.report('R0301', origin, `the feature map vanishes in ${name}: ${shapeText(input)} becomes ${shapeText(shape)}`, {
-        help: 'use a larger input or fewer strided stages',
-      });
-      return undefined;
-    }
   }
   if (spec.se !== undefined) {
     const squeezed = Math.floor(shape.c / spec.se);
@@ -254,12 +244,11 @@ function buildBlock(
     });
     return undefined;
   }
+  // With K/2 padding every kernel maps n pixels to ceil(n / s) (and never to none), so
+  // the branch and any shortcut always agree; this guards that arithmetic.
   const shortcutOut = shortcut.layers.length > 0 ? shortcut.layers[shortcut.layers.length - 1]!.out : input;
   if (shortcutOut.c !== shape.c || shortcutOut.h !== shape.h || shortcutOut.w !== shape.w) {
-    ctx.report.report('R0304', origin, `in ${name} the residual branch gives ${shapeText(shape)} but the shortcut gives ${shapeText(shortcutOut)}`, {
-      help: 'the two cannot be added; change the stride or the input size',
-    });
-    return undefined;
+    throw new Error(`internal: in ${name} the branch gives ${shapeText(shape)} but the shortcut ${shapeText(shortcutOut)}`);
   }
   const after: Layer[] = preact ? [] : [L.activation(n('act'), shape, act)];
   const counts = L.sumCounts([...preactivation, ...branch, ...shortcut.layers]);

@@ -3,7 +3,14 @@ import type { Origin, Shape, ShortcutOption } from '../model/types.js';
 import type * as A from '../syntax/ast.js';
 import type { Span } from '../syntax/source.js';
 import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
+import { groupDigits } from './expect.js';
 import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
+
+/**
+ * Bounds that keep a typo (`blocks 1000000`) from making the checker build a network no
+ * machine could hold; far beyond any published ResNet.
+ */
+const limits = { value: 1_000_000, blocks: 10_000 };
 
 /** Validates one model declaration's statements; reports what is wrong where it was written. */
 export function readDeclaration(node: A.ModelNode, file: string, report: Reporter): ModelDecl | undefined {
@@ -105,8 +112,8 @@ class ValueReader {
     return value === null ? null : { value, origin: this.at(span) };
   }
 
-  /** A whole number at least `min`; null (reported) otherwise, undefined when missing. */
-  whole(n: A.NumberNode | undefined, what: string, min: number): number | null | undefined {
+  /** A whole number from `min` to `max`; null (reported) otherwise, undefined when missing. */
+  whole(n: A.NumberNode | undefined, what: string, min: number, max = limits.value): number | null | undefined {
     if (!n) return undefined;
     if (!Number.isInteger(n.value)) {
       this.report.report('R0207', this.at(n.span), `${what} must be a whole number, not ${n.text}`);
@@ -114,6 +121,10 @@ class ValueReader {
     }
     if (n.value < min) {
       this.report.report('R0208', this.at(n.span), `${what} must be at least ${min}, not ${n.text}`);
+      return null;
+    }
+    if (n.value > max) {
+      this.report.report('R0208', this.at(n.span), `${what} must be at most ${groupDigits(max)}, not ${n.text}`);
       return null;
     }
     return n.value;
@@ -138,8 +149,8 @@ class ValueReader {
       });
       return null;
     }
-    if (size.dims.some((d) => d < 1)) {
-      this.report.report('R0208', this.at(size.span), `every dimension of ${what} must be at least 1, not ${size.text}`);
+    if (size.dims.some((d) => d < 1 || d > limits.value)) {
+      this.report.report('R0208', this.at(size.span), `every dimension of ${what} must be from 1 to ${groupDigits(limits.value)}, not ${size.text}`);
       return null;
     }
     const [c, h, w] = size.dims as [number, number, number];
@@ -152,8 +163,8 @@ class ValueReader {
       this.report.report('R0211', this.at(size.span), `a ${what} kernel is height x width, not ${size.text}`, { help: 'write it as e.g. 3x3' });
       return null;
     }
-    if (size.dims.some((d) => d < 1)) {
-      this.report.report('R0208', this.at(size.span), `a kernel must be at least 1x1, not ${size.text}`);
+    if (size.dims.some((d) => d < 1 || d > limits.value)) {
+      this.report.report('R0208', this.at(size.span), `a kernel must be from 1x1 to ${limits.value}x${limits.value}, not ${size.text}`);
       return null;
     }
     return size.dims as [number, number];
@@ -404,7 +415,7 @@ class ValueReader {
         if (item.value && !value) {
           this.report.report('R0207', this.at(item.value.span), `'${key}' takes a number, not ${item.value.text}`);
         }
-        const v = this.located(this.whole(value, `'${key}'`, 1), item.span);
+        const v = this.located(this.whole(value, `'${key}'`, 1, key === 'blocks' ? limits.blocks : limits.value), item.span);
         if (key === 'blocks') decl.blocks = v;
         else if (key === 'width') decl.width = v;
         else if (key === 'stride') decl.stride = v;

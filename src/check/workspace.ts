@@ -1,4 +1,4 @@
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Code } from '../diagnostics/codes.js';
 import { codes } from '../diagnostics/codes.js';
 import type { Diagnostic, Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
@@ -41,7 +41,8 @@ interface FileState {
   /** Models visible in the file: its own, then those of the files it imports. */
   scope: Map<string, { file: string; decl: ModelDecl }>;
   imports: Map<ImportNode, string>;
-  checked?: CheckedFile;
+  /** Imports that are part of a cycle (reported as such, not as imported errors). */
+  cyclic: Set<ImportNode>;
 }
 
 /**
@@ -84,7 +85,8 @@ export class Workspace {
 /** One consistent pass over the files reachable from those asked for. */
 class CheckRun {
   private states = new Map<string, FileState | null>();
-  private loading = new Set<string>();
+  /** Files being loaded, outermost first, each with the import it is following. */
+  private loading: { path: string; state: FileState; following?: ImportNode }[] = [];
   private effective = new Map<ModelDecl, ModelDecl | null>();
   private resolving = new Set<ModelDecl>();
   private checkedFiles = new Map<string, CheckedFile>();
@@ -125,9 +127,10 @@ class CheckRun {
       this.states.set(path, null);
       return null;
     }
-    const state: FileState = { parsed, diagnostics: [], decls: new Map(), scope: new Map(), imports: new Map() };
+    const state: FileState = { parsed, diagnostics: [], decls: new Map(), scope: new Map(), imports: new Map(), cyclic: new Set() };
     this.states.set(path, state);
-    this.loading.add(path);
+    const frame: (typeof this.loading)[number] = { path, state };
+    this.loading.push(frame);
     const report = this.reporterFor(state);
     const syntax = parsed.syntax;
 
@@ -169,10 +172,13 @@ class CheckRun {
         continue;
       }
       importedPaths.set(target, imp);
-      if (target === path || this.loading.has(target)) {
-        report.at('R0102', imp.path.span, `importing '${imp.path.value}' makes a cycle`, { help: 'files cannot import each other, directly or through others' });
+      const cycleStart = this.loading.findIndex((f) => f.path === target);
+      if (cycleStart >= 0) {
+        frame.following = imp;
+        this.reportCycle(this.loading.slice(cycleStart));
         continue;
       }
+      frame.following = imp;
       const imported = this.load(target);
       if (!imported) {
         report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
@@ -192,8 +198,22 @@ class CheckRun {
         state.scope.set(name, { file: target, decl });
       }
     }
-    this.loading.delete(path);
+    this.loading.pop();
     return state;
+  }
+
+  /** Every file of an import cycle gets the error, at its import that leads around the cycle. */
+  private reportCycle(cycle: { path: string; state: FileState; following?: ImportNode }[]): void {
+    const names = cycle.map((f) => displayName(f.path));
+    for (const [i, f] of cycle.entries()) {
+      const imp = f.following!;
+      if (f.state.cyclic.has(imp)) continue;
+      f.state.cyclic.add(imp);
+      const around = [...names.slice(i), ...names.slice(0, i), names[i]].join(' -> ');
+      this.reporterFor(f.state).at('R0102', imp.path!.span, `importing '${imp.path!.value}' makes a cycle: ${around}`, {
+        help: 'files cannot import each other, directly or through others; move the shared models to a file both import',
+      });
+    }
   }
 
   /** Import problems that need the imported files checked: errors inside them, unused imports. */
@@ -205,6 +225,7 @@ class CheckRun {
       if (parent) used.add(parent.file);
     }
     for (const [imp, target] of state.imports) {
+      if (state.cyclic.has(imp)) continue;
       const checked = this.checkFile(target);
       const errors = checked?.diagnostics.filter((d) => d.severity === 'error') ?? [];
       if (errors.length > 0) {
@@ -288,6 +309,10 @@ class FileReporter {
     };
     return { report: place };
   }
+}
+
+function displayName(path: string): string {
+  return basename(path);
 }
 
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {

@@ -40,11 +40,10 @@ export const codes = {
   R0212: { severity: 'error', title: 'reserved stage name' },
   R0213: { severity: 'warning', title: 'dropout without a head' },
   R0214: { severity: 'error', title: 'model without stages' },
+  R0215: { severity: 'error', title: 'model too large to count exactly' },
   // Shapes
-  R0301: { severity: 'error', title: 'feature map vanishes' },
   R0302: { severity: 'error', title: 'groups do not divide the channels' },
   R0303: { severity: 'error', title: 'zero-padding shortcut cannot drop channels' },
-  R0304: { severity: 'error', title: 'residual branch and shortcut disagree' },
   R0305: { severity: 'error', title: 'squeeze-and-excitation leaves no channels' },
   // Expectations
   R0401: { severity: 'error', title: 'parameter count differs from expect' },

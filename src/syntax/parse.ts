@@ -71,7 +71,9 @@ export function parse(text: string, path: string): ParseResult {
         help: 'close it with " before the end of the line',
         fixes: [{ title: 'close the string', span: { start: t.startOffset + t.image.length, end: t.startOffset + t.image.length }, newText: '"' }],
       });
+      // Parse it as the string it was meant to be (the parser matches on the type index).
       t.tokenType = StringLiteral;
+      t.tokenTypeIdx = StringLiteral.tokenTypeIdx!;
     }
   }
 

@@ -1,4 +1,3 @@
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { layerTensors, tensorSize, type TensorSpec } from '../model/tensors.js';
 import type { CheckedModel, Layer } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
@@ -80,7 +79,56 @@ function residualEnds(model: CheckedModel): Set<string> {
   return names;
 }
 
-type Rng = ReturnType<typeof xoroshiro128plus>;
+/**
+ * A small, fast generator of 32-bit words: xoshiro128** (Blackman and Vigna), its state
+ * spread from a 32-bit seed by splitmix32. Inlined here rather than taken from pure-rand
+ * because initialising ResNet-152 draws some 60 million numbers and the call overhead of a
+ * generic generator dominated the export time.
+ */
+class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    let s = seed | 0;
+    const next = (): number => {
+      s = (s + 0x9e3779b9) | 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) | 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** The next word as a signed 32-bit integer. */
+  int32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9);
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return result | 0;
+  }
+
+  /** Uniform in (0, 1]: never 0, so a logarithm of it is finite. */
+  uniform01(): number {
+    return ((this.int32() >>> 0) + 1) / TWO_POW_32;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
 
 /** FNV-1a of the name, mixed with the seed. */
 function generator(seed: number, name: string): Rng {
@@ -89,26 +137,79 @@ function generator(seed: number, name: string): Rng {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return xoroshiro128plus(h ^ Math.imul(seed | 0, 0x9e3779b1));
+  return new Rng(h ^ Math.imul(seed | 0, 0x9e3779b1));
 }
 
 const TWO_POW_32 = 4294967296;
 
-function uniform01(rng: Rng): number {
-  // (0, 1]: never 0, so the log below is finite.
-  return ((rng.next() >>> 0) + 1) / TWO_POW_32;
-}
-
 function fillUniform(data: Float32Array, rng: Rng, bound: number): void {
-  for (let i = 0; i < data.length; i++) data[i] = (uniform01(rng) * 2 - 1) * bound;
+  for (let i = 0; i < data.length; i++) data[i] = (rng.uniform01() * 2 - 1) * bound;
 }
 
-/** Box-Muller, two normals per pair of uniforms. */
+/**
+ * Normal samples by Marsaglia and Tsang's ziggurat (128 layers): one 32-bit word per sample
+ * almost always (its low 7 bits pick the layer, the other 25 the position), a logarithm or
+ * exponential only in the rare wedge and tail cases. Several times faster than Box-Muller.
+ */
+const ZIG_LAYERS = 128;
+const ZIG_R = 3.442619855899;
+const ZIG_V = 9.91256303526217e-3;
+const ZIG_SCALE = 16777216; // 2^24: the 25-bit signed position is in [-2^24, 2^24)
+const zig = zigguratTables();
+
+function zigguratTables(): { k: Int32Array; w: Float64Array; f: Float64Array } {
+  const k = new Int32Array(ZIG_LAYERS);
+  const w = new Float64Array(ZIG_LAYERS);
+  const f = new Float64Array(ZIG_LAYERS);
+  let dn = ZIG_R;
+  let tn = dn;
+  const q = ZIG_V / Math.exp(-0.5 * dn * dn);
+  k[0] = Math.floor((dn / q) * ZIG_SCALE);
+  k[1] = 0;
+  w[0] = q / ZIG_SCALE;
+  w[ZIG_LAYERS - 1] = dn / ZIG_SCALE;
+  f[0] = 1;
+  f[ZIG_LAYERS - 1] = Math.exp(-0.5 * dn * dn);
+  for (let i = ZIG_LAYERS - 2; i >= 1; i--) {
+    dn = Math.sqrt(-2 * Math.log(ZIG_V / dn + Math.exp(-0.5 * dn * dn)));
+    k[i + 1] = Math.floor((dn / tn) * ZIG_SCALE);
+    tn = dn;
+    f[i] = Math.exp(-0.5 * dn * dn);
+    w[i] = dn / ZIG_SCALE;
+  }
+  return { k, w, f };
+}
+
+/** A standard normal sample, outside the fast path of `fillNormal`. */
+function normalSlow(rng: Rng, hz: number, iz: number): number {
+  const { k, w, f } = zig;
+  for (;;) {
+    const x = hz * w[iz]!;
+    if (iz === 0) {
+      // The tail beyond R.
+      let tx: number;
+      let ty: number;
+      do {
+        tx = -Math.log(rng.uniform01()) / ZIG_R;
+        ty = -Math.log(rng.uniform01());
+      } while (ty + ty < tx * tx);
+      return hz > 0 ? ZIG_R + tx : -ZIG_R - tx;
+    }
+    if (f[iz]! + rng.uniform01() * (f[iz - 1]! - f[iz]!) < Math.exp(-0.5 * x * x)) return x;
+    const u = rng.int32();
+    iz = u & (ZIG_LAYERS - 1);
+    hz = u >> 7;
+    if ((hz < 0 ? -hz : hz) < k[iz]!) return hz * w[iz]!;
+  }
+}
+
 function fillNormal(data: Float32Array, rng: Rng, std: number): void {
-  for (let i = 0; i < data.length; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(uniform01(rng))) * std;
-    const theta = 2 * Math.PI * uniform01(rng);
-    data[i] = r * Math.cos(theta);
-    if (i + 1 < data.length) data[i + 1] = r * Math.sin(theta);
+  const { k, w } = zig;
+  for (let i = 0; i < data.length; i++) {
+    const u = rng.int32();
+    const iz = u & (ZIG_LAYERS - 1);
+    const hz = u >> 7;
+    const x = (hz < 0 ? -hz : hz) < k[iz]! ? hz * w[iz]! : normalSlow(rng, hz, iz);
+    data[i] = x * std;
   }
 }
