@@ -1,5 +1,5 @@
 import * as L from '../model/layers.js';
-import type { ActivationFn, Block, CheckedModel, Head, Layer, ModelTotals, Origin, Shape, Shortcut, ShortcutOption, Stage } from '../model/types.js';
+import type { ActivationFn, Block, CheckedModel, DetailedCounts, Head, Layer, ModelTotals, Origin, Shape, Shortcut, ShortcutOption, Stage } from '../model/types.js';
 import type { BlockSpec, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { defaults, isBottleneck, isPreactivation } from './vocabulary.js';
 
@@ -69,19 +69,8 @@ export function buildModel(decl: ModelDecl, report: Reporter): Omit<CheckedModel
     head = { classes: classes.value, layers, in: shape, ...L.sumCounts(layers) };
   }
 
-  const all = [...stemLayers, ...stages, ...final, ...(head ? [head] : [])];
-  const totals: ModelTotals = { ...L.sumCounts(all), biases: 0, normParams: 0 };
-  const countParts = (layers: Iterable<Layer>): void => {
-    for (const l of layers) {
-      if (l.op === 'norm') totals.normParams += l.params;
-      else if (l.op === 'dense' || (l.op === 'conv' && l.bias)) totals.biases += l.out.c;
-      else if (l.op === 'se') countParts([l.reduce, l.expand]);
-    }
-  };
-  countParts(stemLayers);
-  for (const stage of stages) for (const b of stage.blocks) countParts([...b.preactivation, ...b.branch, ...b.shortcut.layers, ...b.after]);
-  countParts(final);
-  countParts(head?.layers ?? []);
+  let totals: ModelTotals = L.detailedCounts([...stemLayers, ...final, ...(head?.layers ?? [])]);
+  for (const stage of stages) totals = L.addCounts(totals, stage);
   if (!Number.isSafeInteger(totals.params) || !Number.isSafeInteger(totals.macs)) {
     report.report('R0215', nameOrigin, `model '${decl.name}' is too large to count exactly (over 2^53 parameters or MACs)`, {
       help: 'reduce the input size, the widths or the depths',
@@ -149,6 +138,8 @@ function buildStem(spec: StemLayerSpec[], input: Shape, ctx: BuildContext): Laye
 }
 
 function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: BlockSpec, modelShortcut: ShortcutOption, ctx: BuildContext): Stage | undefined {
+  // Only the first block and the second (the pattern of every later one) are built here;
+  // counts follow from those two, and the full list is built when something reads it.
   const blockSpec = s.block ?? modelBlock;
   const shortcut = s.shortcut?.value ?? modelShortcut;
   const width = s.width!.value;
@@ -167,15 +158,45 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
     });
     return undefined;
   }
-  const blocks: Block[] = [];
-  let shape = input;
-  for (let b = 0; b < s.blocks!.value; b++) {
-    const block = buildBlock(`${s.name}.block${b}`, b, shape, b === 0 ? stride : 1, width, innerWidth, blockSpec, shortcut, origin, ctx);
-    if (!block) return undefined;
-    blocks.push(block);
-    shape = block.out;
+  const depth = s.blocks!.value;
+  const make = (b: number, blockInput: Shape, report: Reporter): Block | undefined =>
+    buildBlock(`${s.name}.block${b}`, b, blockInput, b === 0 ? stride : 1, width, innerWidth, blockSpec, shortcut, origin, { ...ctx, report });
+  const first = make(0, input, ctx.report);
+  if (!first) return undefined;
+  let counts = blockCounts(first);
+  if (depth > 1) {
+    const second = make(1, first.out, ctx.report);
+    if (!second) return undefined;
+    counts = L.addCounts(counts, blockCounts(second), depth - 1);
   }
-  return { name: s.name, index, blocks, stride, width, in: input, out: shape, origin, ...L.sumCounts(blocks) };
+  const out = first.out; // every later block keeps its shape
+  let built: Block[] | undefined;
+  const silent: Reporter = { report: () => undefined };
+  return {
+    name: s.name,
+    index,
+    depth,
+    kind: blockSpec.kind,
+    shortcut,
+    get blocks(): Block[] {
+      if (!built) {
+        // Rebuilt rather than kept from the check: most checked models are never read this deep.
+        built = [make(0, input, silent)!];
+        for (let b = 1; b < depth; b++) built.push(make(b, out, silent)!);
+      }
+      return built;
+    },
+    stride,
+    width,
+    in: input,
+    out,
+    origin,
+    ...counts,
+  };
+}
+
+function blockCounts(b: Block): DetailedCounts {
+  return L.detailedCounts([...b.preactivation, ...b.branch, ...b.shortcut.layers, ...b.after]);
 }
 
 function buildBlock(

@@ -5,6 +5,7 @@ import type {
   ConvLayer,
   Counts,
   DenseLayer,
+  DetailedCounts,
   DropoutLayer,
   GlobalPoolLayer,
   Layer,
@@ -127,4 +128,33 @@ export function sumCounts(parts: Iterable<Counts>): Counts {
     total.macs += p.macs;
   }
   return total;
+}
+
+/** Counts of a list of layers with biases and norm parameters apart. */
+export function detailedCounts(layers: Iterable<Layer>): DetailedCounts {
+  const total: DetailedCounts = { params: 0, buffers: 0, macs: 0, biases: 0, normParams: 0 };
+  const add = (l: Layer): void => {
+    if (l.op === 'se') {
+      add(l.reduce);
+      add(l.expand);
+      return;
+    }
+    total.params += l.params;
+    total.buffers += l.buffers;
+    total.macs += l.macs;
+    if (l.op === 'norm') total.normParams += l.params;
+    else if (l.op === 'dense' || (l.op === 'conv' && l.bias)) total.biases += l.out.c;
+  };
+  for (const l of layers) add(l);
+  return total;
+}
+
+export function addCounts(a: DetailedCounts, b: DetailedCounts, times = 1): DetailedCounts {
+  return {
+    params: a.params + b.params * times,
+    buffers: a.buffers + b.buffers * times,
+    macs: a.macs + b.macs * times,
+    biases: a.biases + b.biases * times,
+    normParams: a.normParams + b.normParams * times,
+  };
 }

@@ -142,10 +142,18 @@ export interface Block extends Counts {
   after: Layer[];
 }
 
-export interface Stage extends Counts {
+export interface Stage extends DetailedCounts {
   name: string;
   index: number;
-  blocks: Block[];
+  /**
+   * Built on first access: a stage's blocks after the first are alike, so the checker
+   * counts them from two and only a consumer that reads the layers pays for all of them.
+   */
+  readonly blocks: Block[];
+  /** Number of blocks (without building them). */
+  depth: number;
+  kind: BlockKind;
+  shortcut: ShortcutOption;
   stride: number;
   width: number;
   in: Shape;
@@ -159,12 +167,14 @@ export interface Head extends Counts {
   in: Shape;
 }
 
-export interface ModelTotals extends Counts {
+export interface DetailedCounts extends Counts {
   /** Biases of convolutions and fully connected layers (part of params). */
   biases: number;
   /** Norm scales and shifts (part of params). */
   normParams: number;
 }
+
+export type ModelTotals = DetailedCounts;
 
 export interface ExpectResult {
   what: 'params' | 'macs' | 'output';

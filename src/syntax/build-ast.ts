@@ -11,19 +11,18 @@ function isToken(e: CstElement | undefined): e is IToken {
   return e !== undefined && 'image' in e;
 }
 
-/** The tokens under a key, without those the parser invented while recovering. */
-function tokens(ch: Children, key: string): IToken[] {
+/** The first token under a key that the parser did not invent while recovering. */
+function token(ch: Children, key: string): IToken | undefined {
   const list = ch[key];
-  if (!list) return [];
-  return list.filter((e): e is IToken => isToken(e) && !e.isInsertedInRecovery && !Number.isNaN(e.startOffset));
+  if (!list) return undefined;
+  for (const e of list) if (isToken(e) && !e.isInsertedInRecovery && !Number.isNaN(e.startOffset)) return e;
+  return undefined;
 }
 
-function token(ch: Children, key: string): IToken | undefined {
-  return tokens(ch, key)[0];
-}
+const noNodes: CstNode[] = [];
 
 function nodes(ch: Children, key: string): CstNode[] {
-  return (ch[key] ?? []).filter((e): e is CstNode => !isToken(e));
+  return (ch[key] as CstNode[] | undefined) ?? noNodes; // rule keys hold only nodes
 }
 
 function tokenSpan(t: IToken): Span {
@@ -32,6 +31,11 @@ function tokenSpan(t: IToken): Span {
 
 /** A node's span: from its first real token to its last. */
 function nodeSpan(n: CstNode): Span {
+  const loc = n.location;
+  if (loc && !Number.isNaN(loc.startOffset) && loc.endOffset !== undefined && !Number.isNaN(loc.endOffset) && !n.recoveredNode) {
+    return { start: loc.startOffset, end: loc.endOffset + 1 };
+  }
+  // Recovered nodes can hold tokens the parser invented: find the real ones.
   let start = Infinity;
   let end = -Infinity;
   const visit = (node: CstNode): void => {
@@ -64,9 +68,9 @@ function sizeNode(t: IToken | undefined): A.SizeNode | undefined {
 
 /** The first keyword token among the children, for `stride 2`, `groups 32`, … */
 function keywordToken(ch: Children): IToken | undefined {
-  for (const [key, list] of Object.entries(ch)) {
+  for (const key in ch) {
     if (!key.startsWith('Kw_')) continue;
-    const t = list?.find((e): e is IToken => isToken(e) && !e.isInsertedInRecovery);
+    const t = ch[key]?.find((e): e is IToken => isToken(e) && !e.isInsertedInRecovery);
     if (t) return t;
   }
   return undefined;
@@ -81,9 +85,9 @@ function option(n: CstNode): A.OptionNode | undefined {
 }
 
 function options(ch: Children, key: string): A.OptionNode[] {
-  return nodes(ch, key)
-    .map(option)
-    .filter((o): o is A.OptionNode => o !== undefined);
+  const list = nodes(ch, key);
+  if (key === 'blockOption' || key === 'normOption') for (const n of list) collectUnknowns(n.children, key === 'blockOption' ? 'block' : 'norm');
+  return list.map(option).filter((o): o is A.OptionNode => o !== undefined);
 }
 
 function keywordSpan(ch: Children, key: string, n: CstNode): Span {
@@ -150,8 +154,9 @@ function stageItems(ch: Children): A.StageItem[] {
 }
 
 function statement(n: CstNode): A.Statement | undefined {
+  collectUnknowns(n.children, 'model');
   const inner = Object.values(n.children)[0]?.[0];
-  if (!inner || isToken(inner)) return undefined;
+  if (!inner || isToken(inner) || inner.name === 'unknownStatement') return undefined;
   const ch = inner.children;
   const span = nodeSpan(inner);
   switch (inner.name) {
@@ -162,6 +167,7 @@ function statement(n: CstNode): A.Statement | undefined {
     case 'dropoutStatement':
       return { kind: 'dropout', keyword: keywordSpan(ch, 'Kw_dropout', inner), value: numberNode(token(ch, 'NumberLiteral')), span };
     case 'stemStatement': {
+      collectUnknowns(ch, 'stem');
       const layers = [...nodes(ch, 'convLayer'), ...nodes(ch, 'poolLayer')].map(stemLayer).sort((a, b) => a.span.start - b.span.start);
       return { kind: 'stem', keyword: keywordSpan(ch, 'Kw_stem', inner), layers, span };
     }
@@ -170,6 +176,7 @@ function statement(n: CstNode): A.Statement | undefined {
     case 'shortcutStatement':
       return shortcutStatement(inner);
     case 'stageStatement':
+      collectUnknowns(ch, 'stage');
       return {
         kind: 'stage',
         keyword: keywordSpan(ch, 'Kw_stage', inner),
@@ -230,37 +237,27 @@ function unquote(image: string): string {
   return image.slice(1, closed ? -1 : undefined).replace(/\\(.)/g, '$1');
 }
 
-const unknownContexts: Record<string, A.UnknownContext> = {
-  file: 'file',
-  statement: 'model',
-  stemStatement: 'stem',
-  blockOption: 'block',
-  stageStatement: 'stage',
-  normOption: 'norm',
-};
+/** The unknown words found while building, with where they stood. */
+let unknowns: A.UnknownNode[] = [];
 
-function collectUnknowns(n: CstNode, out: A.UnknownNode[]): void {
-  for (const list of Object.values(n.children)) {
-    for (const e of list ?? []) {
-      if (isToken(e)) continue;
-      if (e.name === 'unknownStatement') {
-        const word = name(token(e.children, 'Identifier'));
-        if (word) out.push({ word, context: unknownContexts[n.name] ?? 'model', span: nodeSpan(e) });
-      } else collectUnknowns(e, out);
-    }
+function collectUnknowns(ch: Children, context: A.UnknownContext): void {
+  for (const n of nodes(ch, 'unknownStatement')) {
+    const word = name(token(n.children, 'Identifier'));
+    if (word) unknowns.push({ word, context, span: nodeSpan(n) });
   }
 }
 
 export function buildFileNode(cst: CstNode, comments: IToken[], length: number): A.FileNode {
+  unknowns = [];
   const items: (A.ImportNode | A.ModelNode)[] = [];
   for (const n of nodes(cst.children, 'importDecl')) items.push(importDecl(n));
   for (const n of nodes(cst.children, 'model')) items.push(model(n));
   items.sort((a, b) => a.span.start - b.span.start);
-  const unknowns: A.UnknownNode[] = [];
-  collectUnknowns(cst, unknowns);
+  collectUnknowns(cst.children, 'file');
+  const found = unknowns.sort((a, b) => a.span.start - b.span.start);
   return {
     items,
-    unknowns,
+    unknowns: found,
     imports: items.filter((i): i is A.ImportNode => i.kind === 'import'),
     models: items.filter((i): i is A.ModelNode => i.kind === 'model'),
     comments: comments.map((c) => ({ text: c.image, span: tokenSpan(c) })),

@@ -80,6 +80,7 @@ export function parse(text: string, path: string): ParseResult {
   parser.input = lexed.tokens;
   const cst = parser.file();
   for (const e of parser.errors) diagnostics.push(syntaxError(e, text, path));
+  parser.input = []; // the parser would otherwise keep the last file's tokens alive
 
   const file = buildFileNode(cst, lexed.groups['comments'] ?? [], text.length);
   for (const u of file.unknowns) {

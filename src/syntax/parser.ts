@@ -40,7 +40,7 @@ function list(items: string[]): string {
  */
 export class ResnetParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'full', errorMessageProvider: errorMessages, maxLookahead: 2 });
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider: errorMessages, maxLookahead: 2 });
     this.performSelfAnalysis();
   }
 
