@@ -1,8 +1,7 @@
 import type { IRecognitionException, IToken } from 'chevrotain';
 import type { Diagnostic, Fix } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { FileNode, UnknownContext } from './ast.js';
-import { buildFileNode } from './build-ast.js';
+import type { FileNode, ImportNode, ModelNode, UnknownContext } from './ast.js';
 import { parser } from './parser.js';
 import { resnetLexer, StringLiteral, UnterminatedString } from './tokens.js';
 
@@ -77,12 +76,18 @@ export function parse(text: string, path: string): ParseResult {
     }
   }
 
-  parser.input = lexed.tokens;
-  const cst = parser.file();
+  const { items, unknowns } = parser.parseTokens(lexed.tokens, text.length);
   for (const e of parser.errors) diagnostics.push(syntaxError(e, text, path));
   parser.input = []; // the parser would otherwise keep the last file's tokens alive
 
-  const file = buildFileNode(cst, lexed.groups['comments'] ?? [], text.length);
+  const file: FileNode = {
+    items,
+    imports: items.filter((i): i is ImportNode => i.kind === 'import'),
+    models: items.filter((i): i is ModelNode => i.kind === 'model'),
+    unknowns,
+    comments: (lexed.groups['comments'] ?? []).map((c) => ({ text: c.image, span: { start: c.startOffset, end: c.startOffset + c.image.length } })),
+    span: { start: 0, end: text.length },
+  };
   for (const u of file.unknowns) {
     const suggestion = didYouMean(u.word.text, wordsByContext[u.context]);
     const fixes: Fix[] = suggestion ? [{ title: `change to '${suggestion}'`, span: u.word.span, newText: suggestion }] : [];

@@ -1,4 +1,13 @@
-import { CstParser, type CstNode, type IParserErrorMessageProvider, type IRecognitionException, type TokenType, defaultParserErrorProvider } from 'chevrotain';
+import {
+  EmbeddedActionsParser,
+  type IParserErrorMessageProvider,
+  type IToken,
+  type TokenType,
+  defaultParserErrorProvider,
+} from 'chevrotain';
+import type * as A from './ast.js';
+import { readNumber, readSize } from './literals.js';
+import type { Span } from './source.js';
 import * as T from './tokens.js';
 
 const errorMessages: IParserErrorMessageProvider = {
@@ -35,32 +44,156 @@ function list(items: string[]): string {
 }
 
 /**
- * The grammar of `.resnet` files. Each rule reads as the EBNF in grammar/README.md;
- * the parser only recognises structure, the checker gives it meaning.
+ * A token the parser really read: not one it invented while recovering from an error, nor
+ * the placeholder it hands out while recording the grammar.
  */
-export class ResnetParser extends CstParser {
+function real(t: IToken | undefined): IToken | undefined {
+  return t && !t.isInsertedInRecovery && typeof t.image === 'string' && Number.isFinite(t.startOffset) ? t : undefined;
+}
+
+function tokenSpan(t: IToken): Span {
+  const r = real(t);
+  return r ? { start: r.startOffset, end: r.startOffset + r.image.length } : { start: 0, end: 0 };
+}
+
+function nameOf(t: IToken | undefined): A.NameNode | undefined {
+  const r = real(t);
+  return r ? { text: r.image, span: tokenSpan(r) } : undefined;
+}
+
+function numberOf(t: IToken | undefined): A.NumberNode | undefined {
+  const r = real(t);
+  return r ? readNumber(r.image, tokenSpan(r)) : undefined;
+}
+
+function sizeOf(t: IToken | undefined): A.SizeNode | undefined {
+  const r = real(t);
+  return r ? readSize(r.image, tokenSpan(r)) : undefined;
+}
+
+function unquote(image: string): string {
+  const closed = image.length >= 2 && image.endsWith('"');
+  return image.slice(1, closed ? -1 : undefined).replace(/\\(.)/g, '$1');
+}
+
+type Partial = { kind: 'model'; node: A.ModelNode; start: number } | { kind: 'stage'; node: A.StageStatement; start: number };
+
+/**
+ * The grammar of `.resnet` files (grammar/grammar.ebnf is generated from these rules).
+ * Each rule recognises structure and returns plain syntax-tree data with spans; the
+ * checker gives it meaning. Built with embedded actions rather than a CST and a visitor:
+ * one pass, a third of the allocations, which the 1 MB benchmark needed.
+ */
+export class ResnetParser extends EmbeddedActionsParser {
+  private unknowns: A.UnknownNode[] = [];
+  private textLength = 0;
+  /** Models and stages being built, so that one cut short by an error keeps what it had. */
+  private partials: Partial[] = [];
+  /** The file's items so far, for the same reason. */
+  private items: (A.ImportNode | A.ModelNode)[] = [];
+
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider: errorMessages, maxLookahead: 2 });
+    super(T.allTokens, { recoveryEnabled: true, errorMessageProvider: errorMessages, maxLookahead: 2 });
     this.performSelfAnalysis();
   }
 
+  /** Parses a token vector; the syntax errors are in `errors` afterwards. */
+  parseTokens(tokens: IToken[], textLength: number): { items: (A.ImportNode | A.ModelNode)[]; unknowns: A.UnknownNode[] } {
+    this.input = tokens;
+    this.textLength = textLength;
+    this.unknowns = [];
+    this.partials = [];
+    this.items = [];
+    const items = this.file();
+    const unknowns = this.unknowns.sort((a, b) => a.span.start - b.span.start);
+    this.unknowns = [];
+    this.partials = [];
+    this.items = [];
+    return { items, unknowns };
+  }
+
+  /** Where the rule about to run starts. */
+  private begin(): number {
+    const t = this.LA(1);
+    return Number.isNaN(t.startOffset) ? this.textLength : t.startOffset;
+  }
+
+  /** The span from `start` to the end of the last token read. */
+  private finish(start: number): Span {
+    const last = this.LA(0) as IToken | undefined;
+    const end = last && !Number.isNaN(last.startOffset) ? last.startOffset + last.image.length : start;
+    return { start, end: Math.max(start, end) };
+  }
+
+  private bodySpan(open: IToken, close: IToken): Span | undefined {
+    const o = real(open);
+    const c = real(close);
+    return o && c ? { start: o.startOffset, end: c.startOffset + c.image.length } : undefined;
+  }
+
+  /** What a model or stage rule returns when an error cut it short: what it had read. */
+  private recovered(kind: 'model'): A.ModelNode | undefined;
+  private recovered(kind: 'stage'): A.StageStatement | undefined;
+  private recovered(kind: Partial['kind']): A.ModelNode | A.StageStatement | undefined {
+    for (let i = this.partials.length - 1; i >= 0; i--) {
+      const p = this.partials[i]!;
+      if (p.kind !== kind) continue;
+      if (p.kind === 'model') {
+        // A stage cut short with its model belongs to it.
+        for (const inner of this.partials.slice(i + 1)) {
+          if (inner.kind !== 'stage' || p.node.statements.includes(inner.node)) continue;
+          inner.node.span = this.finish(inner.start);
+          p.node.statements.push(inner.node);
+        }
+      }
+      this.partials.length = i;
+      p.node.span = this.finish(p.start);
+      return p.node;
+    }
+    return undefined;
+  }
+
   // file = { import | model } ;
-  file = this.RULE('file', () => {
-    this.MANY(() =>
-      this.OR([
-        { ALT: () => this.SUBRULE(this.importDecl) },
-        { ALT: () => this.SUBRULE(this.model) },
-        { ALT: () => this.SUBRULE(this.unknownStatement) },
-      ]),
-    );
-  });
+  file = this.RULE(
+    'file',
+    () => {
+      this.MANY(() =>
+        this.OR([
+          {
+            ALT: () => {
+              const i = this.SUBRULE(this.importDecl);
+              if (i) this.items.push(i);
+            },
+          },
+          {
+            ALT: () => {
+              const m = this.SUBRULE(this.model);
+              if (m) this.items.push(m);
+            },
+          },
+          { ALT: () => this.SUBRULE(this.unknownStatement, { ARGS: ['file'] }) },
+        ]),
+      );
+      return this.items;
+    },
+    {
+      // An error no rule below could recover from (a model left open at the end of the
+      // file): keep every item read, the unfinished model too.
+      recoveryValueFunc: () => {
+        const open = this.recovered('model');
+        if (open && !this.items.includes(open)) this.items.push(open);
+        return this.items;
+      },
+    },
+  );
 
   // Not part of the language: a misspelt or unknown word where a statement or option
   // should be, with the values and braces that follow it. Parsing it keeps one typo from
-  // derailing the rest of the file; the checker reports it with a "did you mean".
-  // unknown = IDENTIFIER { NUMBER | SIZE | STRING | IDENTIFIER } [ "{" { any | braced } "}" ] ;
-  unknownStatement = this.RULE('unknownStatement', () => {
-    this.CONSUME(T.Identifier);
+  // derailing the rest of the file; it is reported with a "did you mean".
+  // unknown = IDENTIFIER { NUMBER | SIZE | STRING | IDENTIFIER } [ braced ] ;
+  unknownStatement = this.RULE('unknownStatement', (context: A.UnknownContext) => {
+    const start = this.begin();
+    const word = this.CONSUME(T.Identifier);
     this.MANY(() =>
       this.OR([
         { ALT: () => this.CONSUME(T.NumberLiteral) },
@@ -70,6 +203,10 @@ export class ResnetParser extends CstParser {
       ]),
     );
     this.OPTION(() => this.SUBRULE(this.braced));
+    this.ACTION(() => {
+      const w = nameOf(word);
+      if (w) this.unknowns.push({ word: w, context, span: this.finish(start) });
+    });
   });
 
   braced = this.RULE('braced', () => {
@@ -79,27 +216,44 @@ export class ResnetParser extends CstParser {
   });
 
   // import = "import" STRING ;
-  importDecl = this.RULE('importDecl', () => {
+  importDecl = this.RULE('importDecl', (): A.ImportNode => {
+    const start = this.begin();
     this.CONSUME(T.Import);
-    this.CONSUME(T.StringLiteral);
+    const t = real(this.CONSUME(T.StringLiteral));
+    return { kind: 'import', path: t ? { value: unquote(t.image), span: tokenSpan(t) } : undefined, span: this.finish(start) };
   });
 
   // model = "model" NAME [ "extends" NAME ] "{" { statement } "}" ;
-  model = this.RULE('model', () => {
-    this.CONSUME(T.Model);
-    this.CONSUME(T.Name, { LABEL: 'name' });
-    this.OPTION(() => {
-      this.CONSUME(T.Extends);
-      this.CONSUME2(T.Name, { LABEL: 'parent' });
-    });
-    this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.statement));
-    this.CONSUME(T.RBrace);
-  });
+  model = this.RULE(
+    'model',
+    (): A.ModelNode => {
+      const start = this.begin();
+      const node: A.ModelNode = { kind: 'model', name: undefined, extendsName: undefined, statements: [], span: { start, end: start }, bodySpan: undefined };
+      this.ACTION(() => this.partials.push({ kind: 'model', node, start }));
+      this.CONSUME(T.Model);
+      node.name = nameOf(this.CONSUME(T.Name, { LABEL: 'name' }));
+      this.OPTION(() => {
+        this.CONSUME(T.Extends);
+        node.extendsName = nameOf(this.CONSUME2(T.Name, { LABEL: 'parent' }));
+      });
+      const open = this.CONSUME(T.LBrace);
+      this.MANY(() => {
+        const s = this.SUBRULE(this.statement);
+        if (s) node.statements.push(s);
+      });
+      const close = this.CONSUME(T.RBrace);
+      this.ACTION(() => {
+        node.bodySpan = this.bodySpan(open, close);
+        this.recovered('model');
+      });
+      return node;
+    },
+    { recoveryValueFunc: () => this.recovered('model')! },
+  );
 
   // statement = input | classes | dropout | stem | block | shortcut | stage | norm | activation | expect ;
-  statement = this.RULE('statement', () => {
-    this.OR([
+  statement = this.RULE('statement', (): A.Statement | undefined =>
+    this.OR<A.Statement | undefined>([
       { ALT: () => this.SUBRULE(this.inputStatement) },
       { ALT: () => this.SUBRULE(this.classesStatement) },
       { ALT: () => this.SUBRULE(this.dropoutStatement) },
@@ -110,169 +264,276 @@ export class ResnetParser extends CstParser {
       { ALT: () => this.SUBRULE(this.normStatement) },
       { ALT: () => this.SUBRULE(this.activationStatement) },
       { ALT: () => this.SUBRULE(this.expectStatement) },
-      { ALT: () => this.SUBRULE(this.unknownStatement) },
-    ]);
-  });
+      {
+        ALT: () => {
+          this.SUBRULE(this.unknownStatement, { ARGS: ['model'] });
+          return undefined;
+        },
+      },
+    ]),
+  );
 
   // input = "input" SIZE ;
-  inputStatement = this.RULE('inputStatement', () => {
-    this.CONSUME(T.Input);
-    this.CONSUME(T.Size);
+  inputStatement = this.RULE('inputStatement', (): A.InputStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Input);
+    const size = sizeOf(this.CONSUME(T.Size));
+    return { kind: 'input', keyword: tokenSpan(kw), size, span: this.finish(start) };
   });
 
   // classes = "classes" NUMBER ;
-  classesStatement = this.RULE('classesStatement', () => {
-    this.CONSUME(T.Classes);
-    this.CONSUME(T.NumberLiteral);
+  classesStatement = this.RULE('classesStatement', (): A.ClassesStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Classes);
+    const value = numberOf(this.CONSUME(T.NumberLiteral));
+    return { kind: 'classes', keyword: tokenSpan(kw), value, span: this.finish(start) };
   });
 
   // dropout = "dropout" NUMBER ;
-  dropoutStatement = this.RULE('dropoutStatement', () => {
-    this.CONSUME(T.Dropout);
-    this.CONSUME(T.NumberLiteral);
+  dropoutStatement = this.RULE('dropoutStatement', (): A.DropoutStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Dropout);
+    const value = numberOf(this.CONSUME(T.NumberLiteral));
+    return { kind: 'dropout', keyword: tokenSpan(kw), value, span: this.finish(start) };
   });
 
   // stem = "stem" "{" { conv | pool } "}" ;
-  stemStatement = this.RULE('stemStatement', () => {
-    this.CONSUME(T.Stem);
+  stemStatement = this.RULE('stemStatement', (): A.StemStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Stem);
     this.CONSUME(T.LBrace);
+    const layers: A.StemLayerNode[] = [];
     this.MANY(() =>
       this.OR([
-        { ALT: () => this.SUBRULE(this.convLayer) },
-        { ALT: () => this.SUBRULE(this.poolLayer) },
-        { ALT: () => this.SUBRULE(this.unknownStatement) },
+        {
+          ALT: () => {
+            const l = this.SUBRULE(this.convLayer);
+            if (l) layers.push(l);
+          },
+        },
+        {
+          ALT: () => {
+            const l = this.SUBRULE(this.poolLayer);
+            if (l) layers.push(l);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.unknownStatement, { ARGS: ['stem'] }) },
       ]),
     );
     this.CONSUME(T.RBrace);
+    return { kind: 'stem', keyword: tokenSpan(kw), layers, span: this.finish(start) };
   });
 
-  // conv = "conv" SIZE NUMBER { ( "stride" | "groups" ) NUMBER } ;
-  convLayer = this.RULE('convLayer', () => {
-    this.CONSUME(T.Conv);
-    this.CONSUME(T.Size);
-    this.CONSUME(T.NumberLiteral);
-    this.MANY(() => this.SUBRULE(this.numberOption));
+  // conv = "conv" SIZE NUMBER { numberOption } ;
+  convLayer = this.RULE('convLayer', (): A.ConvLayerNode => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Conv);
+    const kernel = sizeOf(this.CONSUME(T.Size));
+    const channels = numberOf(this.CONSUME(T.NumberLiteral));
+    const options: A.OptionNode[] = [];
+    this.MANY(() => {
+      const o = this.SUBRULE(this.numberOption);
+      if (o) options.push(o);
+    });
+    return { kind: 'conv', keyword: tokenSpan(kw), kernel, channels, options, span: this.finish(start) };
   });
 
-  // pool = ( "maxpool" | "avgpool" ) SIZE { "stride" NUMBER } ;
-  poolLayer = this.RULE('poolLayer', () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Maxpool) }, { ALT: () => this.CONSUME(T.Avgpool) }]);
-    this.CONSUME(T.Size);
-    this.MANY(() => this.SUBRULE(this.numberOption));
+  // pool = ( "maxpool" | "avgpool" ) SIZE { numberOption } ;
+  poolLayer = this.RULE('poolLayer', (): A.PoolLayerNode => {
+    const start = this.begin();
+    const kw = this.OR([{ ALT: () => this.CONSUME(T.Maxpool) }, { ALT: () => this.CONSUME(T.Avgpool) }]);
+    const kernel = sizeOf(this.CONSUME(T.Size));
+    const options: A.OptionNode[] = [];
+    this.MANY(() => {
+      const o = this.SUBRULE(this.numberOption);
+      if (o) options.push(o);
+    });
+    const kind = kw.image === 'avgpool' ? 'avgpool' : 'maxpool';
+    return { kind, keyword: tokenSpan(kw), kernel, options, span: this.finish(start) };
   });
 
   // numberOption = ( "stride" | "groups" ) NUMBER ;
-  numberOption = this.RULE('numberOption', () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Stride) }, { ALT: () => this.CONSUME(T.Groups) }]);
-    this.CONSUME(T.NumberLiteral);
+  numberOption = this.RULE('numberOption', (): A.OptionNode => {
+    const start = this.begin();
+    const key = this.OR([{ ALT: () => this.CONSUME(T.Stride) }, { ALT: () => this.CONSUME(T.Groups) }]);
+    const value = numberOf(this.CONSUME(T.NumberLiteral));
+    return { key: nameOf(key)!, value, span: this.finish(start) };
   });
 
   // block = "block" NAME [ "{" { blockOption } "}" ] ;
-  blockStatement = this.RULE('blockStatement', () => {
-    this.CONSUME(T.Block);
-    this.CONSUME(T.Name);
+  blockStatement = this.RULE('blockStatement', (): A.BlockStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Block);
+    const blockKind = nameOf(this.CONSUME(T.Name));
+    const options: A.OptionNode[] = [];
+    let hasBody = false;
     this.OPTION(() => {
       this.CONSUME(T.LBrace);
-      this.MANY(() => this.SUBRULE(this.blockOption));
+      hasBody = true;
+      this.MANY(() => {
+        const o = this.SUBRULE(this.blockOption);
+        if (o) options.push(o);
+      });
       this.CONSUME(T.RBrace);
     });
+    return { kind: 'block', keyword: tokenSpan(kw), blockKind, options, hasBody, span: this.finish(start) };
   });
 
   // blockOption = ( "expansion" | "groups" | "width_per_group" | "se" ) NUMBER | "stride_on" SIZE ;
-  blockOption = this.RULE('blockOption', () => {
-    this.OR([
+  blockOption = this.RULE('blockOption', (): A.OptionNode | undefined => {
+    const start = this.begin();
+    return this.OR<A.OptionNode | undefined>([
       {
         ALT: () => {
-          this.OR2([
+          const key = this.OR2([
             { ALT: () => this.CONSUME(T.Expansion) },
             { ALT: () => this.CONSUME(T.Groups) },
             { ALT: () => this.CONSUME(T.WidthPerGroup) },
             { ALT: () => this.CONSUME(T.Se) },
           ]);
-          this.CONSUME(T.NumberLiteral);
+          const value = numberOf(this.CONSUME(T.NumberLiteral));
+          return { key: nameOf(key)!, value, span: this.finish(start) };
         },
       },
       {
         ALT: () => {
-          this.CONSUME(T.StrideOn);
-          this.CONSUME(T.Size);
+          const key = this.CONSUME(T.StrideOn);
+          const value = sizeOf(this.CONSUME(T.Size));
+          return { key: nameOf(key)!, value, span: this.finish(start) };
         },
       },
-      { ALT: () => this.SUBRULE(this.unknownStatement) },
+      {
+        ALT: () => {
+          this.SUBRULE(this.unknownStatement, { ARGS: ['block'] });
+          return undefined;
+        },
+      },
     ]);
   });
 
   // shortcut = "shortcut" NAME ;
-  shortcutStatement = this.RULE('shortcutStatement', () => {
-    this.CONSUME(T.Shortcut);
-    this.CONSUME(T.Name);
+  shortcutStatement = this.RULE('shortcutStatement', (): A.ShortcutStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Shortcut);
+    const shortcutKind = nameOf(this.CONSUME(T.Name));
+    return { kind: 'shortcut', keyword: tokenSpan(kw), shortcutKind, span: this.finish(start) };
   });
 
   // stage = "stage" NAME "{" { stageField | block | shortcut } "}" ;
-  stageStatement = this.RULE('stageStatement', () => {
-    this.CONSUME(T.Stage);
-    this.CONSUME(T.Name);
-    this.CONSUME(T.LBrace);
-    this.MANY(() =>
-      this.OR([
-        { ALT: () => this.SUBRULE(this.stageField) },
-        { ALT: () => this.SUBRULE(this.blockStatement) },
-        { ALT: () => this.SUBRULE(this.shortcutStatement) },
-        { ALT: () => this.SUBRULE(this.unknownStatement) },
-      ]),
-    );
-    this.CONSUME(T.RBrace);
-  });
+  stageStatement = this.RULE(
+    'stageStatement',
+    (): A.StageStatement => {
+      const start = this.begin();
+      const node: A.StageStatement = { kind: 'stage', keyword: { start, end: start }, name: undefined, items: [], span: { start, end: start }, bodySpan: undefined };
+      this.ACTION(() => this.partials.push({ kind: 'stage', node, start }));
+      node.keyword = tokenSpan(this.CONSUME(T.Stage));
+      node.name = nameOf(this.CONSUME(T.Name));
+      const open = this.CONSUME(T.LBrace);
+      this.MANY(() =>
+        this.OR([
+          {
+            ALT: () => {
+              const f = this.SUBRULE(this.stageField);
+              if (f?.key) node.items.push(f);
+            },
+          },
+          {
+            ALT: () => {
+              const b = this.SUBRULE(this.blockStatement);
+              if (b) node.items.push(b);
+            },
+          },
+          {
+            ALT: () => {
+              const s = this.SUBRULE(this.shortcutStatement);
+              if (s) node.items.push(s);
+            },
+          },
+          { ALT: () => this.SUBRULE(this.unknownStatement, { ARGS: ['stage'] }) },
+        ]),
+      );
+      const close = this.CONSUME(T.RBrace);
+      this.ACTION(() => {
+        node.bodySpan = this.bodySpan(open, close);
+        this.recovered('stage');
+      });
+      return node;
+    },
+    { recoveryValueFunc: () => this.recovered('stage')! },
+  );
 
   // stageField = ( "blocks" | "width" | "stride" ) NUMBER ;
-  stageField = this.RULE('stageField', () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Blocks) }, { ALT: () => this.CONSUME(T.Width) }, { ALT: () => this.CONSUME(T.Stride) }]);
-    this.CONSUME(T.NumberLiteral);
+  stageField = this.RULE('stageField', (): A.StageField => {
+    const start = this.begin();
+    const key = this.OR([{ ALT: () => this.CONSUME(T.Blocks) }, { ALT: () => this.CONSUME(T.Width) }, { ALT: () => this.CONSUME(T.Stride) }]);
+    const value = numberOf(this.CONSUME(T.NumberLiteral));
+    return { kind: 'field', key: nameOf(key)!, value, span: this.finish(start) };
   });
 
-  // norm = "norm" NAME [ "{" { ( "eps" | "momentum" ) NUMBER } "}" ] ;
-  normStatement = this.RULE('normStatement', () => {
-    this.CONSUME(T.Norm);
-    this.CONSUME(T.Name);
+  // norm = "norm" NAME [ "{" { normOption } "}" ] ;
+  normStatement = this.RULE('normStatement', (): A.NormStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Norm);
+    const normKind = nameOf(this.CONSUME(T.Name));
+    const options: A.OptionNode[] = [];
+    let hasBody = false;
     this.OPTION(() => {
       this.CONSUME(T.LBrace);
-      this.MANY(() => this.SUBRULE(this.normOption));
+      hasBody = true;
+      this.MANY(() => {
+        const o = this.SUBRULE(this.normOption);
+        if (o) options.push(o);
+      });
       this.CONSUME(T.RBrace);
     });
+    return { kind: 'norm', keyword: tokenSpan(kw), normKind, options, hasBody, span: this.finish(start) };
   });
 
-  normOption = this.RULE('normOption', () => {
-    this.OR([
+  // normOption = ( "eps" | "momentum" ) NUMBER ;
+  normOption = this.RULE('normOption', (): A.OptionNode | undefined => {
+    const start = this.begin();
+    return this.OR<A.OptionNode | undefined>([
       {
         ALT: () => {
-          this.OR2([{ ALT: () => this.CONSUME(T.Eps) }, { ALT: () => this.CONSUME(T.Momentum) }]);
-          this.CONSUME(T.NumberLiteral);
+          const key = this.OR2([{ ALT: () => this.CONSUME(T.Eps) }, { ALT: () => this.CONSUME(T.Momentum) }]);
+          const value = numberOf(this.CONSUME(T.NumberLiteral));
+          return { key: nameOf(key)!, value, span: this.finish(start) };
         },
       },
-      { ALT: () => this.SUBRULE(this.unknownStatement) },
+      {
+        ALT: () => {
+          this.SUBRULE(this.unknownStatement, { ARGS: ['norm'] });
+          return undefined;
+        },
+      },
     ]);
   });
 
   // activation = "activation" NAME ;
-  activationStatement = this.RULE('activationStatement', () => {
-    this.CONSUME(T.Activation);
-    this.CONSUME(T.Name);
+  activationStatement = this.RULE('activationStatement', (): A.ActivationStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Activation);
+    const fn = nameOf(this.CONSUME(T.Name));
+    return { kind: 'activation', keyword: tokenSpan(kw), fn, span: this.finish(start) };
   });
 
   // expect = "expect" ( ( "params" | "macs" ) NUMBER | "output" SIZE ) ;
-  expectStatement = this.RULE('expectStatement', () => {
-    this.CONSUME(T.Expect);
-    this.OR([
+  expectStatement = this.RULE('expectStatement', (): A.ExpectStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Expect);
+    return this.OR([
       {
-        ALT: () => {
-          this.OR2([{ ALT: () => this.CONSUME(T.Params) }, { ALT: () => this.CONSUME(T.Macs) }]);
-          this.CONSUME(T.NumberLiteral);
+        ALT: (): A.ExpectStatement => {
+          const what = this.OR2([{ ALT: () => this.CONSUME(T.Params) }, { ALT: () => this.CONSUME(T.Macs) }]);
+          const value = numberOf(this.CONSUME(T.NumberLiteral));
+          return { kind: 'expect', keyword: tokenSpan(kw), what: nameOf(what), value, span: this.finish(start) };
         },
       },
       {
-        ALT: () => {
-          this.CONSUME(T.Output);
-          this.CONSUME(T.Size);
+        ALT: (): A.ExpectStatement => {
+          const what = this.CONSUME(T.Output);
+          const value = sizeOf(this.CONSUME(T.Size));
+          return { kind: 'expect', keyword: tokenSpan(kw), what: nameOf(what), value, span: this.finish(start) };
         },
       },
     ]);
@@ -281,8 +542,3 @@ export class ResnetParser extends CstParser {
 
 /** One parser for the process: chevrotain parsers are reusable once their input is reset. */
 export const parser = new ResnetParser();
-
-export interface CstParseResult {
-  cst: CstNode;
-  errors: IRecognitionException[];
-}

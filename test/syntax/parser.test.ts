@@ -93,3 +93,25 @@ describe('parser', () => {
     expect(r.diagnostics[0]!.span.start).toBe(text.length);
   });
 });
+
+describe('error recovery keeps what was read', () => {
+  it('a stray value in a model: the statements around it survive', () => {
+    const r = parse('model a { input 3x8x8 64 128 classes 10 }\nmodel b { classes 3 }', 'x.resnet');
+    expect(r.diagnostics.map((d) => d.message)).toEqual(["expected '}', found '64'"]);
+    expect(r.file.models.map((m) => [m.name!.text, m.statements.map((s) => s.kind)])).toEqual([
+      ['a', ['input', 'classes']],
+      ['b', ['classes']],
+    ]);
+  });
+
+  it('a stray value in a stage: its fields survive', () => {
+    const r = parse('model a { stage s { blocks 2 64 128 width 8 } classes 10 }', 'x.resnet');
+    const stage = r.file.models[0]!.statements[0] as StageStatement;
+    expect(stage.items.map((i) => (i.kind === 'field' ? `${i.key.text} ${i.value!.text}` : i.kind))).toEqual(['blocks 2', 'width 8']);
+  });
+
+  it('a model left open at the end of the file is kept', () => {
+    const r = parse('model a {\n  input 3x8x8\n  stage s { blocks 1', 'x.resnet');
+    expect(r.file.models.map((m) => m.statements.map((s) => s.kind))).toEqual([['input', 'stage']]);
+  });
+});
