@@ -81,4 +81,4 @@ export const allTokens: TokenType[] = [
   ...keywordTokens, Identifier, Name, NotBrace,
 ];
 
-export const resnetLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
+export const resnetLexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false });
