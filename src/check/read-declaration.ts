@@ -1,3 +1,4 @@
+import type { Code } from '../diagnostics/codes.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Origin, Shape, ShortcutOption } from '../model/types.js';
 import type * as A from '../syntax/ast.js';
@@ -37,55 +38,44 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
   };
 
   const seen = new Map<string, Span>();
-  const once = (key: string, label: string, span: Span): boolean => {
-    const first = seen.get(key);
-    if (first) {
-      report.report('R0202', at(span), `${label} is already set in this model`, {
-        related: [{ file, span: first, message: 'first set here' }],
-        help: 'remove one of them',
-      });
-      return false;
-    }
-    seen.set(key, span);
-    return true;
-  };
+  const once = (key: string, span: Span): boolean => r.firstTime(seen, key, span, 'in this model');
 
   for (const s of node.statements) {
     switch (s.kind) {
       case 'input':
-        if (once('input', "'input'", s.span)) decl.input = r.located(r.inputShape(s.size), s.span);
+        if (once('input', s.span)) decl.input = r.located(r.inputShape(s.size), s.span);
         break;
       case 'classes':
-        if (once('classes', "'classes'", s.span)) decl.classes = r.located(r.whole(s.value, 'classes', 1), s.span);
+        if (once('classes', s.span)) decl.classes = r.located(r.whole(s.value, 'classes', 1), s.span);
         break;
       case 'dropout':
-        if (once('dropout', "'dropout'", s.span)) decl.dropout = r.located(r.dropoutRate(s.value), s.span);
+        if (once('dropout', s.span)) decl.dropout = r.located(r.dropoutRate(s.value), s.span);
         break;
       case 'stem':
-        if (once('stem', "'stem'", s.span)) decl.stem = r.located(r.stem(s), s.span);
+        if (once('stem', s.span)) decl.stem = r.located(r.stem(s), s.span);
         break;
       case 'block':
-        if (once('block', "'block'", s.span)) decl.block = r.block(s);
+        if (once('block', s.span)) decl.block = r.block(s);
         break;
       case 'shortcut':
-        if (once('shortcut', "'shortcut'", s.span)) decl.shortcut = r.shortcut(s);
+        if (once('shortcut', s.span)) decl.shortcut = r.shortcut(s);
         break;
       case 'norm':
-        if (once('norm', "'norm'", s.span)) decl.norm = r.norm(s);
+        if (once('norm', s.span)) decl.norm = r.norm(s);
         break;
       case 'activation':
-        if (once('activation', "'activation'", s.span)) decl.activation = r.activation(s);
+        if (once('activation', s.span)) decl.activation = r.activation(s);
         break;
       case 'stage': {
         if (!s.name) break;
-        if (!once(`stage ${s.name.text}`, `stage '${s.name.text}'`, s.name.span)) break;
+        if (!once(`stage ${s.name.text}`, s.name.span)) break;
         decl.stages.push(r.stage(s));
         break;
       }
       case 'expect': {
         if (!s.what || !s.value) break;
         const what = s.what.text as 'params' | 'macs' | 'output';
-        if (!once(`expect ${what}`, `'expect ${what}'`, s.span)) break;
+        if (!once(`expect ${what}`, s.span)) break;
         if (what === 'output') {
           if (r.inputShape(s.value as A.SizeNode, 'expect output') === null) break;
         } else if (!r.countForm(s.value as A.NumberNode)) break;
@@ -105,6 +95,29 @@ class ValueReader {
 
   at(span: Span): Origin {
     return { file: this.file, start: span.start, end: span.end };
+  }
+
+  /** True the first time `key` is seen in `seen`; after that reports R0202 and returns false. */
+  firstTime(seen: Map<string, Span>, key: string, span: Span, where = 'here'): boolean {
+    const first = seen.get(key);
+    if (first) {
+      this.report.report('R0202', this.at(span), `'${key}' is already set ${where}`, {
+        related: [{ file: this.file, span: first, message: 'first set here' }],
+      });
+      return false;
+    }
+    seen.set(key, span);
+    return true;
+  }
+
+  /** Reports a kind that is not one of `known`, with the closest as a fix. */
+  unknownKind(code: Code, what: string, word: A.NameNode, known: readonly string[]): null {
+    const suggestion = didYouMean(word.text, known);
+    this.report.report(code, this.at(word.span), `unknown ${what} '${word.text}'`, {
+      help: suggestion ? `did you mean '${suggestion}'?` : `the ${what}s are ${known.join(', ')}`,
+      fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: word.span, newText: suggestion }] : [],
+    });
+    return null;
   }
 
   located<T>(value: T | null | undefined, span: Span): Maybe<Located<T>> {
@@ -191,14 +204,7 @@ class ValueReader {
         });
         continue;
       }
-      const first = spans.get(key);
-      if (first) {
-        this.report.report('R0202', this.at(o.span), `'${key}' is already set here`, {
-          related: [{ file: this.file, span: first, message: 'first set here' }],
-        });
-        continue;
-      }
-      spans.set(key, o.span);
+      if (!this.firstTime(spans, key, o.span)) continue;
       if (o.value && 'dims' in o.value) {
         this.report.report('R0207', this.at(o.value.span), `'${key}' takes a number, not ${o.value.text}`);
         values.set(key, null);
@@ -242,14 +248,7 @@ class ValueReader {
     if (!s.blockKind) return null;
     const kindText = s.blockKind.text;
     const kind = blockKinds.find((k) => k === kindText);
-    if (!kind) {
-      const suggestion = didYouMean(kindText, blockKinds);
-      this.report.report('R0203', this.at(s.blockKind.span), `unknown block kind '${kindText}'`, {
-        help: suggestion ? `did you mean '${suggestion}'?` : `the block kinds are ${blockKinds.join(', ')}`,
-        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.blockKind.span, newText: suggestion }] : [],
-      });
-      return null;
-    }
+    if (!kind) return this.unknownKind('R0203', 'block kind', s.blockKind, blockKinds);
     const bottleneck = isBottleneck(kind);
     const numeric = s.options.filter((o) => o.key.text !== 'stride_on');
     const allowed = bottleneck ? ['expansion', 'groups', 'width_per_group', 'se'] : ['expansion', 'se'];
@@ -269,8 +268,8 @@ class ValueReader {
       where,
     );
     let strideOn: '1x1' | '3x3' = defaults.strideOn;
-    const strideOnOptions = s.options.filter((o) => o.key.text === 'stride_on');
-    for (const [i, o] of strideOnOptions.entries()) {
+    const strideOnSeen = new Map<string, Span>();
+    for (const o of s.options.filter((x) => x.key.text === 'stride_on')) {
       if (!bottleneck) {
         this.report.report('R0209', this.at(o.key.span), `'stride_on' does not apply to ${where}`, {
           help: 'stride_on picks which convolution of a bottleneck block takes the stride',
@@ -278,12 +277,7 @@ class ValueReader {
         valid = false;
         continue;
       }
-      if (i > 0) {
-        this.report.report('R0202', this.at(o.span), `'stride_on' is already set here`, {
-          related: [{ file: this.file, span: strideOnOptions[0]!.span, message: 'first set here' }],
-        });
-        continue;
-      }
+      if (!this.firstTime(strideOnSeen, 'stride_on', o.span)) continue;
       const text = o.value?.text;
       if (text === '1x1' || text === '3x3') strideOn = text;
       else if (o.value) {
@@ -308,43 +302,21 @@ class ValueReader {
     if (!s.shortcutKind) return null;
     const text = s.shortcutKind.text;
     const option = Object.hasOwn(shortcutKinds, text) ? shortcutKinds[text] : undefined;
-    if (!option) {
-      const names = Object.keys(shortcutKinds);
-      const suggestion = didYouMean(text, names);
-      this.report.report('R0204', this.at(s.shortcutKind.span), `unknown shortcut kind '${text}'`, {
-        help: suggestion ? `did you mean '${suggestion}'?` : `the shortcut kinds are ${names.join(', ')}`,
-        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.shortcutKind.span, newText: suggestion }] : [],
-      });
-      return null;
-    }
+    if (!option) return this.unknownKind('R0204', 'shortcut kind', s.shortcutKind, Object.keys(shortcutKinds));
     return { value: option, origin: this.at(s.span) };
   }
 
   norm(s: A.NormStatement): Located<{ eps: number; momentum: number }> | null {
     if (!s.normKind) return null;
     const text = s.normKind.text;
-    if (!(normKinds as readonly string[]).includes(text)) {
-      const suggestion = didYouMean(text, normKinds);
-      this.report.report('R0205', this.at(s.normKind.span), `unknown norm kind '${text}'`, {
-        help: suggestion ? `did you mean '${suggestion}'?` : `the norm kinds are ${normKinds.join(', ')}`,
-        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.normKind.span, newText: suggestion }] : [],
-      });
-      return null;
-    }
+    if (!(normKinds as readonly string[]).includes(text)) return this.unknownKind('R0205', 'norm kind', s.normKind, normKinds);
     let eps = defaults.eps;
     let momentum = defaults.momentum;
     let valid = true;
     const seen = new Map<string, Span>();
     for (const o of s.options) {
       const key = o.key.text;
-      const first = seen.get(key);
-      if (first) {
-        this.report.report('R0202', this.at(o.span), `'${key}' is already set here`, {
-          related: [{ file: this.file, span: first, message: 'first set here' }],
-        });
-        continue;
-      }
-      seen.set(key, o.span);
+      if (!this.firstTime(seen, key, o.span)) continue;
       const v = o.value && !('dims' in o.value) ? o.value : undefined;
       if (!v) continue;
       if (key === 'eps') {
@@ -369,14 +341,7 @@ class ValueReader {
   activation(s: A.ActivationStatement): Located<'relu'> | null {
     if (!s.fn) return null;
     const fn = activations.find((a) => a === s.fn!.text);
-    if (!fn) {
-      const suggestion = didYouMean(s.fn.text, activations);
-      this.report.report('R0206', this.at(s.fn.span), `unknown activation '${s.fn.text}'`, {
-        help: suggestion ? `did you mean '${suggestion}'?` : `the activations are ${activations.join(', ')}`,
-        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: s.fn.span, newText: suggestion }] : [],
-      });
-      return null;
-    }
+    if (!fn) return this.unknownKind('R0206', 'activation', s.fn, activations);
     return { value: fn, origin: this.at(s.span) };
   }
 
@@ -400,14 +365,7 @@ class ValueReader {
     const seen = new Map<string, Span>();
     for (const item of s.items) {
       const key = item.kind === 'field' ? item.key.text : item.kind;
-      const first = seen.get(key);
-      if (first) {
-        this.report.report('R0202', this.at(item.span), `'${key}' is already set in this stage`, {
-          related: [{ file: this.file, span: first, message: 'first set here' }],
-        });
-        continue;
-      }
-      seen.set(key, item.span);
+      if (!this.firstTime(seen, key, item.span, 'in this stage')) continue;
       if (item.kind === 'block') decl.block = this.block(item);
       else if (item.kind === 'shortcut') decl.shortcut = this.shortcut(item);
       else {
