@@ -8,7 +8,11 @@ import { defaults, isBottleneck, isPreactivation } from './vocabulary.js';
  * checked model, shape by shape. Returns undefined (having reported why) when the
  * statements cannot make a network.
  */
-export function buildModel(decl: ModelDecl, report: Reporter): Omit<CheckedModel, 'expects'> | undefined {
+export function buildModel(
+  decl: ModelDecl,
+  report: Reporter,
+  blockSummaries: Map<string, BlockSummary> = new Map(),
+): Omit<CheckedModel, 'expects'> | undefined {
   const nameOrigin: Origin = { file: decl.file, start: decl.nameSpan.start, end: decl.nameSpan.end };
   const missing = (what: string, example: string): void =>
     report.report('R0201', nameOrigin, `model '${decl.name}' has no '${what}' statement`, { help: `add one, e.g. \`${example}\`` });
@@ -39,6 +43,7 @@ export function buildModel(decl: ModelDecl, report: Reporter): Omit<CheckedModel
 
   const ctx: BuildContext = {
     report,
+    blockSummaries,
     eps: norm?.value.eps ?? defaults.eps,
     momentum: norm?.value.momentum ?? defaults.momentum,
     act: activation?.value ?? defaults.activation,
@@ -96,8 +101,15 @@ export function buildModel(decl: ModelDecl, report: Reporter): Omit<CheckedModel
   };
 }
 
+/** A block's counts and output, all the checker needs of it. */
+export interface BlockSummary {
+  counts: DetailedCounts;
+  out: Shape;
+}
+
 interface BuildContext {
   report: Reporter;
+  blockSummaries: Map<string, BlockSummary>;
   eps: number;
   momentum: number;
   act: ActivationFn;
@@ -161,13 +173,25 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
   const depth = s.blocks!.value;
   const make = (b: number, blockInput: Shape, report: Reporter): Block | undefined =>
     buildBlock(`${s.name}.block${b}`, b, blockInput, b === 0 ? stride : 1, width, innerWidth, blockSpec, shortcut, origin, { ...ctx, report });
-  const first = make(0, input, ctx.report);
+  // What a block adds up to depends only on its configuration, not on its name: files of
+  // many variants (and every `extends`) repeat the same blocks, so their sums are kept.
+  const summarize = (b: number, blockInput: Shape): BlockSummary | undefined => {
+    const key = `${blockSpec.kind}/${blockSpec.expansion}/${blockSpec.groups}/${blockSpec.widthPerGroup}/${blockSpec.strideOn}/${blockSpec.se}/${shortcut}/${blockInput.c}x${blockInput.h}x${blockInput.w}/${b === 0 ? stride : 1}/${width}`;
+    const known = ctx.blockSummaries.get(key);
+    if (known) return known;
+    const block = make(b, blockInput, ctx.report);
+    if (!block) return undefined;
+    const summary = { counts: blockCounts(block), out: block.out };
+    ctx.blockSummaries.set(key, summary);
+    return summary;
+  };
+  const first = summarize(0, input);
   if (!first) return undefined;
-  let counts = blockCounts(first);
+  let counts = first.counts;
   if (depth > 1) {
-    const second = make(1, first.out, ctx.report);
-    if (!second) return undefined;
-    counts = L.addCounts(counts, blockCounts(second), depth - 1);
+    const later = summarize(1, first.out);
+    if (!later) return undefined;
+    counts = L.addCounts(counts, later.counts, depth - 1);
   }
   const out = first.out; // every later block keeps its shape
   let built: Block[] | undefined;

@@ -7,7 +7,7 @@ import type { CheckedModel, Origin } from '../model/types.js';
 import type { FileNode, ImportNode, ModelNode } from '../syntax/ast.js';
 import { parse } from '../syntax/parse.js';
 import { SourceText, type Span } from '../syntax/source.js';
-import { buildModel } from './build.js';
+import { type BlockSummary, buildModel } from './build.js';
 import type { ModelDecl, Reporter } from './declaration.js';
 import { checkExpects } from './expect.js';
 import { type FileHost, diskHost } from './host.js';
@@ -90,6 +90,7 @@ class CheckRun {
   private effective = new Map<ModelDecl, ModelDecl | null>();
   private resolving = new Set<ModelDecl>();
   private checkedFiles = new Map<string, CheckedFile>();
+  private blockSummaries = new Map<string, BlockSummary>();
 
   constructor(private readonly workspace: Workspace) {}
 
@@ -104,7 +105,7 @@ class CheckRun {
     for (const decl of state.decls.values()) {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
-      const base = buildModel(merged, report.forModel(decl));
+      const base = buildModel(merged, report.forModel(decl), this.blockSummaries);
       if (!base) continue;
       const expects = checkExpects(base, decl.expects, report.forModel(decl));
       models.push({ ...base, expects });
