@@ -3,7 +3,7 @@ import type { Diagnostic, Fix } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { FileNode, ImportNode, ModelNode, UnknownContext } from './ast.js';
 import { parser } from './parser.js';
-import { resnetLexer, StringLiteral, UnterminatedString } from './tokens.js';
+import { StringLiteral, tokenize, UnterminatedString } from './tokens.js';
 
 export interface ParseResult {
   file: FileNode;
@@ -48,7 +48,7 @@ const ruleContexts: Record<string, UnknownContext> = {
 /** Text to syntax tree, with every lexical and syntax error as a diagnostic. Never throws. */
 export function parse(text: string, path: string): ParseResult {
   const diagnostics: Diagnostic[] = [];
-  const lexed = resnetLexer.tokenize(text);
+  const lexed = tokenize(text);
   for (const e of lexed.errors) {
     const ch = text.slice(e.offset, e.offset + e.length);
     diagnostics.push({

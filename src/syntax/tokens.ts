@@ -1,4 +1,4 @@
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, type ILexingResult, Lexer, type TokenType } from 'chevrotain';
 
 // Every keyword can also stand where a name is expected (`stage output { … }`).
 export const Name = createToken({ name: 'Name', label: 'a name', pattern: Lexer.NA });
@@ -13,15 +13,17 @@ export const Identifier = createToken({
   categories: [Name, NotBrace],
 });
 
+// Keywords are not matched by the lexer: every word lexes as an Identifier and `tokenize`
+// turns those that are keywords into keyword tokens, one map lookup per word instead of
+// trying 29 patterns at every letter.
 function keyword(word: string): TokenType {
-  return createToken({ name: keywordTokenName(word), label: `'${word}'`, pattern: word, longer_alt: Identifier, categories: [Name, NotBrace] });
+  return createToken({ name: keywordTokenName(word), label: `'${word}'`, pattern: Lexer.NA, categories: [Name, NotBrace] });
 }
 
 export function keywordTokenName(word: string): string {
   return 'Kw_' + word;
 }
 
-// Longer keywords sharing a prefix come first: `width_per_group` before `width`, `stride_on` before `stride`.
 export const Import = keyword('import');
 export const Model = keyword('model');
 export const Extends = keyword('extends');
@@ -81,4 +83,23 @@ export const allTokens: TokenType[] = [
   ...keywordTokens, Identifier, Name, NotBrace,
 ];
 
-export const resnetLexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false });
+const wordLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: true });
+
+const keywordByWord = new Map(keywordTokens.map((t) => [(t.LABEL ?? '').slice(1, -1), t]));
+
+/** Text to tokens; words that are keywords come out as keyword tokens. */
+export function tokenize(text: string): ILexingResult {
+  const result = wordLexer.tokenize(text);
+  for (const t of result.tokens) {
+    if (t.tokenType !== Identifier) continue;
+    const kw = keywordByWord.get(t.image);
+    if (kw) {
+      t.tokenType = kw;
+      t.tokenTypeIdx = kw.tokenTypeIdx!;
+    }
+  }
+  return result;
+}
+
+/** The one lexer of the language (keywords included). */
+export const resnetLexer = { tokenize };

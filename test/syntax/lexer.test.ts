@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { resnetLexer } from '../../src/syntax/tokens.js';
+import { tokenize } from '../../src/syntax/tokens.js';
 import { readNumber } from '../../src/syntax/literals.js';
 
-const kinds = (text: string): string[] => resnetLexer.tokenize(text).tokens.map((t) => `${t.tokenType.name}:${t.image}`);
+const kinds = (text: string): string[] => tokenize(text).tokens.map((t) => `${t.tokenType.name}:${t.image}`);
 
 describe('lexer', () => {
   it('reads sizes before numbers: kernels and inputs', () => {
@@ -32,13 +32,13 @@ describe('lexer', () => {
   });
 
   it('keeps comments apart from the tokens the parser sees', () => {
-    const r = resnetLexer.tokenize('model a # the first\n{ }');
+    const r = tokenize('model a # the first\n{ }');
     expect(r.tokens.map((t) => t.image)).toEqual(['model', 'a', '{', '}']);
     expect(r.groups['comments']?.map((t) => t.image)).toEqual(['# the first']);
   });
 
   it('reports a character no token starts with', () => {
-    const r = resnetLexer.tokenize('input 3x224x224 @');
+    const r = tokenize('input 3x224x224 @');
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]!.offset).toBe(16);
   });
