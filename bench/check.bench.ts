@@ -1,17 +1,24 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Workspace } from '../src/check/workspace.js';
 import type { FileHost } from '../src/check/host.js';
+import type { Workspace as WorkspaceType } from '../src/check/workspace.js';
 import { generateSpec } from './generate.js';
 
-/** Parse + check, warm, from memory (no disk in the figure): the zoo and a generated 1 MB file. */
+/**
+ * Parse + check, warm, from memory (no disk in the figure): the zoo and a generated 1 MB
+ * file. It measures the compiled package in dist/ (what `resnetc` runs), not the sources
+ * through tsx, whose transform adds a call to every closure the parser creates.
+ */
+const dist = resolve(import.meta.dirname, '..', 'dist', 'check', 'workspace.js');
+if (!existsSync(dist)) throw new Error('dist/ is missing: run `npm run build` first');
+const { Workspace } = (await import(dist)) as { Workspace: typeof WorkspaceType };
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-function time(files: Map<string, string>, roots: string[], runs: number): { ms: number; models: number } {
+function time(files: Map<string, string>, roots: string[], runs: number): { ms: number; min: number; models: number } {
   const host: FileHost = { readFile: (p) => files.get(p) };
   let models = 0;
   const samples: number[] = [];
@@ -26,7 +33,7 @@ function time(files: Map<string, string>, roots: string[], runs: number): { ms: 
     }
     samples.push(performance.now() - start);
   }
-  return { ms: median(samples), models };
+  return { ms: median(samples), min: Math.min(...samples), models };
 }
 
 export async function run(): Promise<void> {
@@ -44,9 +51,9 @@ export async function run(): Promise<void> {
   const b = time(bigFiles, [bigPath], 10);
   const bigBytes = Buffer.byteLength(big);
 
-  const row = (label: string, ms: number, bytes: number, models: number, goal: number): string =>
-    `${label.padEnd(24)} ${ms.toFixed(2).padStart(8)} ms  ${(bytes / 1e6 / (ms / 1000)).toFixed(2).padStart(7)} MB/s  ${String(models).padStart(5)} models  goal < ${goal} ms  (${(ms / goal).toFixed(2)} of the goal)`;
-  console.log('parse + check, warm, median');
-  console.log(row(`zoo (${zoo.size} files, ${(zooBytes / 1024).toFixed(1)} KB)`, z.ms, zooBytes, z.models, 20));
-  console.log(row(`generated ${(bigBytes / 1e6).toFixed(2)} MB`, b.ms, bigBytes, b.models, 300));
+  const row = (label: string, r: { ms: number; min: number; models: number }, bytes: number, goal: number): string =>
+    `${label.padEnd(26)} median ${r.ms.toFixed(2).padStart(8)} ms (min ${r.min.toFixed(2)})  ${(bytes / 1e6 / (r.ms / 1000)).toFixed(2).padStart(6)} MB/s  ${String(r.models).padStart(5)} models  goal < ${goal} ms: ${(r.ms / goal).toFixed(2)} of it`;
+  console.log('parse + check, warm, from memory, compiled (dist/)');
+  console.log(row(`zoo (${zoo.size} files, ${(zooBytes / 1024).toFixed(1)} KB)`, z, zooBytes, 20));
+  console.log(row(`generated ${(bigBytes / 1e6).toFixed(2)} MB`, b, bigBytes, 300));
 }
