@@ -52,6 +52,20 @@ interface FileState {
  */
 export class Workspace {
   private parseCache = new Map<string, ParsedFile>();
+  /**
+   * A block's counts by its configuration (build.ts). Pure, so kept across checks: an
+   * editor re-checking after each keystroke builds only blocks it has not seen.
+   */
+  readonly blockSummaries = new BoundedMap<string, BlockSummary>(50_000);
+  /**
+   * What the checker made of each model, kept while its inputs are the same objects: a
+   * syntax node's declaration, a declaration merged with a given parent, the model built
+   * from a merged declaration — each with the diagnostics it gave. An editor's partial
+   * re-parse keeps the nodes it did not touch, so a keystroke re-checks one model.
+   */
+  readonly declarations = new WeakMap<ModelNode, { path: string; decl: ModelDecl | undefined; diagnostics: Diagnostic[] }>();
+  readonly merges = new WeakMap<ModelDecl, { parent: ModelDecl; merged: ModelDecl }>();
+  readonly builds = new WeakMap<ModelDecl, { model: CheckedModel | undefined; diagnostics: Diagnostic[] }>();
 
   constructor(private readonly host: FileHost = diskHost) {}
 
@@ -80,6 +94,27 @@ export class Workspace {
   forget(path: string): void {
     this.parseCache.delete(resolve(path));
   }
+
+  /**
+   * Uses a parse made elsewhere for a file's current text (the language server re-parses
+   * only the lines an edit touched, with the same parser); it is kept like any other parse
+   * while the host returns that text.
+   */
+  remember(parsed: ParsedFile): void {
+    this.parseCache.set(resolve(parsed.path), parsed);
+  }
+}
+
+/** A Map that forgets its oldest entries past a size. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (this.size >= this.limit && !this.has(key)) this.delete(this.keys().next().value as K);
+    return super.set(key, value);
+  }
 }
 
 /** One consistent pass over the files reachable from those asked for. */
@@ -90,7 +125,6 @@ class CheckRun {
   private effective = new Map<ModelDecl, ModelDecl | null>();
   private resolving = new Set<ModelDecl>();
   private checkedFiles = new Map<string, CheckedFile>();
-  private blockSummaries = new Map<string, BlockSummary>();
 
   constructor(private readonly workspace: Workspace) {}
 
@@ -105,10 +139,16 @@ class CheckRun {
     for (const decl of state.decls.values()) {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
-      const base = buildModel(merged, report.forModel(decl), this.blockSummaries);
-      if (!base) continue;
-      const expects = checkExpects(base, decl.expects, report.forModel(decl));
-      models.push({ ...base, expects });
+      let built = this.workspace.builds.get(merged);
+      if (built) state.diagnostics.push(...built.diagnostics);
+      else {
+        const mark = state.diagnostics.length;
+        const base = buildModel(merged, report.forModel(decl), this.workspace.blockSummaries);
+        const model = base && { ...base, expects: checkExpects(base, decl.expects, report.forModel(decl)) };
+        built = { model, diagnostics: state.diagnostics.slice(mark) };
+        this.workspace.builds.set(merged, built);
+      }
+      if (built.model) models.push(built.model);
     }
     this.reportImports(state);
     const declarations = new Map<string, ModelNode>();
@@ -147,7 +187,15 @@ class CheckRun {
     }
 
     for (const node of syntax.models) {
-      const decl = readDeclaration(node, path, report.plain());
+      let read = this.workspace.declarations.get(node);
+      if (read?.path === path) state.diagnostics.push(...read.diagnostics);
+      else {
+        const mark = state.diagnostics.length;
+        const decl = readDeclaration(node, path, report.plain());
+        read = { path, decl, diagnostics: state.diagnostics.slice(mark) };
+        this.workspace.declarations.set(node, read);
+      }
+      const decl = read.decl;
       if (!decl) continue;
       const first = state.decls.get(decl.name);
       if (first) {
@@ -269,7 +317,11 @@ class CheckRun {
       const parentState = found.file === state.parsed.path ? state : this.load(found.file);
       const parent = parentState ? this.resolveExtends(found.decl, parentState) : null;
       this.resolving.delete(decl);
-      if (parent) result = mergeExtends(parent, decl);
+      if (parent) {
+        const known = this.workspace.merges.get(decl);
+        result = known?.parent === parent ? known.merged : mergeExtends(parent, decl);
+        this.workspace.merges.set(decl, { parent, merged: result });
+      }
     }
     this.effective.set(decl, result);
     return result;

@@ -1,9 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { registerCheck } from './check.js';
+import { registerCompile } from './compile.js';
 import { CliError, exitCodes } from './errors.js';
 import type { Output } from './output.js';
 import { registerSummary } from './summary.js';
+import { registerFmt } from './fmt.js';
+import { registerLsp } from './lsp.js';
+import { registerGraph } from './graph.js';
+import { registerTrain } from './train.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -17,6 +22,11 @@ export function buildProgram(out: Output): Command {
     .exitOverride();
   registerCheck(program, out);
   registerSummary(program, out);
+  registerCompile(program, out);
+  registerFmt(program, out);
+  registerLsp(program, out);
+  registerGraph(program, out);
+  registerTrain(program, out);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => out.out(s), writeErr: (s) => out.err(s) }).showHelpAfterError('(run with --help for usage)');
   return program;
 }

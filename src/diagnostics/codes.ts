@@ -50,6 +50,26 @@ export const codes = {
   R0402: { severity: 'error', title: 'multiply-accumulate count differs from expect' },
   R0403: { severity: 'error', title: 'output shape differs from expect' },
   R0404: { severity: 'error', title: 'count written in a form expect cannot compare' },
+  // Editor tooling
+  R0701: { severity: 'error', title: 'cannot format a file with syntax errors' },
+  R0702: { severity: 'error', title: 'formatting would change the file' },
+  R0703: { severity: 'error', title: 'file is not formatted' },
+  R0704: { severity: 'error', title: 'cannot draw the graph' },
+  // ONNX
+  R0501: { severity: 'error', title: 'unsupported ONNX opset' },
+  R0502: { severity: 'error', title: 'weights file is not an ONNX model' },
+  R0503: { severity: 'error', title: 'weights file has a different network' },
+  R0504: { severity: 'error', title: 'weights file has a tensor of another shape' },
+  R0505: { severity: 'error', title: 'weights stored in a form resnetc cannot read' },
+  R0506: { severity: 'error', title: 'weights file has layers beyond the spec' },
+  // TensorFlow.js and training
+  R0601: { severity: 'error', title: 'data source not found or not recognised' },
+  R0602: { severity: 'error', title: 'data does not fit the model' },
+  R0603: { severity: 'error', title: 'data file is malformed' },
+  R0604: { severity: 'error', title: 'checkpoint cannot be resumed' },
+  R0605: { severity: 'error', title: 'backend not available' },
+  R0606: { severity: 'error', title: 'weights cannot be read' },
+  R0607: { severity: 'error', title: 'bad training option' },
   // Command line
   R0901: { severity: 'error', title: 'bad usage' },
   R0902: { severity: 'error', title: 'cannot read file' },

@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { Workspace } from '../check/workspace.js';
+import type { CheckedModel } from '../model/types.js';
+import { OnnxError } from '../onnx/errors.js';
+import { defaultOpset } from '../onnx/opset.js';
+import { compileOnnxFromTfjs, compileTfjs, TfjsError } from '../tfjs/compile.js';
+import { isTfjsModelPath } from '../tfjs/io.js';
+import { CliError } from './errors.js';
+import { checkPath, pickModel } from './load.js';
+import type { Output } from './output.js';
+
+/** The options of `resnetc compile`, parsed; each target reads those that concern it. */
+export interface CompileOptions {
+  output: string;
+  opset?: number;
+  inference: boolean;
+  seed: number;
+  zeroInitResidual: boolean;
+  /** An ONNX file of the same architecture to take the weights from. */
+  weights?: string;
+}
+
+/** A compile target: writes the model where the options say and returns a one-line report. */
+export type CompileTarget = (model: CheckedModel, options: CompileOptions) => Promise<string> | string;
+
+/** ONNX: src/onnx does the work (loaded only when asked for); its failures become command-line errors with their codes. */
+const compileOnnxTarget: CompileTarget = async (model, o) => {
+  const { compileOnnx } = await import('../onnx/index.js');
+  const result = compileOnnx(model, {
+    output: o.output,
+    opset: o.opset ?? defaultOpset,
+    inference: o.inference,
+    seed: o.seed,
+    zeroInitResidual: o.zeroInitResidual,
+    ...(o.weights !== undefined ? { weightsFile: o.weights } : {}),
+  });
+  const form = o.inference ? 'inference form' : 'training form';
+  return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${(result.bytes / 1e6).toFixed(1)} MB`;
+};
+
+/** TensorFlow.js (src/tfjs): its failures (bad weights) become command-line errors with their codes. */
+function tfjsErrors(target: CompileTarget): CompileTarget {
+  return async (model, o) => {
+    try {
+      return await target(model, o);
+    } catch (e) {
+      if (e instanceof TfjsError) throw new CliError(e.code, e.message, 1, e.help);
+      throw e;
+    }
+  };
+}
+
+/** Every target `--target` accepts. Another backend adds its entry here (e.g. `tfjs: compileTfjsTarget`). */
+export const targets: Record<string, CompileTarget> = {
+  onnx: tfjsErrors((model, o) => (o.weights !== undefined && isTfjsModelPath(o.weights) ? compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, ...(o.opset !== undefined ? { opset: o.opset } : {}) }) : compileOnnxTarget(model, o))),
+  tfjs: tfjsErrors((model, o) => compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) })),
+};
+
+function integer(what: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw new CliError('R0901', `${what} must be a whole number, not '${text}'`, 2);
+    return n;
+  };
+}
+
+export function registerCompile(program: Command, out: Output): void {
+  program
+    .command('compile')
+    .description('compile a model to ONNX (with weights initialised as torchvision does, or taken from another ONNX file)')
+    .argument('<file>', 'a .resnet file')
+    .requiredOption('-t, --target <target>', `what to compile to: ${Object.keys(targets).join(', ')}`)
+    .requiredOption('-o, --output <path>', 'the file to write')
+    .option('-m, --model <name>', 'the model to compile (needed when the file declares several)')
+    .option('--opset <n>', `ONNX opset, 13 to 21 (default ${defaultOpset})`, integer('--opset'))
+    .option('--inference', 'fold the norms into the convolutions: the graph a deployment wants')
+    .option('--seed <n>', 'seed of the weight initialisation', integer('--seed'), 0)
+    .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
+    .option('--weights <path>', 'take the weights from an ONNX file, or a tfjs model directory, of the same architecture')
+    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; weights?: string }) => {
+      const target = targets[opts.target];
+      if (!target) {
+        throw new CliError('R0901', `unknown target '${opts.target}'`, 2, `the targets are ${Object.keys(targets).join(', ')}`);
+      }
+      const checked = checkPath(new Workspace(), file);
+      const errors = checked.diagnostics.filter((d) => d.severity === 'error');
+      if (errors.length > 0 && opts.model === undefined && checked.declarations.size <= 1) {
+        throw new CliError(errors[0]!.code, `'${file}' has ${errors.length} ${errors.length === 1 ? 'error' : 'errors'}; run \`resnetc check ${file}\``);
+      }
+      const model = pickModel(checked, file, opts.model);
+      const options: CompileOptions = {
+        output: resolve(opts.output),
+        inference: opts.inference ?? false,
+        seed: opts.seed,
+        zeroInitResidual: opts.zeroInitResidual ?? false,
+        ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
+        ...(opts.weights !== undefined ? { weights: opts.weights } : {}),
+      };
+      try {
+        out.out((await target(model, options)) + '\n');
+      } catch (e) {
+        if (e instanceof OnnxError) {
+          // A bad opset is a misuse of the command; everything else is a problem with the input.
+          throw new CliError(e.code, e.message, e.code === 'R0501' ? 2 : 1, e.help);
+        }
+        throw e;
+      }
+    });
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { Workspace } from '../check/workspace.js';
+import { modelSvg } from '../graph/svg.js';
+import { CliError } from './errors.js';
+import { checkPath, pickModel } from './load.js';
+import type { Output } from './output.js';
+
+export function registerGraph(program: Command, out: Output): void {
+  program
+    .command('graph')
+    .description('draw a model as an SVG diagram: stem, stages (block kind, depth, width, stride, shortcut, output shape, parameters), head')
+    .argument('<file>', 'a .resnet file')
+    .option('-m, --model <name>', 'the model to draw (needed when the file declares several)')
+    .option('-o, --output <file>', 'where to write the SVG (default: standard output)')
+    .action(async (file: string, opts: { model?: string; output?: string }) => {
+      const checked = checkPath(new Workspace(), file);
+      const model = pickModel(checked, file, opts.model);
+      let svg: string;
+      try {
+        svg = await modelSvg(model);
+      } catch (e) {
+        throw new CliError('R0704', `cannot lay out the diagram of '${model.name}': ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (opts.output === undefined || opts.output === '-') {
+        out.out(svg);
+        return;
+      }
+      try {
+        writeFileSync(opts.output, svg);
+      } catch (e) {
+        throw new CliError('R0903', `cannot write '${opts.output}': ${e instanceof Error ? e.message : String(e)}`);
+      }
+      out.out(`wrote ${opts.output} (${model.name})\n`);
+    });
+}

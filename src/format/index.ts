@@ -1,0 +1,2 @@
+export { formatText, type FormatResult } from './format.js';
+export { sameTokens } from './verify.js';

@@ -1,0 +1,116 @@
+import { describeCount } from '../check/expect.js';
+import type { CheckedModel, Layer, Shape } from '../model/types.js';
+
+/**
+ * The architecture diagram's content, before any layout: one box per part of the network
+ * (input, stem, each stage, the head) and the feature map that flows between them. All of
+ * it is read from the checked model.
+ */
+export interface Box {
+  id: string;
+  kind: 'input' | 'stem' | 'stage' | 'final' | 'head' | 'output';
+  /** First line in bold, the rest plain. */
+  lines: string[];
+}
+
+export interface Flow {
+  id: string;
+  from: string;
+  to: string;
+  /** The feature map that flows along it, e.g. `256x56x56`. */
+  label: string;
+}
+
+export interface Diagram {
+  title: string;
+  subtitle: string;
+  boxes: Box[];
+  flows: Flow[];
+}
+
+const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
+
+export function compactCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${((100 * part) / whole).toFixed(1)}%)`);
+
+function layerText(l: Layer): string | undefined {
+  switch (l.op) {
+    case 'conv':
+      return `conv ${l.kernel[0]}x${l.kernel[1]} ${l.out.c}${l.stride !== 1 ? ` /${l.stride}` : ''}${l.groups !== 1 ? ` g${l.groups}` : ''}`;
+    case 'maxpool':
+    case 'avgpool':
+      return `${l.op} ${l.kernel[0]}x${l.kernel[1]}${l.stride !== 1 ? ` /${l.stride}` : ''}`;
+    default:
+      return undefined;
+  }
+}
+
+const shortcutNames: Record<string, string> = { A: 'A, zero-pad', B: 'B, projection', C: 'C, projection everywhere', D: 'D, avg-pool projection' };
+
+export function diagramOf(model: CheckedModel): Diagram {
+  const total = model.totals.params;
+  const boxes: Box[] = [{ id: 'input', kind: 'input', lines: ['input', shape(model.input)] }];
+  const flows: Flow[] = [];
+  let previous = 'input';
+  let flowing = model.input;
+  const link = (to: string, out: Shape): void => {
+    flows.push({ id: `${previous}->${to}`, from: previous, to, label: shape(flowing) });
+    previous = to;
+    flowing = out;
+  };
+
+  if (model.stem.length > 0) {
+    const layers = model.stem.map(layerText).filter((t): t is string => t !== undefined);
+    const params = model.stem.reduce((n, l) => n + l.params, 0);
+    boxes.push({ id: 'stem', kind: 'stem', lines: ['stem', ...layers, `${compactCount(params)} params${share(params, total)}`] });
+    link('stem', model.stem[model.stem.length - 1]!.out);
+  }
+  for (const stage of model.stages) {
+    const first = stage.blocks[0];
+    const id = `stage:${stage.name}`;
+    const kind = first?.kind ?? 'block';
+    const details = [`width ${stage.width}`, `stride ${stage.stride}`];
+    if (first && first.groups !== 1) details.push(`groups ${first.groups}`);
+    boxes.push({
+      id,
+      kind: 'stage',
+      lines: [
+        `${stage.name}: ${stage.blocks.length} × ${kind}`,
+        details.join(' · '),
+        `shortcut ${first ? shortcutNames[first.shortcut.option] : '–'}`,
+        `→ ${shape(stage.out)}`,
+        `${compactCount(stage.params)} params${share(stage.params, total)}`,
+      ],
+    });
+    link(id, stage.out);
+  }
+  if (model.final.length > 0) {
+    boxes.push({ id: 'final', kind: 'final', lines: ['final', 'norm → activation'] });
+    link('final', flowing);
+  }
+  if (model.head) {
+    boxes.push({
+      id: 'head',
+      kind: 'head',
+      lines: ['head', `global avgpool → fc ${model.head.classes}`, `${compactCount(model.head.params)} params${share(model.head.params, total)}`],
+    });
+    link('head', { c: model.head.classes, h: 1, w: 1 });
+    boxes.push({ id: 'output', kind: 'output', lines: ['output', `${model.head.classes} classes`] });
+    flows.push({ id: `${previous}->output`, from: previous, to: 'output', label: String(model.head.classes) });
+  } else {
+    boxes.push({ id: 'output', kind: 'output', lines: ['output', shape(model.output)] });
+    flows.push({ id: `${previous}->output`, from: previous, to: 'output', label: shape(flowing) });
+  }
+  return {
+    title: model.name + (model.parent ? ` (extends ${model.parent})` : ''),
+    subtitle: `${describeCount(model.totals.params)} params · ${describeCount(model.totals.macs)} MACs`,
+    boxes,
+    flows,
+  };
+}

@@ -1,0 +1,106 @@
+import type { Hover, Position } from 'vscode-languageserver';
+import { describeCount } from '../check/expect.js';
+import type { CheckedFile } from '../check/workspace.js';
+import type { CheckedModel, Shape, Stage } from '../model/types.js';
+import type { ModelNode } from '../syntax/ast.js';
+import { blockKindDoc, keywordMarkdown, shortcutKindDoc } from './keyword-docs.js';
+import { offsetOf, rangeOf } from './positions.js';
+import type { Project } from './project.js';
+import { resolveModel } from './resolve.js';
+import { wordAt } from './words.js';
+
+export const shapeText = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
+
+export function share(part: number, whole: number): string {
+  return whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)}%`;
+}
+
+/** The checked model a model declaration became (undefined when it has errors). */
+export function checkedModelOf(file: CheckedFile, model: ModelNode | undefined): CheckedModel | undefined {
+  const name = model?.name?.text;
+  return name === undefined ? undefined : file.models.find((m) => m.name === name && m.origin.start === model!.span.start);
+}
+
+/** The checked stage a stage statement of this file became. */
+export function checkedStageAt(model: CheckedModel, file: string, start: number): Stage | undefined {
+  return model.stages.find((s) => s.origin.file === file && s.origin.start === start);
+}
+
+export function stageMarkdown(model: CheckedModel, stage: Stage): string {
+  const first = stage.blocks[0];
+  const kind = first ? `${first.kind}` : 'no';
+  const shortcut = first ? `, shortcut ${first.shortcut.option}` : '';
+  return [
+    `**stage ${stage.name}** of \`${model.name}\`: ${stage.blocks.length} × ${kind} blocks, width ${stage.width}, stride ${stage.stride}${shortcut}`,
+    '',
+    `| | |`,
+    `|---|---|`,
+    `| input → output | ${shapeText(stage.in)} → **${shapeText(stage.out)}** |`,
+    `| parameters | ${describeCount(stage.params)} — ${share(stage.params, model.totals.params)} of the model |`,
+    `| MACs | ${describeCount(stage.macs)} — ${share(stage.macs, model.totals.macs)} of the model |`,
+    `| buffers | ${describeCount(stage.buffers)} |`,
+  ].join('\n');
+}
+
+export function modelMarkdown(model: CheckedModel): string {
+  const blocks = model.stages.reduce((n, s) => n + s.blocks.length, 0);
+  const lines = [
+    `**model ${model.name}**${model.parent ? ` extends \`${model.parent}\`` : ''}`,
+    '',
+    `| | |`,
+    `|---|---|`,
+    `| input → output | ${shapeText(model.input)} → ${shapeText(model.output)}${model.classes !== undefined ? ` → ${model.classes} classes` : ''} |`,
+    `| parameters | **${describeCount(model.totals.params)}** |`,
+    `| MACs | **${describeCount(model.totals.macs)}** |`,
+    `| buffers | ${describeCount(model.totals.buffers)} (norm running statistics) |`,
+    `| stages | ${model.stages.length} (${blocks} blocks) |`,
+  ];
+  for (const s of model.stages) lines.push(`| ${s.name} | ${s.blocks.length} blocks → ${shapeText(s.out)}, ${share(s.params, model.totals.params)} of params |`);
+  return lines.join('\n');
+}
+
+export function hover(project: Project, uri: string, position: Position): Hover | null {
+  const file = project.checkUri(uri);
+  if (!file) return null;
+  const word = wordAt(file.syntax, file.source.text, offsetOf(file.source, position));
+  if (!word) return null;
+  const range = rangeOf(file.source, word.span);
+  const markdown = (value: string | undefined): Hover | null => (value ? { contents: { kind: 'markdown', value }, range } : null);
+  const model = checkedModelOf(file, word.model);
+  switch (word.role) {
+    case 'model-name':
+      return markdown(model ? modelMarkdown(model) : `**model ${word.text}** (has errors: no counts yet)`);
+    case 'extends-name': {
+      const site = resolveModel(project, file, word.text);
+      const parent = site ? checkedModelOf(site.file, site.model) : undefined;
+      return markdown(parent ? modelMarkdown(parent) : undefined);
+    }
+    case 'stage-name': {
+      const stage = model && word.statement ? checkedStageAt(model, file.path, word.statement.span.start) : undefined;
+      return markdown(stage && model ? stageMarkdown(model, stage) : undefined);
+    }
+    case 'block-kind':
+      return markdown(blockKindDoc(word.text));
+    case 'shortcut-kind':
+      return markdown(shortcutKindDoc(word.text));
+    case 'number':
+    case 'size': {
+      if (word.statement?.kind !== 'expect' || !model) return null;
+      const result = model.expects.find((e) => e.origin.start === word.statement!.span.start);
+      if (!result) return null;
+      const actual = result.what === 'output' ? result.actual : describeCount(Number(result.actual));
+      return markdown(`${result.ok ? '✓' : '✗'} the model's ${result.what} ${result.what === 'output' ? 'is' : 'are'} **${actual}**`);
+    }
+    case 'keyword': {
+      const doc = keywordMarkdown(word.text);
+      if (word.text === 'stage' && word.statement && model) {
+        const stage = checkedStageAt(model, file.path, word.statement.span.start);
+        if (stage) return markdown(`${stageMarkdown(model, stage)}\n\n---\n${doc ?? ''}`);
+      }
+      if (word.text === 'model' && model) return markdown(`${modelMarkdown(model)}\n\n---\n${doc ?? ''}`);
+      return markdown(doc);
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,475 @@
+import { layerTensors } from '../model/tensors.js';
+import type { Block, CheckedModel, ConvLayer, DenseLayer, Layer, NormLayer, PoolLayer, SqueezeExcitation } from '../model/types.js';
+import { walkLayers } from '../model/walk.js';
+import type { WeightLookup, WeightSet } from '../weights/init.js';
+import type { Code } from '../diagnostics/codes.js';
+import { OnnxError } from './errors.js';
+import { DataType, onnx, type DecodedAttribute as AttributeProto, type DecodedGraph, type DecodedNode as NodeProto, type DecodedTensor as TensorProto } from './proto.js';
+
+/**
+ * Weights from another ONNX file of the same architecture, matched by place.
+ *
+ * The file's graph is walked from its input along the data flow, the spec's layers in
+ * execution order alongside: each layer must find a node of its kind consuming the current
+ * value, with parameters of its shapes. A block is matched as a whole: its residual branch
+ * from the block's input (or pre-activated input), its shortcut likewise, and an Add that
+ * sums exactly those two. So the branch and the shortcut are told apart by where they lead,
+ * never by names or by the order the file lists nodes or tensors in (PyTorch's exporter, for
+ * one, writes a block's branch before its shortcut, whose 1x1 convolution may have the
+ * branch's last one's shape). Where several readings are possible, every one is tried.
+ *
+ * Nodes that do not change values (Identity, Dropout, Flatten, Reshape, Squeeze,
+ * Unsqueeze) are looked through. Norms must be BatchNormalization nodes: a file whose norms
+ * were folded into its convolutions (do_constant_folding in eval mode) has lost the running
+ * statistics, and is refused with a hint.
+ */
+export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet {
+  const source = importOnnxWeightSource(bytes, model);
+  const weights: WeightSet = new Map();
+  for (const { layer } of walkLayers(model)) for (const t of layerTensors(layer)) weights.set(t.name, source.get(t.name)!);
+  return weights;
+}
+
+/**
+ * The same weights, matched up front (every failure is thrown here) but decoded only when
+ * asked for, each time into a new array: a streaming writer then holds the file and one
+ * tensor, never the model twice.
+ */
+export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel): WeightLookup {
+  const net = OnnxNet.parse(bytes);
+  const bindings = new Matcher(net, model).run();
+  const layerOf = new Map<string, string>();
+  for (const { layer } of walkLayers(model)) {
+    for (const t of layerTensors(layer)) {
+      if (!bindings.has(t.name)) throw new OnnxError('R0503', `the weights file has no tensor for '${t.name}'`, layer.name);
+      layerOf.set(t.name, layer.name);
+    }
+  }
+  // Decoding checks each tensor's storage: do it for all now, so no failure waits for the writer.
+  for (const [name, b] of bindings) net.checkStorage(b, layerOf.get(name) ?? name);
+  return {
+    get: (name) => {
+      const b = bindings.get(name);
+      return b ? net.values(b, layerOf.get(name) ?? name) : undefined;
+    },
+    fresh: true,
+  };
+}
+
+/** Where one of our tensors comes from: a tensor of the file, transposed for a Gemm without transB. */
+interface Binding {
+  theirs: string;
+  transpose?: [number, number];
+}
+
+interface Match {
+  /** The value the matched layers produce. */
+  end: string;
+  bound: [string, Binding][];
+}
+
+const transparent = new Set(['Identity', 'Dropout', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze']);
+const parameterized = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization']);
+
+function toNumber(v: number | { toString(): string }): number {
+  return typeof v === 'number' ? v : Number(v.toString());
+}
+
+function attribute(node: NodeProto, name: string): AttributeProto | undefined {
+  return node.attribute.find((a) => a.name === name) as AttributeProto | undefined;
+}
+
+function ints(node: NodeProto, name: string): number[] | undefined {
+  const a = attribute(node, name);
+  return a?.ints ? a.ints.map(toNumber) : undefined;
+}
+
+function int(node: NodeProto, name: string, fallback: number): number {
+  const a = attribute(node, name);
+  return a?.i !== undefined && a.i !== null ? toNumber(a.i) : fallback;
+}
+
+const same = (a: readonly number[] | undefined, b: readonly number[]): boolean => a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+const dimsText = (d: readonly number[]): string => (d.length === 0 ? 'a scalar' : d.join('x'));
+
+/** The parsed file: nodes indexed by the values they consume, tensors by name. */
+class OnnxNet {
+  readonly consumers = new Map<string, NodeProto[]>();
+  readonly producers = new Map<string, NodeProto>();
+  readonly tensors = new Map<string, TensorProto>();
+  readonly outputs = new Set<string>();
+  input = '';
+
+  static parse(bytes: Uint8Array): OnnxNet {
+    let model: ReturnType<typeof onnx.ModelProto.decode>;
+    try {
+      model = onnx.ModelProto.decode(bytes);
+    } catch (e) {
+      throw new OnnxError('R0502', `the weights file is not an ONNX model (${e instanceof Error ? e.message : String(e)})`);
+    }
+    // Decoding makes class instances, every repeated field present.
+    const graph = model.graph as DecodedGraph | null;
+    if (!graph || graph.node.length === 0) throw new OnnxError('R0502', 'the weights file is not an ONNX model: it has no graph');
+    const net = new OnnxNet();
+    for (const t of graph.initializer as TensorProto[]) net.tensors.set(t.name, t);
+    for (const node of graph.node as NodeProto[]) {
+      // Constants some exporters use for weights count as tensors.
+      const value = node.opType === 'Constant' ? (attribute(node, 'value')?.t as TensorProto | undefined) : undefined;
+      if (value) net.tensors.set(node.output[0]!, value);
+      for (const out of node.output) net.producers.set(out, node);
+      for (const input of node.input) {
+        if (!input) continue;
+        const list = net.consumers.get(input) ?? [];
+        list.push(node);
+        net.consumers.set(input, list);
+      }
+    }
+    for (const o of graph.output) if (o.name) net.outputs.add(o.name);
+    const input = graph.input.find((i) => i.name && !net.tensors.has(i.name));
+    if (!input) throw new OnnxError('R0502', 'the weights file is not an ONNX model of a network: its graph has no input');
+    net.input = input.name!;
+    return net;
+  }
+
+  dims(name: string): number[] | undefined {
+    const t = this.tensors.get(name);
+    return t ? t.dims.map(toNumber) : undefined;
+  }
+
+  /** Nodes that consume `value`, looking through nodes that do not change values; `via` is what each node reads. */
+  next(value: string, seen = new Set<string>()): { node: NodeProto; via: string }[] {
+    if (seen.has(value)) return [];
+    seen.add(value);
+    const found: { node: NodeProto; via: string }[] = [];
+    for (const node of this.consumers.get(value) ?? []) {
+      if (transparent.has(node.opType) && node.input[0] === value) found.push(...this.next(node.output[0]!, seen));
+      else found.push({ node, via: value });
+    }
+    return found;
+  }
+
+  /** Whether `value` is (or leads, through value-preserving nodes, to) an output of the graph. */
+  reachesOutput(value: string): boolean {
+    if (this.outputs.has(value)) return true;
+    return (this.consumers.get(value) ?? []).some((n) => transparent.has(n.opType) && n.input[0] === value && this.reachesOutput(n.output[0]!));
+  }
+
+  /** Whether `value` is computed from `source` by nodes without parameters (a zero-padding shortcut). */
+  derivesWithoutParameters(value: string, source: string, depth = 0): boolean {
+    if (value === source) return true;
+    const node = this.producers.get(value);
+    if (!node || depth > 32 || parameterized.has(node.opType)) return false;
+    return node.input.some((i) => i && !this.tensors.has(i) && this.derivesWithoutParameters(i, source, depth + 1));
+  }
+
+  /** Throws unless the tensor is stored in a form `values` reads (inside the file, float32 or float64, complete). */
+  checkStorage(b: Binding, layer: string): void {
+    const t = this.tensors.get(b.theirs)!;
+    if (t.dataLocation === 1) {
+      throw new OnnxError('R0505', `'${t.name}' is stored outside the file (external data), which resnetc does not read`, layer, 'save the model with its weights inside the file');
+    }
+    if (t.dataType !== DataType.FLOAT && t.dataType !== DataType.DOUBLE) {
+      throw new OnnxError('R0505', `'${t.name}' holds data type ${t.dataType}; resnetc reads float32 and float64 weights`, layer);
+    }
+    const expected = t.dims.map(toNumber).reduce((a, c) => a * c, 1);
+    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+    const width = t.dataType === DataType.FLOAT ? 4 : 8;
+    const stored = raw ? raw.length / width : t.dataType === DataType.FLOAT ? t.floatData.length : t.doubleData.length;
+    if (stored !== expected) throw new OnnxError('R0505', `'${t.name}' holds ${stored} values but its shape says ${expected}`, layer);
+  }
+
+  /** A tensor's values as float32 (a new array), transposed when the binding says so. */
+  values(b: Binding, layer: string): Float32Array {
+    this.checkStorage(b, layer);
+    const t = this.tensors.get(b.theirs)!;
+    let values: Float32Array;
+    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+    if (t.dataType === DataType.FLOAT) {
+      values = raw ? new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : Float32Array.from(t.floatData);
+    } else {
+      values = Float32Array.from(raw ? new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : t.doubleData);
+    }
+    if (!b.transpose) return values;
+    const [rows, cols] = b.transpose;
+    const out = new Float32Array(values.length);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+    return out;
+  }
+}
+
+interface Failure {
+  rank: number;
+  code: Code;
+  layer: string;
+  message: string;
+  help?: string;
+}
+
+class Matcher {
+  private readonly rank = new Map<string, number>();
+  private failure: Failure | undefined;
+
+  constructor(
+    private readonly net: OnnxNet,
+    private readonly model: CheckedModel,
+  ) {
+    let i = 0;
+    for (const { layer } of walkLayers(model)) {
+      this.rank.set(layer.name, i);
+      if (layer.op === 'se') for (const sub of [layer.reduce, layer.act, layer.expand]) this.rank.set(sub.name, i);
+      i++;
+    }
+  }
+
+  /** Our tensor names → the file's tensors; throws the most advanced failure when nothing matches. */
+  run(): Map<string, Binding> {
+    type Unit = (v: string) => Match[];
+    const units: Unit[] = [(v) => this.path(this.model.stem, v)];
+    for (const stage of this.model.stages) for (const block of stage.blocks) units.push((v) => this.block(block, v));
+    units.push((v) => this.path(this.model.final, v));
+    units.push((v) => this.path(this.model.head?.layers ?? [], v));
+    const last = [...walkLayers(this.model)].at(-1)!.layer;
+
+    const search = (i: number, v: string, bound: [string, Binding][]): [string, Binding][] | undefined => {
+      if (i === units.length) {
+        if (this.net.reachesOutput(v)) return bound;
+        const after = this.net.next(v).map((n) => n.node.opType);
+        this.fail(last, 'R0506', `the weights file's network goes on after the spec's last layer '${last.name}' (with ${after.join(', ') || 'nothing'})`, 'the file has more layers than the spec: check the stages and the head');
+        return undefined;
+      }
+      for (const m of units[i]!(v)) {
+        const found = search(i + 1, m.end, [...bound, ...m.bound]);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    const found = search(0, this.net.input, []);
+    if (!found) {
+      const f = this.failure!;
+      throw new OnnxError(f.code, `${f.layer}: ${f.message}`, f.layer, f.help ?? 'the weights file must describe the same network as the spec');
+    }
+    return new Map(found);
+  }
+
+  private fail(layer: Layer, code: Code, message: string, help?: string): [] {
+    const rank = this.rank.get(layer.name) ?? 0;
+    const f = this.failure;
+    if (!f || rank > f.rank || (rank === f.rank && code === 'R0504' && f.code !== 'R0504')) {
+      this.failure = { rank, code, layer: layer.name, message, ...(help ? { help } : {}) };
+    }
+    return [];
+  }
+
+  /** All the ways a sequence of layers reads from `v`. */
+  path(layers: readonly Layer[], v: string): Match[] {
+    let matches: Match[] = [{ end: v, bound: [] }];
+    for (const layer of layers) {
+      const next: Match[] = [];
+      for (const m of matches) for (const n of this.layer(layer, m.end)) next.push({ end: n.end, bound: [...m.bound, ...n.bound] });
+      matches = next;
+      if (matches.length === 0) break;
+    }
+    return matches;
+  }
+
+  block(block: Block, x: string): Match[] {
+    const results: Match[] = [];
+    for (const pre of this.path(block.preactivation, x)) {
+      for (const branch of this.path(block.branch, pre.end)) {
+        const adds = (this.net.consumers.get(branch.end) ?? []).filter((n) => n.opType === 'Add' || n.opType === 'Sum');
+        if (adds.length === 0) {
+          const last = block.branch.at(-1)!;
+          this.fail(last, 'R0503', `expected the residual branch to end in an addition; the file has ${this.describeNext(branch.end)}`);
+        }
+        for (const add of adds) {
+          if (add.input.length !== 2) continue;
+          const other = add.input[0] === branch.end ? add.input[1]! : add.input[0]!;
+          for (const shortcut of this.shortcut(block, x, pre.end, other)) {
+            for (const after of this.path(block.after, add.output[0]!)) {
+              results.push({ end: after.end, bound: [...pre.bound, ...branch.bound, ...shortcut.bound, ...after.bound] });
+            }
+          }
+        }
+      }
+    }
+    return results;
+  }
+
+  /** The shortcut's matches that end at `other`, the Add's second input. */
+  private shortcut(block: Block, x: string, preactivated: string, other: string): Match[] {
+    const s = block.shortcut;
+    const where = block.branch.at(-1)!;
+    if (s.kind === 'identity' || s.kind === 'subsample_pad') {
+      const ok = s.kind === 'identity' ? this.sameValue(other, x) : this.net.derivesWithoutParameters(other, x);
+      if (ok) return [{ end: other, bound: [] }];
+      this.fail(where, 'R0503', `expected ${s.kind === 'identity' ? 'the block input itself' : "the block input without parameters (shortcut A)"} as the shortcut; the file adds ${this.describeValue(other)}`);
+      return [];
+    }
+    const source = s.source === 'preactivated' ? preactivated : x;
+    const matches = this.path(s.layers, source).filter((m) => this.sameValue(other, m.end));
+    if (matches.length === 0) this.fail(s.layers.at(-1)!, 'R0503', `expected the projection shortcut to be added to the residual branch; the file adds ${this.describeValue(other)}`);
+    return matches;
+  }
+
+  private sameValue(a: string, b: string): boolean {
+    if (a === b) return true;
+    const node = this.net.producers.get(a);
+    return node !== undefined && transparent.has(node.opType) && this.sameValue(node.input[0]!, b);
+  }
+
+  private describeValue(v: string): string {
+    const node = this.net.producers.get(v);
+    return node ? `the output of a ${node.opType} node ('${node.name || v}')` : `'${v}'`;
+  }
+
+  private describeNext(v: string): string {
+    const ops = this.net.next(v).map((n) => `${n.node.opType}${n.node.name ? ` ('${n.node.name}')` : ''}`);
+    return ops.length ? ops.join(', ') : 'nothing after it';
+  }
+
+  /** Candidate nodes of one of the op types reading `v`; a failure naming what was found instead. */
+  private candidates(layer: Layer, v: string, ops: readonly string[], what: string): NodeProto[] {
+    const found = this.net.next(v).filter((n) => ops.includes(n.node.opType) && n.node.input[0] === n.via).map((n) => n.node);
+    if (found.length === 0) this.fail(layer, 'R0503', `expected ${what}; the file has ${this.describeNext(v)}`);
+    return found;
+  }
+
+  layer(layer: Layer, v: string): Match[] {
+    switch (layer.op) {
+      case 'conv':
+        return this.conv(layer, v);
+      case 'norm':
+        return this.norm(layer, v);
+      case 'act': {
+        const op = layer.fn === 'relu' ? 'Relu' : 'Sigmoid';
+        return this.candidates(layer, v, [op], `a ${op}`).map((n) => ({ end: n.output[0]!, bound: [] }));
+      }
+      case 'maxpool':
+      case 'avgpool':
+        return this.pool(layer, v);
+      case 'global_avgpool':
+        return this.candidates(layer, v, ['GlobalAveragePool', 'ReduceMean'], 'a global average pool').map((n) => ({ end: n.output[0]!, bound: [] }));
+      case 'dropout':
+        return [{ end: v, bound: [] }];
+      case 'dense':
+        return this.dense(layer, v);
+      case 'subsample_pad':
+        return [{ end: v, bound: [] }];
+      case 'se':
+        return this.squeezeExcitation(layer, v);
+    }
+  }
+
+  private conv(layer: ConvLayer, v: string): Match[] {
+    const expected = [layer.out.c, layer.in.c / layer.groups, ...layer.kernel];
+    const matches: Match[] = [];
+    for (const node of this.candidates(layer, v, ['Conv'], `a Conv with a ${dimsText(expected)} weight`)) {
+      const w = node.input[1];
+      const dims = w ? this.net.dims(w) : undefined;
+      if (!w || !dims) {
+        this.fail(layer, 'R0503', `the Conv '${node.name}' takes its weight from another node, not from a stored tensor`);
+        continue;
+      }
+      if (!same(dims, expected)) {
+        this.fail(layer, 'R0504', `expected a convolution weight of ${dimsText(expected)}; the file's Conv '${node.name}' has ${dimsText(dims)}`);
+        continue;
+      }
+      const group = int(node, 'group', 1);
+      const strides = ints(node, 'strides') ?? [1, 1];
+      if (group !== layer.groups || !same(strides, [layer.stride, layer.stride])) {
+        this.fail(layer, 'R0504', `expected groups ${layer.groups} and stride ${layer.stride}; the file's Conv '${node.name}' has groups ${group} and strides ${strides.join('x')}`);
+        continue;
+      }
+      const bound: [string, Binding][] = [[`${layer.name}.weight`, { theirs: w }]];
+      const b = node.input[2];
+      if (layer.bias) {
+        const bd = b ? this.net.dims(b) : undefined;
+        if (!b || !bd || !same(bd, [layer.out.c])) {
+          this.fail(layer, 'R0504', `expected a bias of ${layer.out.c} values on the file's Conv '${node.name}'`);
+          continue;
+        }
+        bound.push([`${layer.name}.bias`, { theirs: b }]);
+      } else if (b) {
+        this.fail(layer, 'R0503', `the file's Conv '${node.name}' has a bias, which the spec's convolution does not`, 'its norms were probably folded into the convolutions; export with training=TrainingMode.PRESERVE and do_constant_folding=False');
+        continue;
+      }
+      matches.push({ end: node.output[0]!, bound });
+    }
+    return matches;
+  }
+
+  private norm(layer: NormLayer, v: string): Match[] {
+    const c = layer.in.c;
+    const matches: Match[] = [];
+    const what = `a BatchNormalization of ${c} channels`;
+    for (const node of this.candidates(layer, v, ['BatchNormalization'], what)) {
+      const names = node.input.slice(1, 5);
+      if (names.length !== 4 || !names.every((n) => same(this.net.dims(n), [c]))) {
+        this.fail(layer, 'R0504', `expected ${what}; the file's BatchNormalization '${node.name}' has ${names.map((n) => dimsText(this.net.dims(n) ?? [])).join(', ')}`);
+        continue;
+      }
+      const roles = ['weight', 'bias', 'running_mean', 'running_var'];
+      matches.push({ end: node.output[0]!, bound: names.map((n, i) => [`${layer.name}.${roles[i]}`, { theirs: n }]) });
+    }
+    return matches;
+  }
+
+  private pool(layer: PoolLayer, v: string): Match[] {
+    const op = layer.op === 'maxpool' ? 'MaxPool' : 'AveragePool';
+    const matches: Match[] = [];
+    // A pool may read through an explicit Pad.
+    const starts = [v, ...this.net.next(v).filter((n) => n.node.opType === 'Pad').map((n) => n.node.output[0]!)];
+    for (const start of starts) {
+      for (const node of this.net.next(start).filter((n) => n.node.opType === op && n.node.input[0] === n.via).map((n) => n.node)) {
+        const kernel = ints(node, 'kernel_shape');
+        if (!same(kernel, layer.kernel)) {
+          this.fail(layer, 'R0504', `expected a ${layer.kernel.join('x')} ${op}; the file's '${node.name}' is ${kernel?.join('x') ?? 'without a kernel'}`);
+          continue;
+        }
+        matches.push({ end: node.output[0]!, bound: [] });
+      }
+    }
+    if (matches.length === 0) this.fail(layer, 'R0503', `expected a ${op}; the file has ${this.describeNext(v)}`);
+    return matches;
+  }
+
+  private dense(layer: DenseLayer, v: string): Match[] {
+    const [o, i] = [layer.out.c, layer.in.c];
+    const matches: Match[] = [];
+    for (const node of this.candidates(layer, v, ['Gemm'], `a Gemm to ${o} outputs`)) {
+      const [w, b] = [node.input[1], node.input[2]];
+      const wd = w ? this.net.dims(w) : undefined;
+      const bd = b ? this.net.dims(b) : undefined;
+      const transB = int(node, 'transB', 0) === 1;
+      const ok = wd !== undefined && same(wd, transB ? [o, i] : [i, o]) && bd !== undefined && bd.reduce((a, c) => a * c, 1) === o;
+      if (!ok || int(node, 'transA', 0) !== 0) {
+        this.fail(layer, 'R0504', `expected a fully connected layer from ${i} to ${o}; the file's Gemm '${node.name}' has a weight of ${dimsText(wd ?? [])}${transB ? ' (transposed)' : ''}`);
+        continue;
+      }
+      matches.push({
+        end: node.output[0]!,
+        bound: [
+          [`${layer.name}.weight`, transB ? { theirs: w! } : { theirs: w!, transpose: [i, o] }],
+          [`${layer.name}.bias`, { theirs: b! }],
+        ],
+      });
+    }
+    return matches;
+  }
+
+  /** Pool, reduce, act, expand, sigmoid, and a Mul of the sigmoid with the SE's own input. */
+  private squeezeExcitation(layer: SqueezeExcitation, v: string): Match[] {
+    const matches: Match[] = [];
+    for (const pool of this.candidates(layer, v, ['GlobalAveragePool', 'ReduceMean'], 'the global average pool of a squeeze-and-excitation')) {
+      for (const inner of this.path([layer.reduce, layer.act, layer.expand], pool.output[0]!)) {
+        for (const gate of this.candidates(layer.expand, inner.end, ['Sigmoid'], 'a Sigmoid')) {
+          const g = gate.output[0]!;
+          const muls = (this.net.consumers.get(g) ?? []).filter((n) => n.opType === 'Mul' && n.input.some((i) => i !== g && this.sameValue(i, v)));
+          if (muls.length === 0) this.fail(layer, 'R0503', `expected the squeeze-and-excitation gate to scale its input; the file has ${this.describeNext(g)}`);
+          for (const mul of muls) matches.push({ end: mul.output[0]!, bound: inner.bound });
+        }
+      }
+    }
+    return matches;
+  }
+}

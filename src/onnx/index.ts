@@ -1,0 +1,112 @@
+/**
+ * The ONNX backend: checked model → ONNX file, and ONNX file → weights.
+ *
+ * Stable API (the tfjs backend and the tests rely on these signatures):
+ *
+ *   emitOnnx(model, weights, { opset?, inference? }): Uint8Array
+ *     The whole ModelProto in one buffer (allocated once, at its final size). `weights` is a
+ *     WeightSet (Map from PyTorch names to float32 arrays in PyTorch layouts) or any
+ *     WeightLookup, e.g. initialWeightSource(model, { seed }) which computes tensors on demand.
+ *   writeOnnxFile(path, model, weights, { opset?, inference? }): number
+ *     The same bytes streamed to `path` through a temporary file (no partial file on
+ *     failure); returns the size written.
+ *   importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet
+ *     The weights of another ONNX file of the same architecture, matched by each layer's
+ *     place in the network (never by names or file order), in PyTorch's names and layouts.
+ *     Throws OnnxError (stable `code`, `layer` where the mismatch happened).
+ *   importOnnxWeightSource(bytes, model): WeightLookup
+ *     The same, matched (and checked) at once but decoded tensor by tensor on demand.
+ *   compileOnnx(model, options): OnnxCompileResult
+ *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.
+ *
+ * Every failure a user can cause is an OnnxError with a code from src/diagnostics/codes.ts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { CheckedModel } from '../model/types.js';
+import { initialWeightSource, type WeightLookup } from '../weights/init.js';
+import { emitGraph } from './emit.js';
+import { OnnxError } from './errors.js';
+import { importOnnxWeightSource } from './import.js';
+import { checkOpset, defaultOpset } from './opset.js';
+import { serializeModel, writeModel, writeModelFile, type ModelMeta } from './writer.js';
+
+export { OnnxError } from './errors.js';
+export { importOnnxWeights, importOnnxWeightSource } from './import.js';
+export { defaultOpset, maxOpset, minOpset } from './opset.js';
+export { batchDim, inputName, outputName } from './emit.js';
+
+export interface EmitOnnxOptions {
+  /** 13 to 21; 17 unless set. */
+  opset?: number;
+  /** Fold the norms (the deployment form); otherwise BatchNormalization nodes keep the running statistics. */
+  inference?: boolean;
+}
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+function meta(model: CheckedModel, options: EmitOnnxOptions): ModelMeta {
+  const opset = checkOpset(options.opset ?? defaultOpset);
+  const form = options.inference ? 'inference form: norms folded' : 'training form: norms kept with running statistics';
+  return { opset, producerVersion: version, docString: `${model.name}, compiled by resnetc (${form})` };
+}
+
+/** The model as ONNX bytes. */
+export function emitOnnx(model: CheckedModel, weights: WeightLookup, options: EmitOnnxOptions = {}): Uint8Array {
+  const m = meta(model, options);
+  return serializeModel(emitGraph(model, weights, { inference: options.inference ?? false }), m);
+}
+
+/** The model streamed to `path`, atomically; returns the bytes written. */
+export function writeOnnxFile(path: string, model: CheckedModel, weights: WeightLookup, options: EmitOnnxOptions = {}): number {
+  const m = meta(model, options);
+  const graph = emitGraph(model, weights, { inference: options.inference ?? false });
+  let size = 0;
+  writeModelFile(path, (sink) => {
+    size = writeModel(graph, m, sink);
+  });
+  return size;
+}
+
+export interface OnnxCompileOptions extends EmitOnnxOptions {
+  output: string;
+  /** Seed of the torchvision-style initialisation (0 unless set). */
+  seed?: number;
+  zeroInitResidual?: boolean;
+  /** An ONNX file of the same architecture to take the weights from instead. */
+  weightsFile?: string;
+}
+
+export interface OnnxCompileResult {
+  path: string;
+  bytes: number;
+  /** Where the weights came from: `seed 0` or the weights file. */
+  weightsFrom: string;
+}
+
+/** `resnetc compile --target onnx`: weights initialised or imported, then the file written. */
+export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): OnnxCompileResult {
+  checkOpset(options.opset ?? defaultOpset);
+  let weights: WeightLookup;
+  let weightsFrom: string;
+  if (options.weightsFile !== undefined) {
+    // Matched now, decoded tensor by tensor as the writer reaches them.
+    weights = importOnnxWeightSource(readWeightsFile(options.weightsFile), model);
+    weightsFrom = options.weightsFile;
+  } else {
+    // Computed tensor by tensor as the writer reaches them: the model is never whole in memory.
+    weights = initialWeightSource(model, { seed: options.seed ?? 0, zeroInitResidual: options.zeroInitResidual ?? false });
+    weightsFrom = `seed ${options.seed ?? 0}${options.zeroInitResidual ? ', zero-init residual' : ''}`;
+  }
+  const bytes = writeOnnxFile(options.output, model, weights, options);
+  return { path: options.output, bytes, weightsFrom };
+}
+
+function readWeightsFile(path: string): Uint8Array {
+  if (!existsSync(path)) throw new OnnxError('R0101', `cannot find the weights file '${path}'`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new OnnxError('R0502', `cannot read the weights file '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { registerFastGradients } from './gradients.js';
+import { registerWasmConvGradients } from './wasm-kernels.js';
+
+/** The backends a user can ask for; `auto` takes the first of `preference` that loads. */
+export const backendChoices = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof backendChoices)[number];
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+
+/**
+ * The order `auto` tries. Native TensorFlow first (GPU, then CPU); then wasm, which with
+ * this project's Conv2DBackpropFilter kernel trains ResNet-20 far faster than the pure-JS
+ * cpu backend (bench/tfjs.bench.ts measures both; figures in docs/tfjs.md).
+ */
+export const preference: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+export class BackendUnavailable extends Error {
+  constructor(
+    readonly backend: ConcreteBackend,
+    readonly reason: string,
+  ) {
+    super(`backend '${backend}' is not available: ${reason}`);
+  }
+}
+
+export function isBackendChoice(name: string): name is BackendChoice {
+  return (backendChoices as readonly string[]).includes(name);
+}
+
+/** The tfjs name a concrete backend registers itself under. */
+function tfName(backend: ConcreteBackend): string {
+  return backend === 'tfjs-node' ? 'tensorflow' : backend === 'tfjs-node-gpu' ? 'tensorflow' : backend;
+}
+
+let wasmReady: Promise<void> | undefined;
+
+async function prepareWasm(): Promise<void> {
+  wasmReady ??= (async () => {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    // The package's main file sits in dist/; its .wasm binaries in wasm-out/ beside it.
+    const main = require.resolve('@tensorflow/tfjs-backend-wasm');
+    const root = join(dirname(main), '..');
+    wasm.setWasmPaths(join(root, 'wasm-out') + '/');
+    registerWasmConvGradients();
+  })();
+  return wasmReady;
+}
+
+/** Loads a native binding by name without the compiler resolving it (it is an optional peer). */
+async function importOptional(name: string): Promise<unknown> {
+  return import(/* @vite-ignore */ name);
+}
+
+/** Makes one backend current; throws BackendUnavailable when it cannot load. */
+export async function useBackend(backend: ConcreteBackend): Promise<void> {
+  registerFastGradients();
+  try {
+    if (backend === 'tfjs-node-gpu' || backend === 'tfjs-node') {
+      await importOptional(`@tensorflow/${backend}`);
+    } else if (backend === 'wasm') {
+      await prepareWasm();
+    }
+  } catch (e) {
+    throw new BackendUnavailable(backend, backend.startsWith('tfjs-node') ? `@tensorflow/${backend} is not installed (npm install @tensorflow/${backend})` : String(e));
+  }
+  const ok = await tf.setBackend(tfName(backend));
+  if (!ok) throw new BackendUnavailable(backend, 'it failed to initialise');
+  await tf.ready();
+  // The pure-JS backend greets Node users with advice to install tfjs-node; the command says which backend it uses instead.
+  if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+}
+
+/** Selects a backend; `auto` takes the first of `preference` that loads. Returns the one in use. */
+export async function selectBackend(choice: BackendChoice): Promise<ConcreteBackend> {
+  if (choice !== 'auto') {
+    await useBackend(choice);
+    return choice;
+  }
+  for (const candidate of preference) {
+    try {
+      await useBackend(candidate);
+      return candidate;
+    } catch (e) {
+      if (!(e instanceof BackendUnavailable)) throw e;
+    }
+  }
+  throw new BackendUnavailable('cpu', 'no backend loaded');
+}

@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { layerTensors, tensorSize } from '../model/tensors.js';
+import type { CheckedModel } from '../model/types.js';
+import { walkLayers } from '../model/walk.js';
+import { importOnnxWeights, OnnxError, writeOnnxFile } from '../onnx/index.js';
+import { initialWeights, type WeightSet } from '../weights/init.js';
+import { useBackend } from './backend.js';
+import { buildTfjsModel } from './build.js';
+import { isTfjsModelPath, loadModelDir, saveModelDir } from './io.js';
+import { getWeights, setWeights, WeightMismatch } from './weights.js';
+
+/** A failure a user causes (bad weights): reported as `error[code]`. */
+export class TfjsError extends Error {
+  constructor(
+    readonly code: 'R0606' | 'R0101',
+    message: string,
+    readonly help?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Weights for a model from a file: an ONNX file of the same architecture (read by the ONNX
+ * target's importOnnxWeights, matched by place) or a tfjs model directory written by
+ * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet.
+ */
+export async function readWeights(path: string, model: CheckedModel): Promise<WeightSet> {
+  if (!existsSync(path)) throw new TfjsError('R0101', `cannot find the weights '${path}'`);
+  if (isTfjsModelPath(path)) {
+    let saved;
+    try {
+      saved = await loadModelDir(path);
+    } catch (e) {
+      throw new TfjsError('R0606', `cannot load the tfjs model in '${path}': ${(e as Error).message}`);
+    }
+    try {
+      const names = new Set(saved.layers.map((l) => l.name));
+      for (const { layer } of walkLayers(model)) {
+        if (layerTensors(layer).length > 0 && !names.has(layer.name)) {
+          throw new TfjsError('R0606', `the tfjs model in '${path}' has no layer '${layer.name}': it is not a ${model.name}`, 'give a model trained or compiled from this spec');
+        }
+      }
+      const weights = getWeights(saved, model);
+      for (const { layer } of walkLayers(model)) {
+        for (const t of layerTensors(layer)) {
+          const got = weights.get(t.name)?.length;
+          if (got !== tensorSize(t.shape)) throw new TfjsError('R0606', `in '${path}', '${t.name}' has ${got} values; ${model.name} needs ${tensorSize(t.shape)} (${t.shape.join('x')})`);
+        }
+      }
+      return weights;
+    } finally {
+      saved.dispose();
+    }
+  }
+  try {
+    return importOnnxWeights(new Uint8Array(readFileSync(path)), model);
+  } catch (e) {
+    if (e instanceof OnnxError) throw new TfjsError('R0606', e.message, e.help ?? 'give an ONNX file or a tfjs model directory (with model.json) of the same architecture');
+    throw e;
+  }
+}
+
+export interface TfjsCompileOptions {
+  /** The directory to write model.json and weights.bin to. */
+  output: string;
+  seed: number;
+  zeroInitResidual: boolean;
+  weights?: string;
+}
+
+/** `resnetc compile --target tfjs`: the tfjs Layers format, weights initialised or imported. No tfjs-node needed. */
+export async function compileTfjs(model: CheckedModel, options: TfjsCompileOptions): Promise<string> {
+  await useBackend('cpu');
+  const weights = options.weights !== undefined ? await readWeights(options.weights, model) : initialWeights(model, { seed: options.seed, zeroInitResidual: options.zeroInitResidual });
+  const tfModel = buildTfjsModel(model);
+  try {
+    setWeights(tfModel, model, weights);
+    await saveModelDir(tfModel, options.output);
+  } catch (e) {
+    if (e instanceof WeightMismatch) throw new TfjsError('R0606', e.message);
+    throw e;
+  } finally {
+    tfModel.dispose();
+  }
+  const from = options.weights ?? `seed ${options.seed}${options.zeroInitResidual ? ', zero-init residual' : ''}`;
+  return `wrote ${options.output}: ${model.name}, tfjs Layers format (model.json, weights.bin), weights from ${from}`;
+}
+
+export interface OnnxFromTfjsOptions {
+  output: string;
+  weights: string;
+  opset?: number;
+  inference: boolean;
+}
+
+/** `resnetc compile --target onnx --weights DIR` where DIR is a tfjs model: export trained weights and running statistics to ONNX. */
+export async function compileOnnxFromTfjs(model: CheckedModel, options: OnnxFromTfjsOptions): Promise<string> {
+  await useBackend('cpu');
+  const weights = await readWeights(options.weights, model);
+  const bytes = writeOnnxFile(options.output, model, weights, { inference: options.inference, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  return `wrote ${options.output}: ${model.name}, ONNX${options.opset !== undefined ? ` opset ${options.opset}` : ''}, ${options.inference ? 'inference' : 'training'} form, weights from ${options.weights}, ${(bytes / 1e6).toFixed(1)} MB`;
+}

@@ -1,0 +1,248 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The custom tfjs layers a checked model needs beyond tfjs's own: each is registered for
+ * serialization, so a saved model loads again with `tf.loadLayersModel` once this module
+ * is imported (in Node or in a browser build: it imports nothing but tfjs).
+ *
+ * - `SubsamplePad`: shortcut A, every s-th pixel then zero channels appended.
+ * - `Pool2D`: PyTorch's max and average pools: explicit padding, ceil mode, and whether
+ *   padded zeros count in an average (tfjs's pools only know 'same' and 'valid').
+ * - `GroupedConv2D`: a convolution with groups (ResNeXt), which tfjs's Conv2D lacks.
+ */
+
+type Padding4 = [number, number, number, number];
+type Kwargs = Record<string, unknown>;
+
+function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor4D {
+  return (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+}
+
+function shape4(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+  return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+}
+
+export interface SubsamplePadArgs extends tf.serialization.ConfigDict {
+  stride: number;
+  channels: number;
+}
+
+/** Shortcut A: rows and columns 0, s, 2s, … of the input, then zero channels up to `channels`. */
+export class SubsamplePad extends tf.layers.Layer {
+  static className = 'SubsamplePad';
+  readonly stride: number;
+  readonly channels: number;
+
+  constructor(args: SubsamplePadArgs & { name?: string }) {
+    super({ name: args.name });
+    this.stride = args.stride;
+    this.channels = args.channels;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = shape4(inputShape);
+    const s = this.stride;
+    return [n ?? null, h == null ? null : Math.ceil(h / s), w == null ? null : Math.ceil(w / s), this.channels];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const c = x.shape[3];
+      const s = this.stride;
+      // Rows and columns 0, s, 2s, … and the zero channels in one step: a 1x1 convolution
+      // of stride s whose kernel is the identity on the input's channels and zero on the
+      // new ones. It is exact (products with 1 and with 0), has a gradient on every backend
+      // (tfjs's StridedSlice has none) and runs on the backends' fastest kernels.
+      const eye = new Float32Array(c * this.channels);
+      for (let k = 0; k < c; k++) eye[k * this.channels + k] = 1;
+      return tf.conv2d(x, tf.tensor4d(eye, [1, 1, c, this.channels]), s, 'valid');
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), stride: this.stride, channels: this.channels };
+  }
+}
+
+export interface Pool2DArgs extends tf.serialization.ConfigDict {
+  mode: 'max' | 'avg';
+  kernel: [number, number];
+  stride: number;
+  /** [top, left, bottom, right] */
+  padding: Padding4;
+  ceilMode: boolean;
+  countIncludePad: boolean;
+}
+
+/** Output length along one axis, as PyTorch computes it (src/model/arithmetic.ts, restated: a saved model must not need the compiler). */
+function pooledLength(n: number, k: number, s: number, before: number, after: number, ceil: boolean): number {
+  const span = n + before + after - k;
+  if (!ceil) return Math.floor(span / s) + 1;
+  let out = Math.ceil(span / s) + 1;
+  if ((out - 1) * s >= n + before) out--;
+  return out;
+}
+
+/** A max or average pool with PyTorch's semantics. */
+export class Pool2D extends tf.layers.Layer {
+  static className = 'Pool2D';
+  readonly mode: 'max' | 'avg';
+  readonly kernel: [number, number];
+  readonly stride: number;
+  readonly padding: Padding4;
+  readonly ceilMode: boolean;
+  readonly countIncludePad: boolean;
+
+  constructor(args: Pool2DArgs & { name?: string }) {
+    super({ name: args.name });
+    this.mode = args.mode;
+    this.kernel = args.kernel;
+    this.stride = args.stride;
+    this.padding = args.padding;
+    this.ceilMode = args.ceilMode;
+    this.countIncludePad = args.countIncludePad;
+  }
+
+  private outSize(h: number, w: number): [number, number] {
+    const [t, l, b, r] = this.padding;
+    return [pooledLength(h, this.kernel[0], this.stride, t, b, this.ceilMode), pooledLength(w, this.kernel[1], this.stride, l, r, this.ceilMode)];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w, c] = shape4(inputShape);
+    if (h == null || w == null) return [n ?? null, null, null, c ?? null];
+    const [oh, ow] = this.outSize(h, w);
+    return [n ?? null, oh, ow, c ?? null];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const [, h, w] = x.shape;
+      const [kh, kw] = this.kernel;
+      const s = this.stride;
+      const [t, l, b, r] = this.padding;
+      const [oh, ow] = this.outSize(h, w);
+      // Extra zeros after the input so that a 'valid' pool yields PyTorch's output size (ceil mode).
+      const bottom = Math.max(b, (oh - 1) * s + kh - h - t);
+      const right = Math.max(r, (ow - 1) * s + kw - w - l);
+      const pads: [number, number][] = [
+        [0, 0],
+        [t, bottom],
+        [l, right],
+        [0, 0],
+      ];
+      const noPad = t === 0 && l === 0 && bottom === 0 && right === 0;
+      if (this.mode === 'max') {
+        const padded = noPad ? x : tf.pad(x, pads, -Infinity);
+        return tf.maxPool(padded, [kh, kw], s, 'valid');
+      }
+      const padded = noPad ? x : tf.pad(x, pads);
+      const mean = tf.avgPool(padded, [kh, kw], s, 'valid');
+      if (noPad) return mean;
+      // The divisor of each window: the counted positions under it (all of the explicit
+      // padding when countIncludePad, none of it otherwise; never the ceil-mode overhang).
+      const counted = this.countIncludePad ? tf.pad(tf.ones([1, h + t + b, w + l + r, 1]), [[0, 0], [0, bottom - b], [0, right - r], [0, 0]]) : tf.pad(tf.ones([1, h, w, 1]), pads);
+      const fraction = tf.avgPool(counted as tf.Tensor4D, [kh, kw], s, 'valid');
+      return tf.div(mean, fraction);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      mode: this.mode,
+      kernel: this.kernel,
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+      countIncludePad: this.countIncludePad,
+    };
+  }
+}
+
+export interface GroupedConv2DArgs extends tf.serialization.ConfigDict {
+  filters: number;
+  kernel: [number, number];
+  stride: number;
+  padding: Padding4;
+  groups: number;
+  useBias: boolean;
+}
+
+/** A convolution in `groups` groups: kernel [kh, kw, in/groups, filters] (HWIO, as Keras's grouped Conv2D stores it). */
+export class GroupedConv2D extends tf.layers.Layer {
+  static className = 'GroupedConv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly stride: number;
+  readonly padding: Padding4;
+  readonly groups: number;
+  readonly useBias: boolean;
+  private kernel: tf.LayerVariable | undefined;
+  private bias: tf.LayerVariable | undefined;
+
+  constructor(args: GroupedConv2DArgs & { name?: string }) {
+    super({ name: args.name });
+    this.filters = args.filters;
+    this.kernelSize = args.kernel;
+    this.stride = args.stride;
+    this.padding = args.padding;
+    this.groups = args.groups;
+    this.useBias = args.useBias;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const c = shape4(inputShape)[3]!;
+    this.kernel = this.addWeight('kernel', [this.kernelSize[0], this.kernelSize[1], c / this.groups, this.filters], 'float32', tf.initializers.glorotUniform({}));
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = shape4(inputShape);
+    const [t, l, b, r] = this.padding;
+    const s = this.stride;
+    const len = (v: number | null | undefined, k: number, p: number): number | null => (v == null ? null : Math.floor((v + p - k) / s) + 1);
+    return [n ?? null, len(h, this.kernelSize[0], t + b), len(w, this.kernelSize[1], l + r), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const [t, l, b, r] = this.padding;
+      const pad: tf.backend_util.ExplicitPadding = [
+        [0, 0],
+        [t, b],
+        [l, r],
+        [0, 0],
+      ];
+      const kernel = this.kernel!.read() as tf.Tensor4D;
+      const g = this.groups;
+      let y: tf.Tensor4D;
+      if (g === 1) {
+        y = tf.conv2d(x, kernel, this.stride, pad);
+      } else {
+        const xs = tf.split(x, g, 3) as tf.Tensor4D[];
+        const ks = tf.split(kernel, g, 3) as tf.Tensor4D[];
+        y = tf.concat(xs.map((xg, i) => tf.conv2d(xg, ks[i]!, this.stride, pad) as tf.Tensor4D), 3);
+      }
+      return this.bias ? tf.add(y, this.bias.read()) : y;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernel: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      groups: this.groups,
+      useBias: this.useBias,
+    };
+  }
+}
+
+for (const cls of [SubsamplePad, Pool2D, GroupedConv2D]) tf.serialization.registerClass(cls);

@@ -1,0 +1,242 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * Convolution gradients for the wasm backend, so that convolutions train on it.
+ *
+ * tfjs's wasm backend ships no Conv2DBackpropFilter (a convolution's weight gradient), and
+ * its Conv2DBackpropInput is a plain loop about 8x slower than its XNNPACK forward
+ * convolution. Both gradients are rewritten here in terms of the backend's fast kernels:
+ *
+ * - filter gradient: dW[(kh, kw, ci), co] = sum over m = (n, oy, ox) of patchT[(kh, kw, ci), m] * dy[m, co].
+ *   The transposed patch matrix is laid out in the wasm heap by a strided copy in JS
+ *   (im2col, transposed), and the product goes to the backend's BatchMatMul with no
+ *   transposed operand (its fast path: transposed operands are ~13x slower there). The
+ *   result [kh*kw*ci, co] is already the HWIO layout.
+ * - input gradient: a forward convolution of dy, spread by the stride and padded by
+ *   k-1-pad, with the filter flipped in space and its in/out channels swapped; it runs on
+ *   the backend's own (XNNPACK) Conv2D.
+ *
+ * Measured figures are in docs/tfjs.md. Only NHWC with dilation 1 takes the fast paths;
+ * anything else falls back (input gradient: to the backend's own kernel).
+ */
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+interface FilterAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+interface InputAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+type WasmKernel = (args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: Record<string, unknown> }) => tf.TensorInfo;
+
+function wasmKernel(name: string): WasmKernel {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`the wasm backend has no ${name} kernel`);
+  return k.kernelFunc as unknown as WasmKernel;
+}
+
+/** Geometry of one NHWC convolution, from tfjs's own shape arithmetic. */
+interface Geometry {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+}
+
+function geometry(info: tf.backend_util.Conv2DInfo): Geometry {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
+export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as unknown as BackendWasm;
+  const x = args.inputs['x']!;
+  const dy = args.inputs['dy']!;
+  const attrs = args.attrs as unknown as FilterAttrs;
+  if (attrs.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only');
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const g = geometry(info);
+  const rows = g.kh * g.kw * g.ci;
+  const cols = g.n * g.oh * g.ow;
+  const patchesT = backend.makeOutput([1, rows, cols], 'float32');
+  // Views are taken after every allocation: allocating may grow (and so move) the heap.
+  im2colTransposed(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(patchesT) as Float32Array, g);
+  const dyMatrix: tf.TensorInfo = { dataId: dy.dataId, shape: [1, cols, g.co], dtype: 'float32' };
+  const product = wasmKernel('BatchMatMul')({ inputs: { a: patchesT, b: dyMatrix }, backend, attrs: { transposeA: false, transposeB: false } });
+  backend.disposeData(patchesT.dataId);
+  return { dataId: product.dataId, shape: [g.kh, g.kw, g.ci, g.co], dtype: 'float32' };
+}
+
+/**
+ * Row (fy, fx, c) of `dst` holds, for every output pixel m = (b, oy, ox), the input value
+ * under that filter tap: x[b, oy*sh - top + fy, ox*sw - left + fx, c], zero in the padding.
+ */
+export function im2colTransposed(src: Float32Array, dst: Float32Array, g: Geometry): void {
+  const { n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left } = g;
+  const cols = n * oh * ow;
+  const rowStride = w * ci;
+  const imageStride = h * rowStride;
+  let o = 0;
+  for (let fy = 0; fy < kh; fy++) {
+    for (let fx = 0; fx < kw; fx++) {
+      // The output columns whose tap falls inside the image: ox in [x0, x1).
+      const x0 = Math.max(0, Math.ceil((left - fx) / sw));
+      const x1 = Math.min(ow, Math.floor((w - 1 + left - fx) / sw) + 1);
+      for (let c = 0; c < ci; c++) {
+        for (let b = 0; b < n; b++) {
+          const imageBase = b * imageStride + c;
+          for (let oy = 0; oy < oh; oy++) {
+            const y = oy * sh - top + fy;
+            if (y < 0 || y >= h || x1 <= x0) {
+              dst.fill(0, o, o + ow);
+              o += ow;
+              continue;
+            }
+            if (x0 > 0) dst.fill(0, o, o + x0);
+            let s = imageBase + y * rowStride + (x0 * sw - left + fx) * ci;
+            const step = sw * ci;
+            for (let ox = x0; ox < x1; ox++, s += step) dst[o + ox] = src[s]!;
+            if (x1 < ow) dst.fill(0, o + x1, o + ow);
+            o += ow;
+          }
+        }
+      }
+    }
+  }
+  if (o !== dst.length || dst.length !== kh * kw * ci * cols) throw new Error('im2col: size mismatch');
+}
+
+let originalBackpropInput: WasmKernel | undefined;
+
+export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as unknown as BackendWasm;
+  const dy = args.inputs['dy']!;
+  const filter = args.inputs['filter']!;
+  const attrs = args.attrs as unknown as InputAttrs;
+  if (attrs.dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+    return originalBackpropInput!({ inputs: args.inputs, backend, attrs: args.attrs as Record<string, unknown> });
+  }
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const g = geometry(info);
+  // dx = valid convolution of dy spread by the stride, padded by k-1-pad before, with the flipped filter.
+  const padTop = g.kh - 1 - g.top;
+  const padLeft = g.kw - 1 - g.left;
+  const spreadH = g.h + g.kh - 1;
+  const spreadW = g.w + g.kw - 1;
+  if (padTop < 0 || padLeft < 0) return originalBackpropInput!({ inputs: args.inputs, backend, attrs: args.attrs as Record<string, unknown> });
+
+  const flipped = backend.makeOutput([g.kh, g.kw, g.co, g.ci], 'float32');
+  let spread: tf.TensorInfo;
+  let pad: tf.backend_util.ExplicitPadding | 'valid' = 'valid';
+  const plain = g.sh === 1 && g.sw === 1 && g.h + g.kh - 1 - padTop - g.oh >= 0 && g.w + g.kw - 1 - padLeft - g.ow >= 0;
+  if (plain) {
+    // Stride 1: the backend pads dy itself.
+    spread = dy;
+    pad = [
+      [0, 0],
+      [padTop, spreadH - padTop - g.oh],
+      [padLeft, spreadW - padLeft - g.ow],
+      [0, 0],
+    ];
+  } else {
+    spread = backend.makeOutput([g.n, spreadH, spreadW, g.co], 'float32');
+  }
+  const w = backend.typedArrayFromHeap(filter) as Float32Array;
+  const f = backend.typedArrayFromHeap(flipped) as Float32Array;
+  flipFilter(w, f, g);
+  if (!plain) spreadOut(backend.typedArrayFromHeap(dy) as Float32Array, backend.typedArrayFromHeap(spread) as Float32Array, g, padTop, padLeft, spreadH, spreadW);
+  const dx = wasmKernel('Conv2D')({
+    inputs: { x: spread, filter: flipped },
+    backend,
+    attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+  });
+  backend.disposeData(flipped.dataId);
+  if (!plain) backend.disposeData(spread.dataId);
+  return dx;
+}
+
+/** f[y, x, o, i] = w[kh-1-y, kw-1-x, i, o]. */
+function flipFilter(w: Float32Array, f: Float32Array, g: Geometry): void {
+  const { kh, kw, ci, co } = g;
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const src = ((kh - 1 - y) * kw + (kw - 1 - x)) * ci * co;
+      const dst = (y * kw + x) * co * ci;
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) f[dst + o * ci + i] = w[src + i * co + o]!;
+    }
+  }
+}
+
+/** Zeros, with dy[b, oy, ox, :] at [b, top + oy*sh, left + ox*sw, :]. */
+function spreadOut(dy: Float32Array, out: Float32Array, g: Geometry, top: number, left: number, height: number, width: number): void {
+  const { n, oh, ow, co, sh, sw } = g;
+  out.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const y = top + oy * sh;
+      if (y >= height) break;
+      for (let ox = 0; ox < ow; ox++) {
+        const x = left + ox * sw;
+        if (x >= width) break;
+        const s = ((b * oh + oy) * ow + ox) * co;
+        out.set(dy.subarray(s, s + co), ((b * height + y) * width + x) * co);
+      }
+    }
+  }
+}
+
+let registered = false;
+
+/** Registers both kernels with tfjs for the wasm backend (once). */
+export function registerWasmConvGradients(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc });
+  const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (original) {
+    originalBackpropInput = original.kernelFunc as unknown as WasmKernel;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({ ...original, kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc });
+  }
+}

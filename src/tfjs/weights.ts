@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { layerTensors, type TensorSpec } from '../model/tensors.js';
+import type { CheckedModel, Layer } from '../model/types.js';
+import { walkLayers } from '../model/walk.js';
+import { hwioToOihw, oihwToHwio, transpose2d } from '../weights/layout.js';
+import type { WeightSet } from '../weights/init.js';
+
+/**
+ * Weights between the project's WeightSet (PyTorch names and layouts, what the ONNX
+ * target reads and writes) and a tfjs model built by buildTfjsModel. The order of a tfjs
+ * layer's weights and of the layer's PyTorch tensors is the same for every op (conv:
+ * weight, bias; norm: scale, shift, mean, variance; dense: weight, bias), so the two are
+ * zipped, converting layouts in src/weights/layout.ts.
+ */
+
+/** The checked layers that own tensors, SE blocks opened up into their convolutions. */
+function* weightedLayers(model: CheckedModel): Generator<Layer> {
+  for (const { layer } of walkLayers(model)) {
+    if (layer.op === 'se') {
+      yield layer.reduce;
+      yield layer.expand;
+    } else if (layerTensors(layer).length > 0) yield layer;
+  }
+}
+
+function toTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
+  if (spec.role === 'weight' && spec.shape.length === 4) return oihwToHwio(data, spec.shape);
+  if (spec.role === 'weight' && spec.shape.length === 2) return transpose2d(data, spec.shape[0]!, spec.shape[1]!);
+  return data;
+}
+
+function fromTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
+  if (spec.role === 'weight' && spec.shape.length === 4) return hwioToOihw(data, spec.shape);
+  if (spec.role === 'weight' && spec.shape.length === 2) return transpose2d(data, spec.shape[1]!, spec.shape[0]!);
+  return data;
+}
+
+export class WeightMismatch extends Error {}
+
+/** Puts a WeightSet into a tfjs model; every tensor of the checked model must be present with its size. */
+export function setWeights(tfModel: tf.LayersModel, model: CheckedModel, weights: WeightSet): void {
+  for (const layer of weightedLayers(model)) {
+    const target = tfModel.getLayer(layer.name);
+    const specs = layerTensors(layer);
+    const values = specs.map((spec, i) => {
+      const data = weights.get(spec.name);
+      if (!data) throw new WeightMismatch(`no tensor '${spec.name}'`);
+      const shape = target.weights[i]!.shape as number[];
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== size) throw new WeightMismatch(`tensor '${spec.name}' has ${data.length} values; the model needs ${size} (${spec.shape.join('x')})`);
+      return tf.tensor(toTfjs(spec, data), shape, 'float32');
+    });
+    target.setWeights(values);
+    for (const v of values) v.dispose();
+  }
+}
+
+/** Reads a tfjs model's weights (trained values and running statistics) as a WeightSet in PyTorch's layouts. */
+export function getWeights(tfModel: tf.LayersModel, model: CheckedModel): WeightSet {
+  const out: WeightSet = new Map();
+  for (const layer of weightedLayers(model)) {
+    const source = tfModel.getLayer(layer.name);
+    const specs = layerTensors(layer);
+    const values = source.getWeights();
+    specs.forEach((spec, i) => out.set(spec.name, fromTfjs(spec, values[i]!.dataSync() as Float32Array)));
+  }
+  return out;
+}
+
+/** Trainable and non-trainable scalar counts of a tfjs model, to compare with the checker's params and buffers. */
+export function countTfjsWeights(tfModel: tf.LayersModel): { trainable: number; nonTrainable: number } {
+  const size = (ws: tf.LayerVariable[]): number => ws.reduce((a, w) => a + w.shape.reduce((p: number, d) => p * (d ?? 1), 1), 0);
+  return { trainable: size(tfModel.trainableWeights), nonTrainable: size(tfModel.nonTrainableWeights) };
+}

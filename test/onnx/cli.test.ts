@@ -1,0 +1,133 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Output } from '../../src/cli/output.js';
+import { run } from '../../src/cli/program.js';
+import { onnx } from '../../src/onnx/proto.js';
+import { randomInput, runOrt } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const spec = join(dir, 'tiny.resnet');
+writeFileSync(
+  spec,
+  `model tiny {
+  input 3x16x16
+  classes 3
+  stem { conv 3x3 8 }
+  block bottleneck { se 2 }
+  shortcut D
+  stage a { blocks 1  width 4 }
+  stage b { blocks 1  width 8  stride 2 }
+}
+`,
+);
+const other = join(dir, 'other.resnet');
+writeFileSync(other, readFileSync(spec, 'utf8').replace('blocks 1  width 8', 'blocks 2  width 8'));
+
+async function resnetc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out: Output = { out: (t) => void (stdout += t), err: (t) => void (stderr += t), color: false, paint: (_s, t) => t, exitCode: 0 };
+  const code = await run(args, out);
+  return { code, stdout, stderr };
+}
+
+/** Files in the folder besides the specs: a failed compile must leave none (no partial, no temporary). */
+const leftovers = (): string[] => readdirSync(dir).filter((f) => !f.endsWith('.resnet'));
+
+describe('resnetc compile --target onnx', () => {
+  it('writes a model ONNX Runtime runs and says what it wrote', async () => {
+    const out = join(dir, 'tiny.onnx');
+    const r = await resnetc('compile', spec, '--target', 'onnx', '-o', out);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^wrote .*tiny\.onnx: tiny, ONNX opset 17, training form, weights from seed 0, [\d.]+ MB\n$/);
+    const result = await runOrt(readFileSync(out), randomInput(1, 3, 16, 16), [1, 3, 16, 16]);
+    expect(result.dims).toEqual([1, 3]);
+    rmSync(out);
+  });
+
+  it('honours --opset, --inference, --seed and --zero-init-residual', async () => {
+    const out = join(dir, 'options.onnx');
+    const r = await resnetc('compile', spec, '-t', 'onnx', '-o', out, '--opset', '13', '--inference', '--seed', '3', '--zero-init-residual');
+    expect(r.code).toBe(0);
+    const model = onnx.ModelProto.decode(readFileSync(out));
+    expect(Number(model.opsetImport[0]!.version)).toBe(13);
+    expect(model.graph!.node!.some((n) => n.opType === 'BatchNormalization')).toBe(false);
+    rmSync(out);
+  });
+
+  it('takes weights from another file with --weights', async () => {
+    const a = join(dir, 'a.onnx');
+    const b = join(dir, 'b.onnx');
+    expect((await resnetc('compile', spec, '-t', 'onnx', '-o', a, '--seed', '1')).code).toBe(0);
+    const r = await resnetc('compile', spec, '-t', 'onnx', '-o', b, '--seed', '2', '--weights', a);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`weights from ${a}`);
+    const input = randomInput(1, 3, 16, 16);
+    expect((await runOrt(readFileSync(b), input, [1, 3, 16, 16])).data).toEqual((await runOrt(readFileSync(a), input, [1, 3, 16, 16])).data);
+    rmSync(a);
+    rmSync(b);
+  });
+
+  it('compiles the model --model names in a file of several, and asks for one otherwise', async () => {
+    const zoo = join(import.meta.dirname, '..', '..', 'specs', 'cifar_resnet.resnet');
+    const out = join(dir, 'resnet56.onnx');
+    const r = await resnetc('compile', zoo, '-t', 'onnx', '-o', out, '--model', 'resnet56');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('resnet56, ONNX opset 17');
+    rmSync(out);
+    const ambiguous = await resnetc('compile', zoo, '-t', 'onnx', '-o', out);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/^error\[R0901\]: .* declares 5 models: pick one with --model/);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('refuses a spec with errors and points to resnetc check', async () => {
+    const broken = join(dir, 'broken.resnet');
+    writeFileSync(broken, readFileSync(spec, 'utf8').replace('block bottleneck', 'block bottlenek'));
+    const r = await resnetc('compile', broken, '-t', 'onnx', '-o', join(dir, 'x.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0203\]: .*broken\.resnet' has 1 error; run `resnetc check/);
+    rmSync(broken);
+    expect(leftovers()).toEqual([]);
+  });
+
+  const failures: [string, string[], number, RegExp][] = [
+    ['a missing spec', ['compile', join(dir, 'none.resnet'), '-t', 'onnx', '-o', join(dir, 'x.onnx')], 1, /^error\[R0101\]: cannot find/],
+    ['an opset outside 13 to 21', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--opset', '9'], 2, /^error\[R0501\]: opset 9 is not supported: resnetc emits opsets 13 to 21\n {2}= help: /],
+    ['an opset that is not a number', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--opset', 'new'], 2, /^error\[R0901\]: --opset must be a whole number, not 'new'/],
+    ['an unknown option', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--fast'], 2, /unknown option '--fast'[\s\S]*error\[R0901\]/],
+    ['an unknown target', ['compile', spec, '-t', 'coreml', '-o', join(dir, 'x.onnx')], 2, /^error\[R0901\]: unknown target 'coreml'\n {2}= help: the targets are onnx/],
+    ['no output', ['compile', spec, '-t', 'onnx'], 2, /required option '-o, --output <path>'[\s\S]*error\[R0901\]/],
+    ['a missing weights file', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--weights', join(dir, 'none.onnx')], 1, /^error\[R0101\]: cannot find the weights file/],
+    ['a weights file that is not ONNX', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--weights', spec], 1, /^error\[R0502\]: the weights file is not an ONNX model/],
+    ['an output folder that does not exist', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'no', 'x.onnx')], 1, /^error\[R0903\]: cannot write/],
+  ];
+  for (const [what, args, code, message] of failures) {
+    it(`fails cleanly on ${what}`, async () => {
+      const r = await resnetc(...args);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(leftovers()).toEqual([]);
+    });
+  }
+
+  it('fails on weights of another architecture, naming the layer, and leaves the old output untouched', async () => {
+    const theirs = join(dir, 'other.onnx');
+    const out = join(dir, 'kept.onnx');
+    expect((await resnetc('compile', other, '-t', 'onnx', '-o', theirs)).code).toBe(0);
+    writeFileSync(out, 'previous contents');
+    const r = await resnetc('compile', spec, '-t', 'onnx', '-o', out, '--weights', theirs);
+    expect(r.code).toBe(1);
+    // The file has a second block in stage b where the spec's head begins.
+    expect(r.stderr).toMatch(/^error\[R0503\]: head\.pool: expected a global average pool; the file has Conv \('b\.block1\.conv1'\), Add \('b\.block1\.add'\)/);
+    expect(readFileSync(out, 'utf8')).toBe('previous contents');
+    rmSync(theirs);
+    rmSync(out);
+    expect(leftovers()).toEqual([]);
+  });
+});

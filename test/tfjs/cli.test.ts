@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { emitOnnx } from '../../src/onnx/index.js';
+import { useBackend } from '../../src/tfjs/backend.js';
+import { loadModelDir } from '../../src/tfjs/io.js';
+import { initialWeights } from '../../src/weights/init.js';
+import { nchwToNhwc } from '../../src/weights/layout.js';
+import { cli } from '../helpers/cli.js';
+import { checkText, perturbNorms, randomImages, relativeError, tempDir } from './helpers.js';
+
+const specText = `model tiny {
+  input 3x8x8
+  classes 4
+  stem { conv 3x3 8 }
+  block basic
+  shortcut A
+  stage a { blocks 1  width 8 }
+  stage b { blocks 1  width 16  stride 2 }
+}
+`;
+
+function specFile(): string {
+  const path = join(tempDir(), 'tiny.resnet');
+  writeFileSync(path, specText);
+  return path;
+}
+
+async function tfjsOutput(dir: string, nchw: Float32Array): Promise<Float32Array> {
+  await useBackend('wasm');
+  const model = await loadModelDir(dir);
+  const y = model.predict(tf.tensor4d(nchwToNhwc(nchw, 2, 3, 8, 8), [2, 8, 8, 3])) as tf.Tensor;
+  const out = y.dataSync() as Float32Array;
+  y.dispose();
+  model.dispose();
+  return out;
+}
+
+async function ortOutput(bytes: Uint8Array, nchw: Float32Array): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  const r = await session.run({ input: new ort.Tensor('float32', nchw, [2, 3, 8, 8]) });
+  await session.release();
+  return r['output']!.data as Float32Array;
+}
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('resnetc compile --target tfjs', () => {
+  it('writes model.json and weights.bin that load with tf.loadLayersModel and match the ONNX export', async () => {
+    const spec = specFile();
+    const out = join(tempDir(), 'tiny-tfjs');
+    const r = await cli('compile', spec, '--target', 'tfjs', '-o', out, '--seed', '4');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(join(out, 'model.json'))).toBe(true);
+    expect(existsSync(join(out, 'weights.bin'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).format).toBe('layers-model');
+    const model = checkText(specText);
+    const x = randomImages(2 * 3 * 8 * 8);
+    const reference = await ortOutput(emitOnnx(model, initialWeights(model, { seed: 4 })), x);
+    expect(relativeError(await tfjsOutput(out, x), reference)).toBeLessThan(1e-4);
+
+    // As a browser loads it: the JSON and the weight bytes, with only the custom layers (src/tfjs/layers.ts) imported.
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+    const bin = readFileSync(join(out, 'weights.bin'));
+    const inBrowser = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) }),
+    );
+    const y = inBrowser.predict(tf.tensor4d(nchwToNhwc(x, 2, 3, 8, 8), [2, 8, 8, 3])) as tf.Tensor;
+    expect(relativeError(y.dataSync(), reference)).toBeLessThan(1e-4);
+    y.dispose();
+    inBrowser.dispose();
+  });
+
+  it('takes pretrained weights from an ONNX file', async () => {
+    const spec = specFile();
+    const model = checkText(specText);
+    const weights = perturbNorms(initialWeights(model, { seed: 9 }));
+    const onnxPath = join(tempDir(), 'pretrained.onnx');
+    const bytes = emitOnnx(model, weights);
+    writeFileSync(onnxPath, bytes);
+    const out = join(tempDir(), 'from-onnx');
+    const r = await cli('compile', spec, '--target', 'tfjs', '-o', out, '--weights', onnxPath);
+    expect(r.code).toBe(0);
+    const x = randomImages(2 * 3 * 8 * 8, 5);
+    expect(relativeError(await tfjsOutput(out, x), await ortOutput(bytes, x))).toBeLessThan(1e-4);
+  });
+});
+
+describe('resnetc train', () => {
+  it('trains, says which backend it uses, and the trained model exports to ONNX with its weights and running statistics', async () => {
+    const spec = specFile();
+    const out = join(tempDir(), 'run');
+    const r = await cli('train', spec, '--data', 'synthetic:32', '--out', out, '--epochs', '1', '--batch-size', '16', '--backend', 'wasm');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('with backend wasm');
+    expect(r.stdout).toMatch(/epoch 1: train loss/);
+    const onnxPath = join(tempDir(), 'trained.onnx');
+    const c = await cli('compile', spec, '--target', 'onnx', '-o', onnxPath, '--weights', join(out, 'model'));
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const x = randomImages(2 * 3 * 8 * 8, 6);
+    expect(relativeError(await tfjsOutput(join(out, 'model'), x), await ortOutput(readFileSync(onnxPath), x))).toBeLessThan(1e-4);
+  });
+
+  it('reports a missing data source with R0601 before training, and writes nothing', async () => {
+    const out = join(tempDir(), 'never');
+    const r = await cli('train', specFile(), '--data', join(tempDir(), 'missing'), '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0601\]: cannot find the data source/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('reports data that does not fit the spec input with R0602', async () => {
+    const model = checkText(specText);
+    expect(model.input.c).toBe(3);
+    const spec = join(tempDir(), 'grey.resnet');
+    writeFileSync(spec, specText.replace('3x8x8', '1x8x8'));
+    const dir = tempDir();
+    // A CIFAR-10 directory: 3x32x32 images.
+    writeFileSync(join(dir, 'data_batch_1.bin'), new Uint8Array(3073));
+    writeFileSync(join(dir, 'test_batch.bin'), new Uint8Array(3073));
+    const r = await cli('train', spec, '--data', dir, '--out', join(tempDir(), 'o'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error[R0602]');
+    expect(r.stderr).toContain("has 3x32x32 images but model 'tiny' takes input 1x8x8");
+    expect(r.stderr).toContain('help: write `input 3x32x32`');
+  });
+
+  it('reports an unknown backend with R0605 and an unavailable one too', async () => {
+    const unknown = await cli('train', specFile(), '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--backend', 'gpu');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("error[R0605]: unknown backend 'gpu'");
+    const missing = await cli('train', specFile(), '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--backend', 'tfjs-node-gpu');
+    if (missing.code !== 0) {
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain("error[R0605]: backend 'tfjs-node-gpu' is not available");
+    }
+  });
+
+  it('reports bad options with R0607', async () => {
+    const r = await cli('train', specFile(), '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--epochs', '0');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error[R0607]: --epochs must be a positive whole number, not '0'");
+  });
+
+  it('reports a resume without a checkpoint with R0604', async () => {
+    const r = await cli('train', specFile(), '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--resume');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error[R0604]: there is no checkpoint to resume');
+  });
+
+  it('reports weights of another network with R0606', async () => {
+    const spec = specFile();
+    const other = checkText(specText.replace('width 16', 'width 24'));
+    const onnxPath = join(tempDir(), 'other.onnx');
+    writeFileSync(onnxPath, emitOnnx(other, initialWeights(other)));
+    const r = await cli('train', spec, '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--weights', onnxPath);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0606\]/);
+  });
+});
