@@ -175,8 +175,9 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
     buildBlock(`${s.name}.block${b}`, b, blockInput, b === 0 ? stride : 1, width, innerWidth, blockSpec, shortcut, origin, { ...ctx, report });
   // What a block adds up to depends only on its configuration, not on its name: files of
   // many variants (and every `extends`) repeat the same blocks, so their sums are kept.
+  const configuration = `${blockSpec.kind}/${blockSpec.expansion}/${blockSpec.groups}/${blockSpec.widthPerGroup}/${blockSpec.strideOn}/${blockSpec.se}/${shortcut}/${width}/`;
   const summarize = (b: number, blockInput: Shape): BlockSummary | undefined => {
-    const key = `${blockSpec.kind}/${blockSpec.expansion}/${blockSpec.groups}/${blockSpec.widthPerGroup}/${blockSpec.strideOn}/${blockSpec.se}/${shortcut}/${blockInput.c}x${blockInput.h}x${blockInput.w}/${b === 0 ? stride : 1}/${width}`;
+    const key = configuration + (b === 0 ? stride : 1) + '/' + blockInput.c + 'x' + blockInput.h + 'x' + blockInput.w;
     const known = ctx.blockSummaries.get(key);
     if (known) return known;
     const block = make(b, blockInput, ctx.report);
@@ -193,30 +194,53 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
     if (!later) return undefined;
     counts = L.addCounts(counts, later.counts, depth - 1);
   }
-  const out = first.out; // every later block keeps its shape
-  let built: Block[] | undefined;
   const silent: Reporter = { report: () => undefined };
-  return {
-    name: s.name,
-    index,
-    depth,
-    kind: blockSpec.kind,
-    shortcut,
-    get blocks(): Block[] {
-      if (!built) {
-        // Rebuilt rather than kept from the check: most checked models are never read this deep.
-        built = [make(0, input, silent)!];
-        for (let b = 1; b < depth; b++) built.push(make(b, out, silent)!);
-      }
-      return built;
-    },
-    stride,
-    width,
-    in: input,
-    out,
-    origin,
-    ...counts,
-  };
+  return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
+}
+
+/**
+ * A checked stage whose blocks are built when first read (rebuilt rather than kept from
+ * the check: most checked models are never read this deep).
+ */
+class LazyStage implements Stage {
+  params: number;
+  buffers: number;
+  macs: number;
+  biases: number;
+  normParams: number;
+  in: Shape;
+  private built: Block[] | undefined;
+
+  constructor(
+    public name: string,
+    public index: number,
+    public depth: number,
+    public kind: Stage['kind'],
+    public shortcut: ShortcutOption,
+    public stride: number,
+    public width: number,
+    input: Shape,
+    /** Every block after the first keeps this shape. */
+    public out: Shape,
+    public origin: Origin,
+    counts: DetailedCounts,
+    private readonly make: (index: number, input: Shape) => Block,
+  ) {
+    this.in = input;
+    this.params = counts.params;
+    this.buffers = counts.buffers;
+    this.macs = counts.macs;
+    this.biases = counts.biases;
+    this.normParams = counts.normParams;
+  }
+
+  get blocks(): Block[] {
+    if (!this.built) {
+      this.built = [this.make(0, this.in)];
+      for (let b = 1; b < this.depth; b++) this.built.push(this.make(b, this.out));
+    }
+    return this.built;
+  }
 }
 
 function blockCounts(b: Block): DetailedCounts {
