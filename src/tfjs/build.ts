@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Block, CheckedModel, ConvLayer, Layer, Shape } from '../model/types.js';
+import type { Block, CheckedModel, ConvLayer, Layer } from '../model/types.js';
 import { GroupedConv2D, Pool2D, SubsamplePad } from './layers.js';
 
 /**
@@ -108,9 +108,4 @@ function applyLayer(l: Layer, x: Node): Node {
       return tf.layers.multiply({ name: `${l.name}.scale` }).apply([x, gate]) as Node;
     }
   }
-}
-
-/** The NHWC shape tfjs uses for a checked shape, batch first. */
-export function nhwc(shape: Shape, batch: number): [number, number, number, number] {
-  return [batch, shape.h, shape.w, shape.c];
 }

@@ -17,7 +17,7 @@ export interface Dataset {
 }
 
 export interface DataSplits {
-  /** What the source was, for messages: `synthetic`, `IDX files in DIR`, `CIFAR-10 batches in DIR`. */
+  /** What the source was, for messages: `synthetic data`, `the IDX data in 'DIR'`, `the CIFAR-10 data in 'DIR'`. */
   description: string;
   train: Dataset;
   test: Dataset;
@@ -157,7 +157,7 @@ function idxSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
 function idxData(dir: string): DataSplits {
   const train = idxSplit(dir, 'train');
   const test = idxSplit(dir, 't10k');
-  return { description: `the IDX files in '${dir}'`, train, test, classes: Math.max(maxLabel(train.labels), maxLabel(test.labels)) + 1 };
+  return { description: `the IDX data in '${dir}'`, train, test, classes: Math.max(maxLabel(train.labels), maxLabel(test.labels)) + 1 };
 }
 
 // ---- CIFAR-10 binary ----
@@ -191,7 +191,7 @@ function cifarData(dir: string): DataSplits {
   const trainNames = [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`).filter((n) => existsSync(join(dir, n)));
   const train = cifarFiles(dir, trainNames);
   const test = cifarFiles(dir, ['test_batch.bin']);
-  return { description: `the CIFAR-10 batches in '${dir}'`, train, test, classes: Math.max(maxLabel(train.labels), maxLabel(test.labels)) + 1 };
+  return { description: `the CIFAR-10 data in '${dir}'`, train, test, classes: Math.max(maxLabel(train.labels), maxLabel(test.labels)) + 1 };
 }
 
 // ---- synthetic ----
