@@ -21,7 +21,6 @@ export interface CheckReport {
 export function registerCheck(program: Command, out: Output): void {
   program
     .command('check')
-    .description('check .resnet files: syntax, shapes, counts and expect lines')
     .argument('<files...>', '.resnet files to check')
     .option('--json', 'print one JSON document instead of text')
     .option('-q, --quiet', 'print only diagnostics')

@@ -68,7 +68,6 @@ function integer(what: string): (text: string) => number {
 export function registerCompile(program: Command, out: Output): void {
   program
     .command('compile')
-    .description('compile a model to ONNX (with weights initialised as torchvision does, or taken from another ONNX file)')
     .argument('<file>', 'a .resnet file')
     .requiredOption('-t, --target <target>', `what to compile to: ${Object.keys(targets).join(', ')}`)
     .requiredOption('-o, --output <path>', 'the file to write')

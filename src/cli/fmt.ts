@@ -10,7 +10,6 @@ import type { Output } from './output.js';
 export function registerFmt(program: Command, out: Output): void {
   program
     .command('fmt')
-    .description('rewrite .resnet files in the canonical layout (folders: every .resnet file inside)')
     .argument('<files...>', '.resnet files or folders')
     .option('--check', 'change nothing; list the files that are not formatted and exit 1 if there are any')
     .action((files: string[], opts: { check?: boolean }) => {

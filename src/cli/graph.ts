@@ -9,7 +9,6 @@ import type { Output } from './output.js';
 export function registerGraph(program: Command, out: Output): void {
   program
     .command('graph')
-    .description('draw a model as an SVG diagram: stem, stages (block kind, depth, width, stride, shortcut, output shape, parameters), head')
     .argument('<file>', 'a .resnet file')
     .option('-m, --model <name>', 'the model to draw (needed when the file declares several)')
     .option('-o, --output <file>', 'where to write the SVG (default: standard output)')

@@ -5,7 +5,6 @@ import type { Output } from './output.js';
 export function registerLsp(program: Command, _out: Output): void {
   program
     .command('lsp')
-    .description('run the language server (for editors), speaking the Language Server Protocol')
     .option('--stdio', 'talk over standard input and output (the only transport)')
     .action(async (opts: { stdio?: boolean }) => {
       if (!opts.stdio) throw new CliError('R0901', 'say how to talk to the editor: `resnetc lsp --stdio`', 2);

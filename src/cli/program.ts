@@ -1,39 +1,52 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { registerCheck } from './check.js';
-import { registerCompile } from './compile.js';
 import { CliError, exitCodes } from './errors.js';
 import type { Output } from './output.js';
-import { registerSummary } from './summary.js';
-import { registerFmt } from './fmt.js';
-import { registerLsp } from './lsp.js';
-import { registerGraph } from './graph.js';
-import { registerTrain } from './train.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** The `resnetc` command line. Each command lives in its own module and registers itself here. */
-export function buildProgram(out: Output): Command {
+type Register = (program: Command, out: Output) => void;
+
+/**
+ * Every command: its description, and the module that defines it, loaded only when the
+ * command runs (or its help is asked for), so `resnetc check` does not pay for loading
+ * TensorFlow.js. Each module registers its command's arguments, options and action.
+ */
+const commands: { name: string; description: string; load: () => Promise<Register> }[] = [
+  { name: 'check', description: 'check .resnet files: syntax, shapes, counts and expect lines', load: async () => (await import('./check.js')).registerCheck },
+  { name: 'summary', description: 'print a model as a table: each stage (or layer) with its output shape, parameters and MACs', load: async () => (await import('./summary.js')).registerSummary },
+  { name: 'compile', description: 'compile a model to ONNX or TensorFlow.js, with weights initialised as torchvision does or taken from a file', load: async () => (await import('./compile.js')).registerCompile },
+  { name: 'train', description: 'train a model with TensorFlow.js on IDX (MNIST layout), CIFAR-10 or synthetic data', load: async () => (await import('./train.js')).registerTrain },
+  { name: 'fmt', description: 'rewrite .resnet files in the canonical layout (folders: every .resnet file inside)', load: async () => (await import('./fmt.js')).registerFmt },
+  { name: 'lsp', description: 'run the language server (for editors), speaking the Language Server Protocol', load: async () => (await import('./lsp.js')).registerLsp },
+  { name: 'graph', description: 'draw a model as an SVG diagram: stem, stages (block kind, depth, width, stride, shortcut, output shape, parameters), head', load: async () => (await import('./graph.js')).registerGraph },
+];
+
+/**
+ * The `resnetc` command line for these arguments: the commands they name are loaded in
+ * full, the others stand in with their name and description (for `resnetc --help`).
+ */
+export async function buildProgram(out: Output, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('resnetc')
     .description('Check and compile .resnet network specs to ONNX and TensorFlow.js')
     .version(packageJson.version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => out.out(s), writeErr: (s) => out.err(s), outputError: (s, write) => write(s) })
     .exitOverride();
-  registerCheck(program, out);
-  registerSummary(program, out);
-  registerCompile(program, out);
-  registerFmt(program, out);
-  registerLsp(program, out);
-  registerGraph(program, out);
-  registerTrain(program, out);
+  const named = new Set(argv[0] === 'help' ? argv.slice(1, 2) : argv.slice(0, 1));
+  for (const c of commands) {
+    if (named.has(c.name)) {
+      (await c.load())(program, out);
+      program.commands[program.commands.length - 1]!.description(c.description);
+    } else program.command(c.name).description(c.description);
+  }
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => out.out(s), writeErr: (s) => out.err(s) }).showHelpAfterError('(run with --help for usage)');
   return program;
 }
 
 /** Runs the command line and returns the exit code: 0 clean, 1 failed, 2 bad usage. */
 export async function run(argv: string[], out: Output): Promise<number> {
-  const program = buildProgram(out);
+  const program = await buildProgram(out, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return out.exitCode;

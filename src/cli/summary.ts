@@ -12,7 +12,6 @@ import type { Output } from './output.js';
 export function registerSummary(program: Command, out: Output): void {
   program
     .command('summary')
-    .description('print a model as a table: each stage (or layer) with its output shape, parameters and MACs')
     .argument('<file>', 'a .resnet file')
     .option('-m, --model <name>', 'the model to summarise (needed when the file declares several)')
     .option('-l, --layers', 'one row per layer instead of per stage')

@@ -52,7 +52,6 @@ function duration(seconds: number): string {
 export function registerTrain(program: Command, out: Output): void {
   program
     .command('train')
-    .description('train a model with TensorFlow.js on IDX (MNIST layout), CIFAR-10 or synthetic data')
     .argument('<file>', 'a .resnet file')
     .requiredOption('--data <source>', "a directory of IDX files (gzipped or not) or CIFAR-10 binary batches, or 'synthetic[:N]'")
     .requiredOption('--out <dir>', 'where the checkpoint, final model, metrics and plot go')
