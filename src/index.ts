@@ -1,9 +1,14 @@
 /**
- * resnetc as a library: parse and check `.resnet` files, read the checked model.
+ * resnetc as a library: parse and check `.resnet` files, read the checked model, format.
  *
  *     import { Workspace } from 'resnetc';
  *     const file = new Workspace().check('specs/resnet50.resnet');
  *     const model = file?.models[0];            // shapes, counts, named layers
+ *
+ * The backends and services have entry points of their own, so that checking does not
+ * load them: 'resnetc/onnx' (compile to ONNX, import ONNX weights), 'resnetc/tfjs'
+ * (TensorFlow.js model, weights, backends, training), 'resnetc/graph' (SVG diagrams),
+ * 'resnetc/lsp' (the language server).
  */
 export { parse, type ParseResult } from './syntax/parse.js';
 export type * as Syntax from './syntax/ast.js';
@@ -19,3 +24,4 @@ export { codes, type Code, type CodeInfo } from './diagnostics/codes.js';
 export { hasErrors, type Diagnostic, type Severity, type Fix, type RelatedLocation } from './diagnostics/diagnostic.js';
 export { renderDiagnostic } from './diagnostics/render.js';
 export { blockKinds, shortcutKinds, defaults } from './check/vocabulary.js';
+export { formatText, sameTokens, type FormatResult } from './format/index.js';

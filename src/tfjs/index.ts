@@ -1,0 +1,17 @@
+/**
+ * resnetc's TensorFlow.js target and training, as a library (`import … from 'resnetc/tfjs'`).
+ * Importing it registers the custom layers, so `tf.loadLayersModel` reads saved models.
+ *
+ *     const model = new Workspace().check('specs/cifar_resnet.resnet')!.models[0]!;
+ *     await selectBackend('auto');
+ *     const net = buildTfjsModel(model);          // a tf.LayersModel, NHWC, named like the ONNX export
+ *     setWeights(net, model, initialWeights(model, { seed: 0 }));
+ */
+export { buildTfjsModel } from './build.js';
+export { setWeights, getWeights, countTfjsWeights, WeightMismatch } from './weights.js';
+export { saveModelDir, loadModelDir, fileLoadHandler, isTfjsModelPath } from './io.js';
+export { readWeights, compileTfjs, compileOnnxFromTfjs, TfjsError, type TfjsCompileOptions, type OnnxFromTfjsOptions } from './compile.js';
+export { selectBackend, useBackend, backendChoices, BackendUnavailable, type BackendChoice, type ConcreteBackend } from './backend.js';
+export { SubsamplePad, Pool2D, GroupedConv2D } from './layers.js';
+export { loadData, checkFits, syntheticData, DataError, type Dataset, type DataSplits, type LoadOptions } from '../train/data.js';
+export { train, evaluate, trainStep } from '../train/train.js';
