@@ -145,3 +145,36 @@ describe('batches', () => {
     expect(Array.from(y)).toEqual([1]);
   });
 });
+
+describe('malformed data files (R0603)', () => {
+  const code = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof DataError ? e.code : `not a DataError: ${String(e)}`;
+    }
+    return undefined;
+  };
+
+  it('an IDX file cut short', () => {
+    const dir = tempDir();
+    writeIdxSet(dir, 4, 4, 5, false);
+    const full = idx([4, 4, 5], new Uint8Array(80));
+    writeFileSync(join(dir, 'train-images-idx3-ubyte'), full.subarray(0, full.length - 10));
+    expect(code(() => loadData(dir, { input, classes: 10 }))).toBe('R0603');
+  });
+
+  it('a .gz file that is not gzip', () => {
+    const dir = tempDir();
+    writeIdxSet(dir, 4, 4, 5, true);
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), new Uint8Array([1, 2, 3, 4]));
+    expect(code(() => loadData(dir, { input, classes: 10 }))).toBe('R0603');
+  });
+
+  it('images and labels of different counts', () => {
+    const dir = tempDir();
+    writeIdxSet(dir, 4, 4, 5, false);
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([3], new Uint8Array(3)));
+    expect(code(() => loadData(dir, { input, classes: 10 }))).toBe('R0603');
+  });
+});
