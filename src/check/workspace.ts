@@ -32,6 +32,8 @@ export interface CheckedFile extends ParsedFile {
   declarations: Map<string, ModelNode>;
   /** Resolved absolute paths of the file's imports, by import node. */
   imports: Map<ImportNode, string>;
+  /** The models visible in the file (its own, then its imports'), each with the path of the file declaring it. */
+  scope: Map<string, string>;
 }
 
 interface FileState {
@@ -154,7 +156,8 @@ class CheckRun {
     const declarations = new Map<string, ModelNode>();
     for (const m of state.parsed.syntax.models) if (m.name && !declarations.has(m.name.text)) declarations.set(m.name.text, m);
     const all = [...state.parsed.diagnostics, ...state.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
-    const checked: CheckedFile = { ...state.parsed, diagnostics: dedupe(all), models, declarations, imports: state.imports };
+    const scope = new Map([...state.scope].map(([name, { file }]) => [name, file]));
+    const checked: CheckedFile = { ...state.parsed, diagnostics: dedupe(all), models, declarations, imports: state.imports, scope };
     this.checkedFiles.set(path, checked);
     return checked;
   }

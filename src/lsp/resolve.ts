@@ -12,19 +12,12 @@ export interface StageSite extends ModelSite {
   stage: StageStatement;
 }
 
-/**
- * The model a name means in a file, as the checker sees it: the file's own declarations,
- * then those of the files it imports (the first import declaring it wins).
- */
+/** The model a name means in a file: the checker's scope says which file declares it. */
 export function resolveModel(project: Project, file: CheckedFile, name: string): ModelSite | undefined {
-  const own = file.declarations.get(name);
-  if (own) return { file, model: own };
-  for (const target of file.imports.values()) {
-    const imported = project.check(target);
-    const model = imported?.declarations.get(name);
-    if (imported && model) return { file: imported, model };
-  }
-  return undefined;
+  const path = file.scope.get(name);
+  const declaring = path === undefined ? undefined : path === file.path ? file : project.check(path);
+  const model = declaring?.declarations.get(name);
+  return declaring && model ? { file: declaring, model } : undefined;
 }
 
 export function stageNamed(model: ModelNode, name: string): StageStatement | undefined {
