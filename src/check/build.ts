@@ -198,6 +198,12 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
   return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
 }
 
+/** The same stage, written elsewhere (its model moved in its file). */
+export function relocateStage(stage: Stage, origin: Origin): Stage {
+  if (!(stage instanceof LazyStage)) return { ...stage, origin, blocks: stage.blocks };
+  return stage.at(origin);
+}
+
 /**
  * A checked stage whose blocks are built when first read (rebuilt rather than kept from
  * the check: most checked models are never read this deep).
@@ -232,6 +238,12 @@ class LazyStage implements Stage {
     this.macs = counts.macs;
     this.biases = counts.biases;
     this.normParams = counts.normParams;
+  }
+
+  /** This stage with another origin, sharing its counts and its way of building blocks. */
+  at(origin: Origin): LazyStage {
+    const counts = { params: this.params, buffers: this.buffers, macs: this.macs, biases: this.biases, normParams: this.normParams };
+    return new LazyStage(this.name, this.index, this.depth, this.kind, this.shortcut, this.stride, this.width, this.in, this.out, origin, counts, this.make);
   }
 
   get blocks(): Block[] {

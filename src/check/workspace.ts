@@ -13,6 +13,7 @@ import { checkExpects } from './expect.js';
 import { type FileHost, diskHost } from './host.js';
 import { mergeExtends } from './merge.js';
 import { readDeclaration } from './read-declaration.js';
+import { Relocation } from './relocate.js';
 
 /** A parsed file, kept while its text is unchanged. */
 export interface ParsedFile {
@@ -20,6 +21,12 @@ export interface ParsedFile {
   source: SourceText;
   syntax: FileNode;
   diagnostics: Diagnostic[];
+  /**
+   * Models of an earlier parse that this one holds moved but unchanged (an editor's partial
+   * re-parse says so), with the model each was and how far it moved: the checker moves what
+   * it made of them instead of checking them again.
+   */
+  moved?: Map<ModelNode, { from: ModelNode; by: number }>;
 }
 
 /** Everything the checker knows about one file. */
@@ -68,6 +75,8 @@ export class Workspace {
   readonly declarations = new WeakMap<ModelNode, { path: string; decl: ModelDecl | undefined; diagnostics: Diagnostic[] }>();
   readonly merges = new WeakMap<ModelDecl, { parent: ModelDecl; merged: ModelDecl }>();
   readonly builds = new WeakMap<ModelDecl, { model: CheckedModel | undefined; diagnostics: Diagnostic[] }>();
+  /** Declarations that are moved copies of earlier ones, with the move. */
+  readonly relocated = new WeakMap<ModelDecl, { from: ModelDecl; relocation: Relocation }>();
 
   constructor(private readonly host: FileHost = diskHost) {}
 
@@ -141,7 +150,7 @@ class CheckRun {
     for (const decl of state.decls.values()) {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
-      let built = this.workspace.builds.get(merged);
+      let built = this.workspace.builds.get(merged) ?? this.movedBuild(decl, merged);
       if (built) state.diagnostics.push(...built.diagnostics);
       else {
         const mark = state.diagnostics.length;
@@ -190,7 +199,7 @@ class CheckRun {
     }
 
     for (const node of syntax.models) {
-      let read = this.workspace.declarations.get(node);
+      let read = this.workspace.declarations.get(node) ?? this.movedDeclaration(state, node);
       if (read?.path === path) state.diagnostics.push(...read.diagnostics);
       else {
         const mark = state.diagnostics.length;
@@ -266,6 +275,32 @@ class CheckRun {
         help: 'files cannot import each other, directly or through others; move the shared models to a file both import',
       });
     }
+  }
+
+  /** What was made of a moved model's earlier node, moved with it. */
+  private movedDeclaration(state: FileState, node: ModelNode): { path: string; decl: ModelDecl | undefined; diagnostics: Diagnostic[] } | undefined {
+    const move = state.parsed.moved?.get(node);
+    const earlier = move && this.workspace.declarations.get(move.from);
+    if (!move || !earlier?.decl || earlier.path !== state.parsed.path) return undefined;
+    const relocation = new Relocation(state.parsed.path, move.from.span, move.by);
+    const read = { path: earlier.path, decl: relocation.decl(earlier.decl), diagnostics: relocation.diagnostics(earlier.diagnostics) };
+    this.workspace.declarations.set(node, read);
+    this.workspace.relocated.set(read.decl, { from: earlier.decl, relocation });
+    return read;
+  }
+
+  /** The model built from a moved declaration's earlier self, when it had the same parent. */
+  private movedBuild(decl: ModelDecl, merged: ModelDecl): { model: CheckedModel | undefined; diagnostics: Diagnostic[] } | undefined {
+    const move = this.workspace.relocated.get(decl);
+    if (!move) return undefined;
+    const parentNow = merged === decl ? undefined : this.workspace.merges.get(decl)?.parent;
+    const earlierMerge = move.from.parent ? this.workspace.merges.get(move.from) : undefined;
+    if ((earlierMerge?.parent ?? undefined) !== parentNow) return undefined;
+    const earlier = this.workspace.builds.get(earlierMerge?.merged ?? move.from);
+    if (!earlier) return undefined;
+    const built = { model: earlier.model && move.relocation.model(earlier.model), diagnostics: move.relocation.diagnostics(earlier.diagnostics) };
+    this.workspace.builds.set(merged, built);
+    return built;
   }
 
   /** Import problems that need the imported files checked: errors inside them, unused imports. */

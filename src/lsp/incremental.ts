@@ -58,7 +58,15 @@ function reparseWindow(previous: ParsedFile, text: string): ParsedFile | undefin
   if (window.diagnostics.length > 0) return undefined;
 
   const moved = <T>(node: T, by: number): T => (by === 0 ? node : shift(node, by));
-  const newItems: Item[] = [...before, ...window.file.items.map((i) => moved(i, start)), ...after.map((i) => moved(i, delta))];
+  // Models after the edit are the same models, moved: the checker is told, so it moves
+  // what it made of them rather than checking them again.
+  const movedModels = new Map<ModelNode, { from: ModelNode; by: number }>();
+  const shiftedAfter = after.map((i) => {
+    const m = moved(i, delta);
+    if (m !== i && m.kind === 'model' && i.kind === 'model') movedModels.set(m, { from: i, by: delta });
+    return m;
+  });
+  const newItems: Item[] = [...before, ...window.file.items.map((i) => moved(i, start)), ...shiftedAfter];
   const comments = [
     ...previous.syntax.comments.filter((c) => c.span.end <= start),
     ...window.file.comments.map((c) => moved(c, start)),
@@ -72,7 +80,7 @@ function reparseWindow(previous: ParsedFile, text: string): ParsedFile | undefin
     comments,
     span: { start: 0, end: text.length },
   };
-  return { path: previous.path, source: new SourceText(previous.path, text), syntax, diagnostics: [] };
+  return { path: previous.path, source: new SourceText(previous.path, text), syntax, diagnostics: [], ...(movedModels.size > 0 ? { moved: movedModels } : {}) };
 }
 
 function lineStart(text: string, offset: number): number {
