@@ -140,7 +140,8 @@ export async function run(): Promise<void> {
   const big = join(dir, 'generated.resnet');
   const bigText = generatedFile(5000);
   writeFileSync(big, bigText);
-  const client = await TestClient.start(root);
+  // The compiled server, as an editor runs it (`npm run bench` builds dist/ first).
+  const client = await TestClient.start(root, { dist: true });
   try {
     const spec = join(root, 'specs', 'resnet152.resnet');
     console.log(`${rounds} edits each, after ${warmup} to warm up; times are round trips over stdio`);

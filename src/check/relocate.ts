@@ -28,16 +28,23 @@ export class Relocation {
 
   /** A deep copy of plain data (a declaration, a diagnostic) with its ranges moved. */
   data<T>(value: T, file?: string): T {
-    if (Array.isArray(value)) return value.map((v: unknown) => this.data(v, file)) as T;
-    if (value === null || typeof value !== 'object') return value;
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) {
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) out[i] = this.data(value[i] as unknown, file);
+      return out as T;
+    }
     const o = value as Record<string, unknown>;
     const own = typeof o['file'] === 'string' ? (o['file'] as string) : file;
-    if (typeof o['start'] === 'number' && typeof o['end'] === 'number' && this.moves(own, o as unknown as Span)) {
-      const copy: Record<string, unknown> = { ...o, start: (o['start'] as number) + this.by, end: (o['end'] as number) + this.by };
-      return copy as T;
-    }
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(o)) out[key] = this.data(o[key], own);
+    for (const key in o) {
+      const v = o[key];
+      out[key] = typeof v === 'object' && v !== null ? this.data(v, own) : v;
+    }
+    if (typeof o['start'] === 'number' && typeof o['end'] === 'number' && this.moves(own, o as unknown as Span)) {
+      out['start'] = (o['start'] as number) + this.by;
+      out['end'] = (o['end'] as number) + this.by;
+    }
     return out as T;
   }
 

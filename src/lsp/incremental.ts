@@ -97,14 +97,20 @@ function lineEnd(text: string, offset: number): number {
 
 /** A copy of a syntax node with every span moved by `by` (spans are the `{ start, end }` objects). */
 function shift<T>(node: T, by: number): T {
-  if (Array.isArray(node)) return node.map((n: unknown) => shift(n, by)) as T;
-  if (node === null || typeof node !== 'object') return node;
-  const o = node as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 2 && typeof o['start'] === 'number' && typeof o['end'] === 'number') {
-    return { start: (o['start'] as number) + by, end: (o['end'] as number) + by } as T;
+  if (typeof node !== 'object' || node === null) return node;
+  if (Array.isArray(node)) {
+    const out = new Array<unknown>(node.length);
+    for (let i = 0; i < node.length; i++) out[i] = shift(node[i] as unknown, by);
+    return out as T;
   }
+  const o = node as Record<string, unknown>;
+  const start = o['start'];
+  const end = o['end'];
+  if (typeof start === 'number' && typeof end === 'number' && Object.keys(o).length === 2) return { start: start + by, end: end + by } as T;
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = shift(o[k], by);
+  for (const k in o) {
+    const v = o[k];
+    out[k] = typeof v === 'object' && v !== null ? shift(v, by) : v;
+  }
   return out as T;
 }
