@@ -4,9 +4,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { Workspace } from '../src/check/workspace.js';
+import type { Workspace as WorkspaceType } from '../src/check/workspace.js';
 import type { CheckedModel } from '../src/model/types.js';
-import { compileOnnx } from '../src/onnx/index.js';
+import type { compileOnnx as CompileOnnx } from '../src/onnx/index.js';
 import { onnx, type DecodedGraph } from '../src/onnx/proto.js';
 
 /**
@@ -16,6 +16,9 @@ import { onnx, type DecodedGraph } from '../src/onnx/proto.js';
  * latency of our --inference resnet50 within 2% of PyTorch's (constant-folded) export.
  */
 const here = dirname(fileURLToPath(import.meta.url));
+// The compiled package (dist/, built by `npm run bench`), as `resnetc compile` runs it.
+const { Workspace } = (await import(join(here, '..', 'dist', 'check', 'workspace.js'))) as { Workspace: typeof WorkspaceType };
+const { compileOnnx } = (await import(join(here, '..', 'dist', 'onnx', 'index.js'))) as { compileOnnx: typeof CompileOnnx };
 const python = '/usr/bin/python3';
 
 const median = (xs: number[]): number => {
