@@ -106,11 +106,18 @@ function shift<T>(node: T, by: number): T {
   const o = node as Record<string, unknown>;
   const start = o['start'];
   const end = o['end'];
-  if (typeof start === 'number' && typeof end === 'number' && Object.keys(o).length === 2) return { start: start + by, end: end + by } as T;
+  if (typeof start === 'number' && typeof end === 'number' && keyCount(o) === 2) return { start: start + by, end: end + by } as T;
   const out: Record<string, unknown> = {};
   for (const k in o) {
     const v = o[k];
     out[k] = typeof v === 'object' && v !== null ? shift(v, by) : v;
   }
   return out as T;
+}
+
+/** How many own keys an object has, up to 3, without allocating their list. */
+function keyCount(o: object): number {
+  let n = 0;
+  for (const _ in o) if (++n > 2) break;
+  return n;
 }
