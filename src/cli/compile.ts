@@ -83,10 +83,6 @@ export function registerCompile(program: Command, out: Output): void {
         throw new CliError('R0901', `unknown target '${opts.target}'`, 2, `the targets are ${Object.keys(targets).join(', ')}`);
       }
       const checked = checkPath(new Workspace(), file);
-      const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-      if (errors.length > 0 && opts.model === undefined && checked.declarations.size <= 1) {
-        throw new CliError(errors[0]!.code, `'${file}' has ${errors.length} ${errors.length === 1 ? 'error' : 'errors'}; run \`resnetc check ${file}\``);
-      }
       const model = pickModel(checked, file, opts.model);
       const options: CompileOptions = {
         output: resolve(opts.output),

@@ -15,8 +15,16 @@ export function checkPath(workspace: Workspace, path: string): CheckedFile {
   return checked;
 }
 
-/** The model a command works on: `--model NAME`, or the file's only model. */
+/**
+ * The model a command works on: `--model NAME`, or the file's only model. A file with
+ * syntax errors, or whose chosen model has errors, sends the user to `resnetc check`.
+ */
 export function pickModel(file: CheckedFile, path: string, name: string | undefined): CheckedModel {
+  const errors = file.diagnostics.filter((d) => d.severity === 'error');
+  const syntaxError = errors.find((d) => d.code.startsWith('R00'));
+  const hasErrors = (): CliError =>
+    new CliError((syntaxError ?? errors[0]!).code, `'${path}' has ${errors.length} ${errors.length === 1 ? 'error' : 'errors'}; run \`resnetc check ${path}\``);
+  if (syntaxError) throw hasErrors();
   const declared = [...file.declarations.keys()];
   if (name !== undefined) {
     if (!file.declarations.has(name)) {
@@ -27,12 +35,13 @@ export function pickModel(file: CheckedFile, path: string, name: string | undefi
     if (!model) throw new CliError('R0104', `model '${name}' has errors; run \`resnetc check ${path}\``);
     return model;
   }
+  if (declared.length <= 1 && errors.length > 0) throw hasErrors();
   const only = declared[0];
   if (only === undefined) throw new CliError('R0108', `'${path}' declares no model`);
   if (declared.length > 1) {
     throw new CliError('R0901', `'${path}' declares ${declared.length} models: pick one with --model`, 2, `its models are ${declared.join(', ')}`);
   }
   const model = file.models.find((m) => m.name === only);
-  if (!model) throw new CliError('R0104', `model '${only}' has errors; run \`resnetc check ${path}\``);
+  if (!model) throw hasErrors();
   return model;
 }

@@ -5,7 +5,6 @@ import { groupDigits } from '../check/expect.js';
 import { displayPath } from '../diagnostics/render.js';
 import type { CheckedModel, Counts, Layer, Shape } from '../model/types.js';
 import { blockPaths } from '../model/walk.js';
-import { CliError } from './errors.js';
 import { checkPath, pickModel } from './load.js';
 import type { Output } from './output.js';
 
@@ -17,10 +16,6 @@ export function registerSummary(program: Command, out: Output): void {
     .option('-l, --layers', 'one row per layer instead of per stage')
     .action((file: string, opts: { model?: string; layers?: boolean }) => {
       const checked = checkPath(new Workspace(), file);
-      const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-      if (errors.length > 0 && opts.model === undefined && checked.declarations.size <= 1) {
-        throw new CliError(errors[0]!.code, `'${file}' has ${errors.length} ${errors.length === 1 ? 'error' : 'errors'}; run \`resnetc check ${file}\``);
-      }
       const model = pickModel(checked, file, opts.model);
       out.out(summaryText(model, displayPath(checked.path, process.cwd()), opts.layers ?? false) + '\n');
     });

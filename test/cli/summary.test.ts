@@ -41,3 +41,12 @@ describe('resnetc summary', () => {
     expect(r.stderr).toContain('run `resnetc check');
   });
 });
+
+describe('a file with syntax errors', () => {
+  it('is sent to resnetc check, however many models the parser made of it', async () => {
+    const dir = tempFiles({ 'notes.resnet': '# not a spec\nmodel a { input 3x8x8 ; }\nmodel b { }\nmodel c { }\n' });
+    const r = await cli('summary', join(dir, 'notes.resnet'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0001\]: '.*notes\.resnet' has \d+ errors?; run `resnetc check/);
+  });
+});
