@@ -7,6 +7,7 @@ import { defaultOpset } from '../onnx/opset.js';
 import { compileOnnxFromTfjs, compileTfjs, TfjsError } from '../tfjs/compile.js';
 import { isTfjsModelPath } from '../tfjs/io.js';
 import { CliError } from './errors.js';
+import { withInterruptsDeferred } from './interrupt.js';
 import { checkPath, pickModel } from './load.js';
 import type { Output } from './output.js';
 
@@ -93,7 +94,7 @@ export function registerCompile(program: Command, out: Output): void {
         ...(opts.weights !== undefined ? { weights: opts.weights } : {}),
       };
       try {
-        out.out((await target(model, options)) + '\n');
+        out.out((await withInterruptsDeferred(async () => target(model, options))) + '\n');
       } catch (e) {
         if (e instanceof OnnxError) {
           // A bad opset is a misuse of the command; everything else is a problem with the input.
