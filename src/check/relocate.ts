@@ -2,13 +2,12 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { CheckedModel, Origin, Stage } from '../model/types.js';
 import type { Span } from '../syntax/source.js';
 import { relocateStage } from './build.js';
-import type { ModelDecl } from './declaration.js';
 
 /**
- * Moving what the checker made of a model whose text did not change but moved in its file
+ * Moving what the checker built of a model whose text did not change but moved in its file
  * (an edit above it changed the file's length): every range inside the model's old span
  * moves by `by`; ranges elsewhere (a parent model's stage, another file) stay. The result
- * is what checking the moved model afresh would give, without the work.
+ * is what building the moved model afresh would give, without the work.
  */
 export class Relocation {
   constructor(
@@ -26,7 +25,7 @@ export class Relocation {
     return this.moves(o.file, o) ? { file: o.file, start: o.start + this.by, end: o.end + this.by } : o;
   }
 
-  /** A deep copy of plain data (a declaration, a diagnostic) with its ranges moved. */
+  /** A deep copy of plain data (a diagnostic) with its ranges moved. */
   data<T>(value: T, file?: string): T {
     if (typeof value !== 'object' || value === null) return value;
     if (Array.isArray(value)) {
@@ -46,10 +45,6 @@ export class Relocation {
       out['end'] = (o['end'] as number) + this.by;
     }
     return out as T;
-  }
-
-  decl(d: ModelDecl): ModelDecl {
-    return this.data(d);
   }
 
   diagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -199,13 +199,14 @@ class CheckRun {
     }
 
     for (const node of syntax.models) {
-      let read = this.workspace.declarations.get(node) ?? this.movedDeclaration(state, node);
+      let read = this.workspace.declarations.get(node);
       if (read?.path === path) state.diagnostics.push(...read.diagnostics);
       else {
         const mark = state.diagnostics.length;
         const decl = readDeclaration(node, path, report.plain());
         read = { path, decl, diagnostics: state.diagnostics.slice(mark) };
         this.workspace.declarations.set(node, read);
+        if (decl) this.noteMove(state, node, decl);
       }
       const decl = read.decl;
       if (!decl) continue;
@@ -278,15 +279,15 @@ class CheckRun {
   }
 
   /** What was made of a moved model's earlier node, moved with it. */
-  private movedDeclaration(state: FileState, node: ModelNode): { path: string; decl: ModelDecl | undefined; diagnostics: Diagnostic[] } | undefined {
+  /**
+   * A model the edit only moved: reading its declaration again is cheap, building it is
+   * not, so remember which declaration it was — movedBuild moves that one's model.
+   */
+  private noteMove(state: FileState, node: ModelNode, decl: ModelDecl): void {
     const move = state.parsed.moved?.get(node);
     const earlier = move && this.workspace.declarations.get(move.from);
-    if (!move || !earlier?.decl || earlier.path !== state.parsed.path) return undefined;
-    const relocation = new Relocation(state.parsed.path, move.from.span, move.by);
-    const read = { path: earlier.path, decl: relocation.decl(earlier.decl), diagnostics: relocation.diagnostics(earlier.diagnostics) };
-    this.workspace.declarations.set(node, read);
-    this.workspace.relocated.set(read.decl, { from: earlier.decl, relocation });
-    return read;
+    if (!move || !earlier?.decl || earlier.path !== state.parsed.path) return;
+    this.workspace.relocated.set(decl, { from: earlier.decl, relocation: new Relocation(state.parsed.path, move.from.span, move.by) });
   }
 
   /** The model built from a moved declaration's earlier self, when it had the same parent. */
