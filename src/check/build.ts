@@ -198,10 +198,9 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
   return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
 }
 
-/** The same stage, written elsewhere (its model moved in its file). */
+/** The same stage, written elsewhere (its model moved in its file). Every checked stage is a LazyStage. */
 export function relocateStage(stage: Stage, origin: Origin): Stage {
-  if (!(stage instanceof LazyStage)) return { ...stage, origin, blocks: stage.blocks };
-  return stage.at(origin);
+  return (stage as LazyStage).at(origin);
 }
 
 /**

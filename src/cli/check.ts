@@ -29,7 +29,7 @@ export function registerCheck(program: Command, out: Output): void {
     });
 }
 
-export function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, out: Output): number {
+function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, out: Output): number {
   const workspace = new Workspace();
   const report: CheckReport = { files: [] };
   const sources = new Map<string, SourceText>();
