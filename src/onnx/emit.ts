@@ -114,7 +114,11 @@ class Emitter {
     const bias = (): Float32Array | undefined => (layer.bias ? tensor(this.weights, `${name}.bias`, out.c, name) : undefined);
     const inputs = [x];
     if (norm) {
-      inputs.push(this.g.floats(`${name}.weight`, shape, () => foldedConvWeight(layer, weight(), normAffine(norm, this.weights), this.weights.fresh === true)));
+      const folded = (): Float32Array => {
+        const affine = normAffine(norm, this.weights);
+        return this.weights.scaled?.(`${name}.weight`, affine.a) ?? foldedConvWeight(layer, weight(), affine, this.weights.fresh === true);
+      };
+      inputs.push(this.g.floats(`${name}.weight`, shape, folded));
       inputs.push(this.g.floats(`${name}.bias`, [out.c], () => foldedConvBias(layer, bias(), normAffine(norm, this.weights))));
     } else {
       inputs.push(this.g.floats(`${name}.weight`, shape, weight));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileOnnx, emitOnnx, OnnxError, writeOnnxFile } from '../../src/onnx/index.js';
 import { onnx, type DecodedTensor } from '../../src/onnx/proto.js';
-import { initialWeights, modelTensors } from '../../src/weights/init.js';
+import { initialWeights, initialWeightSource, modelTensors } from '../../src/weights/init.js';
 import { checkText, decodeGraph, randomWeights } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-writer-'));
@@ -118,6 +118,20 @@ describe('the initial weights', () => {
     const largest = fc.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     expect(largest).toBeLessThanOrEqual(bound);
     expect(largest).toBeGreaterThan(bound * 0.99);
+  });
+
+  it('fold a norm that scales every channel alike into the sampling, bit for bit as a pass over the weights would', () => {
+    const source = initialWeightSource(big, { seed: 3 });
+    const name = 'conv3.block1.conv2.weight'; // 128 output channels
+    const plain = source.get(name)!;
+    const a = 1 / Math.sqrt(1 + 1e-5);
+    const folded = source.scaled!(name, new Float64Array(128).fill(a))!;
+    const afterwards = Float32Array.from(plain, (v) => v * a);
+    expect(Buffer.from(folded.buffer).equals(Buffer.from(afterwards.buffer))).toBe(true);
+    expect(source.scaled!(name, new Float64Array(128).fill(0))!.every((v) => v === 0)).toBe(true);
+    // Channels scaled differently, or a tensor that is not a convolution's weight: the caller folds.
+    expect(source.scaled!(name, Float64Array.from({ length: 128 }, (_, i) => 1 + i))).toBeUndefined();
+    expect(source.scaled!('head.fc.weight', new Float64Array(1000).fill(a))).toBeUndefined();
   });
 
   it('start each residual branch at zero with --zero-init-residual', () => {
