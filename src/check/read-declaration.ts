@@ -2,6 +2,7 @@ import type { Code } from '../diagnostics/codes.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Origin, Shape, ShortcutOption } from '../model/types.js';
 import type * as A from '../syntax/ast.js';
+import { detach } from '../syntax/ast.js';
 import type { Span } from '../syntax/source.js';
 import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { groupDigits } from './expect.js';
@@ -23,8 +24,8 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
     name: node.name.text,
     file,
     origin: at(node.span),
-    nameSpan: node.name.span,
-    parent: node.extendsName,
+    nameSpan: detach(node.name.span),
+    parent: detach(node.extendsName),
     input: undefined,
     classes: undefined,
     dropout: undefined,
@@ -79,7 +80,7 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
         if (what === 'output') {
           if (r.inputShape(s.value as A.SizeNode, 'expect output') === null) break;
         } else if (!r.countForm(s.value as A.NumberNode)) break;
-        decl.expects.push({ what, value: s.value, origin: at(s.span) });
+        decl.expects.push({ what, value: detach(s.value), origin: at(s.span) });
         break;
       }
     }
@@ -106,7 +107,7 @@ class ValueReader {
       });
       return false;
     }
-    seen.set(key, span);
+    seen.set(key, detach(span));
     return true;
   }
 
@@ -115,7 +116,7 @@ class ValueReader {
     const suggestion = didYouMean(word.text, known);
     this.report.report(code, this.at(word.span), `unknown ${what} '${word.text}'`, {
       help: suggestion ? `did you mean '${suggestion}'?` : `the ${what}s are ${known.join(', ')}`,
-      fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: word.span, newText: suggestion }] : [],
+      fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: detach(word.span), newText: suggestion }] : [],
     });
     return null;
   }

@@ -4,7 +4,7 @@ import { codes } from '../diagnostics/codes.js';
 import type { Diagnostic, Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { CheckedModel, Origin } from '../model/types.js';
-import type { FileNode, ImportNode, ModelNode } from '../syntax/ast.js';
+import { detach, type FileNode, type ImportNode, type ModelNode } from '../syntax/ast.js';
 import { parse } from '../syntax/parse.js';
 import { SourceText, type Span } from '../syntax/source.js';
 import { type BlockSummary, buildModel } from './build.js';
@@ -21,12 +21,31 @@ export interface ParsedFile {
   source: SourceText;
   syntax: FileNode;
   diagnostics: Diagnostic[];
-  /**
-   * Models of an earlier parse that this one holds moved but unchanged (an editor's partial
-   * re-parse says so), with the model each was and how far it moved: the checker moves what
-   * it made of them instead of checking them again.
-   */
-  moved?: Map<ModelNode, { from: ModelNode; by: number }>;
+}
+
+/** A model built from a merged declaration (undefined when it could not be), with the diagnostics building gave. */
+interface Built {
+  model: CheckedModel | undefined;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * What reading a model's syntax node gave, and where the node was then. An editor's partial
+ * re-parse moves unchanged nodes in place (src/lsp/incremental.ts): a node found elsewhere
+ * than `span` says its model moved, unchanged, by the difference.
+ */
+interface ReadDeclaration {
+  path: string;
+  span: Span;
+  decl: ModelDecl | undefined;
+  diagnostics: Diagnostic[];
+}
+
+interface MovedBuild {
+  /** The parent the earlier declaration was merged with (none without `extends`). */
+  parent: ModelDecl | undefined;
+  build: Built;
+  relocation: Relocation;
 }
 
 /** Everything the checker knows about one file. */
@@ -72,11 +91,16 @@ export class Workspace {
    * from a merged declaration — each with the diagnostics it gave. An editor's partial
    * re-parse keeps the nodes it did not touch, so a keystroke re-checks one model.
    */
-  readonly declarations = new WeakMap<ModelNode, { path: string; decl: ModelDecl | undefined; diagnostics: Diagnostic[] }>();
+  readonly declarations = new WeakMap<ModelNode, ReadDeclaration>();
   readonly merges = new WeakMap<ModelDecl, { parent: ModelDecl; merged: ModelDecl }>();
-  readonly builds = new WeakMap<ModelDecl, { model: CheckedModel | undefined; diagnostics: Diagnostic[] }>();
-  /** Declarations that are moved copies of earlier ones, with the move. */
-  readonly relocated = new WeakMap<ModelDecl, { from: ModelDecl; relocation: Relocation }>();
+  readonly builds = new WeakMap<ModelDecl, Built>();
+  /**
+   * Declarations of models an edit only moved, with what the checker made of their earlier
+   * selves and the move; each is used once. The entry holds the earlier build, never the
+   * earlier declaration: that one's own entry would keep the one before it, and so on back
+   * to the first keystroke.
+   */
+  readonly relocated = new WeakMap<ModelDecl, MovedBuild>();
 
   constructor(private readonly host: FileHost = diskHost) {}
 
@@ -200,13 +224,14 @@ class CheckRun {
 
     for (const node of syntax.models) {
       let read = this.workspace.declarations.get(node);
-      if (read?.path === path) state.diagnostics.push(...read.diagnostics);
+      if (read?.path === path && read.span.start === node.span.start) state.diagnostics.push(...read.diagnostics);
       else {
+        const earlier = read?.path === path ? read : undefined;
         const mark = state.diagnostics.length;
         const decl = readDeclaration(node, path, report.plain());
-        read = { path, decl, diagnostics: state.diagnostics.slice(mark) };
+        read = { path, span: { start: node.span.start, end: node.span.end }, decl, diagnostics: state.diagnostics.slice(mark) };
         this.workspace.declarations.set(node, read);
-        if (decl) this.noteMove(state, node, decl);
+        if (decl && earlier) this.noteMove(path, earlier, node, decl);
       }
       const decl = read.decl;
       if (!decl) continue;
@@ -278,27 +303,27 @@ class CheckRun {
     }
   }
 
-  /** What was made of a moved model's earlier node, moved with it. */
   /**
    * A model the edit only moved: reading its declaration again is cheap, building it is
-   * not, so remember which declaration it was — movedBuild moves that one's model.
+   * not, so remember what its earlier declaration built — movedBuild moves that model.
    */
-  private noteMove(state: FileState, node: ModelNode, decl: ModelDecl): void {
-    const move = state.parsed.moved?.get(node);
-    const earlier = move && this.workspace.declarations.get(move.from);
-    if (!move || !earlier?.decl || earlier.path !== state.parsed.path) return;
-    this.workspace.relocated.set(decl, { from: earlier.decl, relocation: new Relocation(state.parsed.path, move.from.span, move.by) });
+  private noteMove(path: string, earlier: ReadDeclaration, node: ModelNode, decl: ModelDecl): void {
+    const by = node.span.start - earlier.span.start;
+    if (!earlier.decl || node.span.end - earlier.span.end !== by) return;
+    const merge = earlier.decl.parent ? this.workspace.merges.get(earlier.decl) : undefined;
+    const build = this.workspace.builds.get(merge?.merged ?? earlier.decl);
+    if (!build) return;
+    this.workspace.relocated.set(decl, { parent: merge?.parent, build, relocation: new Relocation(path, earlier.span, by) });
   }
 
   /** The model built from a moved declaration's earlier self, when it had the same parent. */
-  private movedBuild(decl: ModelDecl, merged: ModelDecl): { model: CheckedModel | undefined; diagnostics: Diagnostic[] } | undefined {
+  private movedBuild(decl: ModelDecl, merged: ModelDecl): Built | undefined {
     const move = this.workspace.relocated.get(decl);
     if (!move) return undefined;
+    this.workspace.relocated.delete(decl);
     const parentNow = merged === decl ? undefined : this.workspace.merges.get(decl)?.parent;
-    const earlierMerge = move.from.parent ? this.workspace.merges.get(move.from) : undefined;
-    if ((earlierMerge?.parent ?? undefined) !== parentNow) return undefined;
-    const earlier = this.workspace.builds.get(earlierMerge?.merged ?? move.from);
-    if (!earlier) return undefined;
+    if (move.parent !== parentNow) return undefined;
+    const earlier = move.build;
     const built = { model: earlier.model && move.relocation.model(earlier.model), diagnostics: move.relocation.diagnostics(earlier.diagnostics) };
     this.workspace.builds.set(merged, built);
     return built;
@@ -378,7 +403,8 @@ class FileReporter {
   constructor(private readonly state: FileState) {}
 
   at(code: Code, span: Span, message: string, extra: Extra = {}): void {
-    this.state.diagnostics.push({ code, severity: codes[code].severity, message, file: this.state.parsed.path, span, ...extra });
+    // Copies: the syntax tree's spans move in place when an editor re-parses (src/lsp/incremental.ts).
+    this.state.diagnostics.push({ code, severity: codes[code].severity, message, file: this.state.parsed.path, span: detach(span), ...detach(extra) });
   }
 
   plain(): Reporter {

@@ -196,3 +196,16 @@ export interface FileNode {
   comments: CommentNode[];
   span: Span;
 }
+
+/**
+ * A deep copy of a syntax node (or a span). The language server's re-parse moves the spans
+ * of unchanged nodes in place, so whatever outlives a check (declarations, diagnostics)
+ * keeps copies, never the tree's own span objects.
+ */
+export function detach<T>(node: T): T {
+  if (typeof node !== 'object' || node === null) return node;
+  if (Array.isArray(node)) return node.map((n: unknown) => detach(n)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = detach(v);
+  return out as T;
+}
