@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { Workspace } from '../check/workspace.js';
 import type { CheckedModel } from '../model/types.js';
-import { OnnxError } from '../onnx/errors.js';
 import { defaultOpset } from '../onnx/opset.js';
-import { compileOnnxFromTfjs, compileTfjs, TfjsError } from '../tfjs/compile.js';
+import { compileOnnxFromTfjs, compileTfjs } from '../tfjs/compile.js';
 import { isTfjsModelPath } from '../tfjs/io.js';
 import { CliError } from './errors.js';
 import { withInterruptsDeferred } from './interrupt.js';
@@ -40,22 +39,10 @@ const compileOnnxTarget: CompileTarget = async (model, o) => {
   return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${(result.bytes / 1e6).toFixed(1)} MB`;
 };
 
-/** TensorFlow.js (src/tfjs): its failures (bad weights) become command-line errors with their codes. */
-function tfjsErrors(target: CompileTarget): CompileTarget {
-  return async (model, o) => {
-    try {
-      return await target(model, o);
-    } catch (e) {
-      if (e instanceof TfjsError) throw new CliError(e.code, e.message, 1, e.help);
-      throw e;
-    }
-  };
-}
-
 /** Every target `--target` accepts. Another backend adds its entry here (e.g. `tfjs: compileTfjsTarget`). */
 export const targets: Record<string, CompileTarget> = {
-  onnx: tfjsErrors((model, o) => (o.weights !== undefined && isTfjsModelPath(o.weights) ? compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, ...(o.opset !== undefined ? { opset: o.opset } : {}) }) : compileOnnxTarget(model, o))),
-  tfjs: tfjsErrors((model, o) => compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) })),
+  onnx: (model, o) => (o.weights !== undefined && isTfjsModelPath(o.weights) ? compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, ...(o.opset !== undefined ? { opset: o.opset } : {}) }) : compileOnnxTarget(model, o)),
+  tfjs: (model, o) => compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) }),
 };
 
 function integer(what: string): (text: string) => number {
@@ -93,14 +80,6 @@ export function registerCompile(program: Command, out: Output): void {
         ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
         ...(opts.weights !== undefined ? { weights: opts.weights } : {}),
       };
-      try {
-        out.out((await withInterruptsDeferred(async () => target(model, options))) + '\n');
-      } catch (e) {
-        if (e instanceof OnnxError) {
-          // A bad opset is a misuse of the command; everything else is a problem with the input.
-          throw new CliError(e.code, e.message, e.code === 'R0501' ? 2 : 1, e.help);
-        }
-        throw e;
-      }
+      out.out((await withInterruptsDeferred(async () => target(model, options))) + '\n');
     });
 }

@@ -1,15 +1,10 @@
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { Code } from '../diagnostics/codes.js';
 
-/** A failure the command line reports as `error[CODE]: message` and exits with (never a stack trace). */
-export class CliError extends Error {
-  constructor(
-    readonly code: Code,
-    message: string,
-    /** 1: the input is wrong; 2: the command was used wrongly. */
-    readonly exitCode: 1 | 2 = 1,
-    readonly help?: string,
-  ) {
-    super(message);
+/** A failure the command line itself finds (see CodedError). */
+export class CliError extends CodedError {
+  constructor(code: Code, message: string, exitCode: 1 | 2 = 1, help?: string) {
+    super(code, message, help, exitCode);
   }
 }
 

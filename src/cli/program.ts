@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { CliError, exitCodes } from './errors.js';
+import { CodedError } from '../diagnostics/coded-error.js';
+import { exitCodes } from './errors.js';
 import type { Output } from './output.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -57,7 +58,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
       out.err(`${out.paint(['bold', 'red'], 'error[R0901]')}: bad usage of resnetc\n`);
       return exitCodes.usage;
     }
-    if (e instanceof CliError) {
+    if (e instanceof CodedError) {
       out.err(`${out.paint(['bold', 'red'], `error[${e.code}]`)}${out.paint('bold', `: ${e.message}`)}\n`);
       if (e.help) out.err(`  = help: ${e.help}\n`);
       return e.exitCode;

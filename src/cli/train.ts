@@ -4,11 +4,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Workspace } from '../check/workspace.js';
 import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
-import { readWeights, TfjsError } from '../tfjs/compile.js';
+import { readWeights } from '../tfjs/compile.js';
 import { standardAugment } from '../train/batches.js';
-import { checkFits, DataError, loadData } from '../train/data.js';
+import { checkFits, loadData } from '../train/data.js';
 import type { Schedule } from '../train/optimizer.js';
-import { checkpointDir, CheckpointError, finalModelDir, readCheckpointState, train } from '../train/train.js';
+import { checkpointDir, finalModelDir, readCheckpointState, train } from '../train/train.js';
 import { CliError } from './errors.js';
 import { checkPath, pickModel } from './load.js';
 import type { Output } from './output.js';
@@ -86,27 +86,16 @@ export function registerTrain(program: Command, out: Output): void {
       const checked = checkPath(new Workspace(), file);
       const model = pickModel(checked, file, flags.model);
 
-      let data;
-      try {
-        data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
-        checkFits(data, model.input, model.classes, model.name);
-      } catch (e) {
-        if (e instanceof DataError) throw new CliError(e.code, e.message, 1, e.help);
-        throw e;
-      }
+      const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
+      checkFits(data, model.input, model.classes, model.name);
 
       let resume: string | undefined;
       if (flags.resume !== undefined) {
         resume = flags.resume === true ? join(outDir, checkpointDir) : resolve(flags.resume as string);
         if (!existsSync(resume)) throw new CliError('R0604', `there is no checkpoint to resume in '${resume}'`, 1, 'train without --resume first, or name the checkpoint directory');
-        try {
-          const state = readCheckpointState(resume);
-          if (state.model !== model.name) throw new CliError('R0604', `the checkpoint in '${resume}' is of model '${state.model}', not '${model.name}'`);
-          if (state.epoch >= epochs) throw new CliError('R0604', `the checkpoint has already trained ${state.epoch} of ${epochs} epochs`, 1, `raise --epochs above ${state.epoch}`);
-        } catch (e) {
-          if (e instanceof CheckpointError) throw new CliError('R0604', e.message);
-          throw e;
-        }
+        const state = readCheckpointState(resume);
+        if (state.model !== model.name) throw new CliError('R0604', `the checkpoint in '${resume}' is of model '${state.model}', not '${model.name}'`);
+        if (state.epoch >= epochs) throw new CliError('R0604', `the checkpoint has already trained ${state.epoch} of ${epochs} epochs`, 1, `raise --epochs above ${state.epoch}`);
       }
 
       let backend;
@@ -118,14 +107,7 @@ export function registerTrain(program: Command, out: Output): void {
       }
 
       let initial;
-      if (flags.weights !== undefined) {
-        try {
-          initial = await readWeights(flags.weights, model);
-        } catch (e) {
-          if (e instanceof TfjsError) throw new CliError(e.code, e.message, 1, e.help);
-          throw e;
-        }
-      }
+      if (flags.weights !== undefined) initial = await readWeights(flags.weights, model);
 
       out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
 
@@ -192,7 +174,6 @@ export function registerTrain(program: Command, out: Output): void {
         result.model.dispose();
       } catch (e) {
         if (barStarted) bar.stop();
-        if (e instanceof CheckpointError) throw new CliError('R0604', e.message);
         throw e;
       } finally {
         process.off('SIGINT', onSigint);

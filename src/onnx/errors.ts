@@ -1,3 +1,4 @@
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { Code } from '../diagnostics/codes.js';
 
 /**
@@ -5,15 +6,16 @@ import type { Code } from '../diagnostics/codes.js';
  * architecture, …), with the stable code the command line prints and, where there is one,
  * the layer of the spec it happened at (`conv3.block0.conv2`).
  */
-export class OnnxError extends Error {
+export class OnnxError extends CodedError {
   override readonly name = 'OnnxError';
 
   constructor(
-    readonly code: Code,
+    code: Code,
     message: string,
     readonly layer?: string,
-    readonly help?: string,
+    help?: string,
   ) {
-    super(message);
+    // An opset out of range is a wrong option, a misuse of the command; the rest is bad input.
+    super(code, message, help, code === 'R0501' ? 2 : 1);
   }
 }

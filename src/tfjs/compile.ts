@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { CodedError } from '../diagnostics/coded-error.js';
 import { layerTensors, tensorSize } from '../model/tensors.js';
 import type { CheckedModel } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
@@ -10,13 +11,9 @@ import { isTfjsModelPath, loadModelDir, saveModelDir } from './io.js';
 import { getWeights, setWeights, WeightMismatch } from './weights.js';
 
 /** A failure a user causes (bad weights): reported as `error[code]`. */
-export class TfjsError extends Error {
-  constructor(
-    readonly code: 'R0606' | 'R0101',
-    message: string,
-    readonly help?: string,
-  ) {
-    super(message);
+export class TfjsError extends CodedError {
+  constructor(code: 'R0606' | 'R0101', message: string, help?: string) {
+    super(code, message, help);
   }
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { Shape } from '../model/types.js';
 
 /**
@@ -26,13 +27,9 @@ export interface DataSplits {
 }
 
 /** Bad data: the command line reports it with its code before training starts. */
-export class DataError extends Error {
-  constructor(
-    readonly code: 'R0601' | 'R0602' | 'R0603',
-    message: string,
-    readonly help?: string,
-  ) {
-    super(message);
+export class DataError extends CodedError {
+  constructor(code: 'R0601' | 'R0602' | 'R0603', message: string, help?: string) {
+    super(code, message, help);
   }
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
 import { loadModelDir, saveModelDir } from '../tfjs/io.js';
@@ -74,7 +75,12 @@ export const finalModelDir = 'model';
 const stateFile = 'state.json';
 const momentumFile = 'momentum.bin';
 
-export class CheckpointError extends Error {}
+/** A checkpoint that is missing, damaged or of another model. */
+export class CheckpointError extends CodedError {
+  constructor(message: string, help?: string) {
+    super('R0604', message, help);
+  }
+}
 
 export function readCheckpointState(dir: string): CheckpointState {
   const path = join(dir, stateFile);
