@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatText } from '../../src/format/format.js';
+import { sameTokens } from '../../src/format/verify.js';
 
 const specs = join(import.meta.dirname, '..', '..', 'specs');
 
@@ -93,5 +94,28 @@ describe('formatting is safe', () => {
     expect(formatText('', 'x').ok).toBe(true);
     const r = formatText('# only a comment   \n\n\n', 'x');
     expect(r.ok && r.text).toBe('# only a comment\n');
+  });
+});
+
+// The guard behind R0702: the formatter hands back nothing that says something else.
+describe('the formatter’s self-check', () => {
+  const original = 'model m {  # the net\n  input 3x32x32\n  stage conv2 { blocks 3  width 16 }\n}\n';
+
+  it('accepts another layout of the same words and comments', () => {
+    expect(sameTokens(original, 'model m { # the net\ninput 3x32x32 stage conv2 {\n blocks 3 width 16 } }')).toBe(true);
+    expect(sameTokens(original, fmt(original))).toBe(true);
+  });
+
+  it.each([
+    ['a number changed', original.replace('blocks 3', 'blocks 4')],
+    ['a size changed', original.replace('3x32x32', '3x32x31')],
+    ['a word dropped', original.replace('  width 16', '')],
+    ['two words swapped', original.replace('blocks 3  width 16', 'width 16  blocks 3')],
+    ['a comment dropped', original.replace('# the net', '')],
+    ['a comment changed', original.replace('# the net', '# the network')],
+    ['a word turned into a comment', original.replace('input 3x32x32', '# input 3x32x32')],
+    ['text that no longer lexes', original.replace('blocks 3', 'blocks 3$')],
+  ])('refuses a text with %s', (_what, changed) => {
+    expect(sameTokens(original, changed)).toBe(false);
   });
 });
