@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { Workspace } from '../check/workspace.js';
 import type { CheckedModel } from '../model/types.js';
 import { defaultOpset } from '../onnx/opset.js';
-import { compileOnnxFromTfjs, compileTfjs } from '../tfjs/compile.js';
-import { isTfjsModelPath } from '../tfjs/io.js';
+import { isTfjsModelPath } from '../tfjs/model-path.js';
 import { CliError } from './errors.js';
 import { withInterruptsDeferred } from './interrupt.js';
 import { checkPath, pickModel } from './load.js';
@@ -41,8 +40,16 @@ const compileOnnxTarget: CompileTarget = async (model, o) => {
 
 /** Every target `--target` accepts. Another backend adds its entry here (e.g. `tfjs: compileTfjsTarget`). */
 export const targets: Record<string, CompileTarget> = {
-  onnx: (model, o) => (o.weights !== undefined && isTfjsModelPath(o.weights) ? compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, ...(o.opset !== undefined ? { opset: o.opset } : {}) }) : compileOnnxTarget(model, o)),
-  tfjs: (model, o) => compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) }),
+  onnx: async (model, o) => {
+    if (o.weights === undefined || !isTfjsModelPath(o.weights)) return compileOnnxTarget(model, o);
+    const { compileOnnxFromTfjs } = await import('../tfjs/compile.js');
+    return compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
+  },
+  // TensorFlow.js takes some 300 ms to load: only the commands that use it load it.
+  tfjs: async (model, o) => {
+    const { compileTfjs } = await import('../tfjs/compile.js');
+    return compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) });
+  },
 };
 
 function integer(what: string): (text: string) => number {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import './layers.js';
+import { modelFile } from './model-path.js';
 
 /**
  * The standard tfjs Layers format on disk, without tfjs-node: `model.json` (topology and
@@ -9,7 +10,7 @@ import './layers.js';
  * renamed into place, so a reader never sees half a model.
  */
 
-export const modelFile = 'model.json';
+export { isTfjsModelPath, modelFile } from './model-path.js';
 export const weightsFile = 'weights.bin';
 
 /** Writes `files` (name → bytes) as the directory `dir`, replacing it whole. */
@@ -55,12 +56,6 @@ export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Re
   writeDirAtomic(dir, files);
 }
 
-/** True when `path` is a tfjs model directory (or its model.json). */
-export function isTfjsModelPath(path: string): boolean {
-  if (!existsSync(path)) return false;
-  if (statSync(path).isDirectory()) return existsSync(join(path, modelFile));
-  return basename(path) === modelFile;
-}
 
 /** The IOHandler that reads a tfjs Layers directory from disk. */
 export function fileLoadHandler(path: string): tf.io.IOHandler {

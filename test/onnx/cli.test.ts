@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/cli/output.js';
 import { run } from '../../src/cli/program.js';
 import { onnx } from '../../src/onnx/proto.js';
+import { root } from '../helpers/cli.js';
 import { randomInput, runOrt } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-cli-'));
@@ -129,5 +132,26 @@ describe('resnetc compile --target onnx', () => {
     rmSync(theirs);
     rmSync(out);
     expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('resnetc compile, as a process', () => {
+  /** Runs the command line in a fresh process; says whether TensorFlow.js was loaded. */
+  const loadsTfjs = (args: string[]): { code: number; tfjs: boolean } => {
+    const script = [
+      `const { run } = await import(${JSON.stringify(pathToFileURL(join(root, 'src', 'cli', 'program.ts')).href)});`,
+      `const out = { out: () => {}, err: (t) => process.stderr.write(t), color: false, paint: (_s, t) => t, exitCode: 0 };`,
+      `const code = await run(${JSON.stringify(args)}, out);`,
+      `const { createRequire } = await import('node:module');`,
+      `const loaded = Object.keys(createRequire(process.cwd() + '/').cache).some((k) => k.includes('@tensorflow'));`,
+      `console.log(JSON.stringify({ code, tfjs: loaded }));`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { code: number; tfjs: boolean };
+  };
+
+  it('does not load TensorFlow.js (some 300 ms) to write ONNX', () => {
+    expect(loadsTfjs(['compile', spec, '--target', 'onnx', '-o', join(dir, 'process.onnx')])).toEqual({ code: 0, tfjs: false });
+    expect(loadsTfjs(['compile', spec, '--target', 'tfjs', '-o', join(dir, 'process-tfjs')])).toEqual({ code: 0, tfjs: true });
   });
 });
