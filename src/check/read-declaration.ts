@@ -107,7 +107,7 @@ class ValueReader {
       });
       return false;
     }
-    seen.set(key, detach(span));
+    seen.set(key, span);
     return true;
   }
 
@@ -116,7 +116,7 @@ class ValueReader {
     const suggestion = didYouMean(word.text, known);
     this.report.report(code, this.at(word.span), `unknown ${what} '${word.text}'`, {
       help: suggestion ? `did you mean '${suggestion}'?` : `the ${what}s are ${known.join(', ')}`,
-      fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: detach(word.span), newText: suggestion }] : [],
+      fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: word.span, newText: suggestion }] : [],
     });
     return null;
   }

@@ -205,7 +205,8 @@ export interface FileNode {
 export function detach<T>(node: T): T {
   if (typeof node !== 'object' || node === null) return node;
   if (Array.isArray(node)) return node.map((n: unknown) => detach(n)) as T;
+  const o = node as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = detach(v);
+  for (const k in o) out[k] = detach(o[k]);
   return out as T;
 }
