@@ -1,5 +1,6 @@
 import {
   EmbeddedActionsParser,
+  type IOrAlt,
   type IParserErrorMessageProvider,
   type IToken,
   type TokenType,
@@ -75,6 +76,9 @@ function unquote(image: string): string {
   const closed = image.length >= 2 && image.endsWith('"');
   return image.slice(1, closed ? -1 : undefined).replace(/\\(.)/g, '$1');
 }
+
+/** An option as its alternative reads it; the rule adds the span. */
+type OptionRead = Omit<A.OptionNode, 'span'>;
 
 type Partial = { kind: 'model'; node: A.ModelNode; start: number } | { kind: 'stage'; node: A.StageStatement; start: number };
 
@@ -157,23 +161,10 @@ export class ResnetParser extends EmbeddedActionsParser {
   file = this.RULE(
     'file',
     () => {
-      this.MANY(() =>
-        this.OR([
-          {
-            ALT: () => {
-              const i = this.SUBRULE(this.importDecl);
-              if (i) this.items.push(i);
-            },
-          },
-          {
-            ALT: () => {
-              const m = this.SUBRULE(this.model);
-              if (m) this.items.push(m);
-            },
-          },
-          { ALT: () => this.SUBRULE(this.unknownStatement, { ARGS: ['file'] }) },
-        ]),
-      );
+      this.MANY(() => {
+        const item = this.OR(this.fileItemAlts);
+        if (item) this.items.push(item);
+      });
       return this.items;
     },
     {
@@ -194,14 +185,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   unknownStatement = this.RULE('unknownStatement', (context: A.UnknownContext) => {
     const start = this.begin();
     const word = this.CONSUME(T.Identifier);
-    this.MANY(() =>
-      this.OR([
-        { ALT: () => this.CONSUME(T.NumberLiteral) },
-        { ALT: () => this.CONSUME(T.Size) },
-        { ALT: () => this.CONSUME(T.StringLiteral) },
-        { ALT: () => this.CONSUME2(T.Identifier) },
-      ]),
-    );
+    this.MANY(() => this.OR(this.unknownTailAlts));
     this.OPTION(() => this.SUBRULE(this.braced));
     this.ACTION(() => {
       const w = nameOf(word);
@@ -211,7 +195,7 @@ export class ResnetParser extends EmbeddedActionsParser {
 
   braced = this.RULE('braced', () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.OR([{ ALT: () => this.CONSUME(T.NotBrace) }, { ALT: () => this.SUBRULE(this.braced) }]));
+    this.MANY(() => this.OR(this.bracedAlts));
     this.CONSUME(T.RBrace);
   });
 
@@ -252,26 +236,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   );
 
   // statement = input | classes | dropout | stem | block | shortcut | stage | norm | activation | expect ;
-  statement = this.RULE('statement', (): A.Statement | undefined =>
-    this.OR<A.Statement | undefined>([
-      { ALT: () => this.SUBRULE(this.inputStatement) },
-      { ALT: () => this.SUBRULE(this.classesStatement) },
-      { ALT: () => this.SUBRULE(this.dropoutStatement) },
-      { ALT: () => this.SUBRULE(this.stemStatement) },
-      { ALT: () => this.SUBRULE(this.blockStatement) },
-      { ALT: () => this.SUBRULE(this.shortcutStatement) },
-      { ALT: () => this.SUBRULE(this.stageStatement) },
-      { ALT: () => this.SUBRULE(this.normStatement) },
-      { ALT: () => this.SUBRULE(this.activationStatement) },
-      { ALT: () => this.SUBRULE(this.expectStatement) },
-      {
-        ALT: () => {
-          this.SUBRULE(this.unknownStatement, { ARGS: ['model'] });
-          return undefined;
-        },
-      },
-    ]),
-  );
+  statement = this.RULE('statement', (): A.Statement | undefined => this.OR(this.statementAlts));
 
   // input = "input" SIZE ;
   inputStatement = this.RULE('inputStatement', (): A.InputStatement => {
@@ -303,23 +268,10 @@ export class ResnetParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Stem);
     this.CONSUME(T.LBrace);
     const layers: A.StemLayerNode[] = [];
-    this.MANY(() =>
-      this.OR([
-        {
-          ALT: () => {
-            const l = this.SUBRULE(this.convLayer);
-            if (l) layers.push(l);
-          },
-        },
-        {
-          ALT: () => {
-            const l = this.SUBRULE(this.poolLayer);
-            if (l) layers.push(l);
-          },
-        },
-        { ALT: () => this.SUBRULE(this.unknownStatement, { ARGS: ['stem'] }) },
-      ]),
-    );
+    this.MANY(() => {
+      const l = this.OR(this.stemLayerAlts);
+      if (l) layers.push(l);
+    });
     this.CONSUME(T.RBrace);
     return { kind: 'stem', keyword: tokenSpan(kw), layers, span: this.finish(start) };
   });
@@ -341,7 +293,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // pool = ( "maxpool" | "avgpool" ) SIZE { numberOption } ;
   poolLayer = this.RULE('poolLayer', (): A.PoolLayerNode => {
     const start = this.begin();
-    const kw = this.OR([{ ALT: () => this.CONSUME(T.Maxpool) }, { ALT: () => this.CONSUME(T.Avgpool) }]);
+    const kw = this.OR(this.poolKindAlts);
     const kernel = sizeOf(this.CONSUME(T.Size));
     const options: A.OptionNode[] = [];
     this.MANY(() => {
@@ -355,7 +307,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // numberOption = ( "stride" | "groups" ) NUMBER ;
   numberOption = this.RULE('numberOption', (): A.OptionNode => {
     const start = this.begin();
-    const key = this.OR([{ ALT: () => this.CONSUME(T.Stride) }, { ALT: () => this.CONSUME(T.Groups) }]);
+    const key = this.OR(this.numberOptionAlts);
     const value = numberOf(this.CONSUME(T.NumberLiteral));
     return { key: nameOf(key)!, value, span: this.finish(start) };
   });
@@ -382,33 +334,8 @@ export class ResnetParser extends EmbeddedActionsParser {
   // blockOption = ( "expansion" | "groups" | "width_per_group" | "se" ) NUMBER | "stride_on" SIZE ;
   blockOption = this.RULE('blockOption', (): A.OptionNode | undefined => {
     const start = this.begin();
-    return this.OR<A.OptionNode | undefined>([
-      {
-        ALT: () => {
-          const key = this.OR2([
-            { ALT: () => this.CONSUME(T.Expansion) },
-            { ALT: () => this.CONSUME(T.Groups) },
-            { ALT: () => this.CONSUME(T.WidthPerGroup) },
-            { ALT: () => this.CONSUME(T.Se) },
-          ]);
-          const value = numberOf(this.CONSUME(T.NumberLiteral));
-          return { key: nameOf(key)!, value, span: this.finish(start) };
-        },
-      },
-      {
-        ALT: () => {
-          const key = this.CONSUME(T.StrideOn);
-          const value = sizeOf(this.CONSUME(T.Size));
-          return { key: nameOf(key)!, value, span: this.finish(start) };
-        },
-      },
-      {
-        ALT: () => {
-          this.SUBRULE(this.unknownStatement, { ARGS: ['block'] });
-          return undefined;
-        },
-      },
-    ]);
+    const option = this.OR(this.blockOptionAlts);
+    return option && { key: option.key, value: option.value, span: this.finish(start) };
   });
 
   // shortcut = "shortcut" NAME ;
@@ -429,29 +356,10 @@ export class ResnetParser extends EmbeddedActionsParser {
       node.keyword = tokenSpan(this.CONSUME(T.Stage));
       node.name = nameOf(this.CONSUME(T.Name));
       const open = this.CONSUME(T.LBrace);
-      this.MANY(() =>
-        this.OR([
-          {
-            ALT: () => {
-              const f = this.SUBRULE(this.stageField);
-              if (f?.key) node.items.push(f);
-            },
-          },
-          {
-            ALT: () => {
-              const b = this.SUBRULE(this.blockStatement);
-              if (b) node.items.push(b);
-            },
-          },
-          {
-            ALT: () => {
-              const s = this.SUBRULE(this.shortcutStatement);
-              if (s) node.items.push(s);
-            },
-          },
-          { ALT: () => this.SUBRULE(this.unknownStatement, { ARGS: ['stage'] }) },
-        ]),
-      );
+      this.MANY(() => {
+        const item = this.OR(this.stageItemAlts);
+        if (item) node.items.push(item);
+      });
       const close = this.CONSUME(T.RBrace);
       this.ACTION(() => {
         node.bodySpan = this.bodySpan(open, close);
@@ -465,7 +373,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // stageField = ( "blocks" | "width" | "stride" ) NUMBER ;
   stageField = this.RULE('stageField', (): A.StageField => {
     const start = this.begin();
-    const key = this.OR([{ ALT: () => this.CONSUME(T.Blocks) }, { ALT: () => this.CONSUME(T.Width) }, { ALT: () => this.CONSUME(T.Stride) }]);
+    const key = this.OR(this.stageFieldAlts);
     const value = numberOf(this.CONSUME(T.NumberLiteral));
     return { kind: 'field', key: nameOf(key)!, value, span: this.finish(start) };
   });
@@ -492,21 +400,8 @@ export class ResnetParser extends EmbeddedActionsParser {
   // normOption = ( "eps" | "momentum" ) NUMBER ;
   normOption = this.RULE('normOption', (): A.OptionNode | undefined => {
     const start = this.begin();
-    return this.OR<A.OptionNode | undefined>([
-      {
-        ALT: () => {
-          const key = this.OR2([{ ALT: () => this.CONSUME(T.Eps) }, { ALT: () => this.CONSUME(T.Momentum) }]);
-          const value = numberOf(this.CONSUME(T.NumberLiteral));
-          return { key: nameOf(key)!, value, span: this.finish(start) };
-        },
-      },
-      {
-        ALT: () => {
-          this.SUBRULE(this.unknownStatement, { ARGS: ['norm'] });
-          return undefined;
-        },
-      },
-    ]);
+    const option = this.OR(this.normOptionAlts);
+    return option && { key: option.key, value: option.value, span: this.finish(start) };
   });
 
   // activation = "activation" NAME ;
@@ -521,23 +416,125 @@ export class ResnetParser extends EmbeddedActionsParser {
   expectStatement = this.RULE('expectStatement', (): A.ExpectStatement => {
     const start = this.begin();
     const kw = this.CONSUME(T.Expect);
-    return this.OR([
-      {
-        ALT: (): A.ExpectStatement => {
-          const what = this.OR2([{ ALT: () => this.CONSUME(T.Params) }, { ALT: () => this.CONSUME(T.Macs) }]);
-          const value = numberOf(this.CONSUME(T.NumberLiteral));
-          return { kind: 'expect', keyword: tokenSpan(kw), what: nameOf(what), value, span: this.finish(start) };
-        },
-      },
-      {
-        ALT: (): A.ExpectStatement => {
-          const what = this.CONSUME(T.Output);
-          const value = sizeOf(this.CONSUME(T.Size));
-          return { kind: 'expect', keyword: tokenSpan(kw), what: nameOf(what), value, span: this.finish(start) };
-        },
-      },
-    ]);
+    const { what, value } = this.OR(this.expectAlts);
+    return { kind: 'expect', keyword: tokenSpan(kw), what: nameOf(what), value, span: this.finish(start) };
   });
+
+  // The alternatives of every OR, made once: chevrotain takes an array of closures at each
+  // call, and building it anew for every statement of a 1 MB file cost some 50 MB of
+  // garbage a parse. Alternatives return what they read; the rule places it.
+  private readonly fileItemAlts: IOrAlt<A.ImportNode | A.ModelNode | undefined>[] = [
+    { ALT: () => this.SUBRULE(this.importDecl) },
+    { ALT: () => this.SUBRULE(this.model) },
+    { ALT: () => this.skipUnknown('file') },
+  ];
+
+  private readonly unknownTailAlts: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(T.NumberLiteral) },
+    { ALT: () => this.CONSUME(T.Size) },
+    { ALT: () => this.CONSUME(T.StringLiteral) },
+    { ALT: () => this.CONSUME2(T.Identifier) },
+  ];
+
+  private readonly bracedAlts: IOrAlt<unknown>[] = [{ ALT: () => this.CONSUME(T.NotBrace) }, { ALT: () => this.SUBRULE(this.braced) }];
+
+  private readonly statementAlts: IOrAlt<A.Statement | undefined>[] = [
+    { ALT: () => this.SUBRULE(this.inputStatement) },
+    { ALT: () => this.SUBRULE(this.classesStatement) },
+    { ALT: () => this.SUBRULE(this.dropoutStatement) },
+    { ALT: () => this.SUBRULE(this.stemStatement) },
+    { ALT: () => this.SUBRULE(this.blockStatement) },
+    { ALT: () => this.SUBRULE(this.shortcutStatement) },
+    { ALT: () => this.SUBRULE(this.stageStatement) },
+    { ALT: () => this.SUBRULE(this.normStatement) },
+    { ALT: () => this.SUBRULE(this.activationStatement) },
+    { ALT: () => this.SUBRULE(this.expectStatement) },
+    { ALT: () => this.skipUnknown('model') },
+  ];
+
+  private readonly stemLayerAlts: IOrAlt<A.StemLayerNode | undefined>[] = [
+    { ALT: () => this.SUBRULE(this.convLayer) },
+    { ALT: () => this.SUBRULE(this.poolLayer) },
+    { ALT: () => this.skipUnknown('stem') },
+  ];
+
+  private readonly poolKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Maxpool) }, { ALT: () => this.CONSUME(T.Avgpool) }];
+
+  private readonly numberOptionAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Stride) }, { ALT: () => this.CONSUME(T.Groups) }];
+
+  private readonly blockNumberKeyAlts: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(T.Expansion) },
+    { ALT: () => this.CONSUME(T.Groups) },
+    { ALT: () => this.CONSUME(T.WidthPerGroup) },
+    { ALT: () => this.CONSUME(T.Se) },
+  ];
+
+  private readonly blockOptionAlts: IOrAlt<OptionRead | undefined>[] = [
+    {
+      ALT: () => {
+        const key = this.OR2(this.blockNumberKeyAlts);
+        const value = numberOf(this.CONSUME(T.NumberLiteral));
+        return { key: nameOf(key)!, value };
+      },
+    },
+    {
+      ALT: () => {
+        const key = this.CONSUME(T.StrideOn);
+        const value = sizeOf(this.CONSUME(T.Size));
+        return { key: nameOf(key)!, value };
+      },
+    },
+    { ALT: () => this.skipUnknown('block') },
+  ];
+
+  private readonly stageItemAlts: IOrAlt<A.StageItem | undefined>[] = [
+    {
+      ALT: () => {
+        const f = this.SUBRULE(this.stageField);
+        return f?.key ? f : undefined;
+      },
+    },
+    { ALT: () => this.SUBRULE(this.blockStatement) },
+    { ALT: () => this.SUBRULE(this.shortcutStatement) },
+    { ALT: () => this.skipUnknown('stage') },
+  ];
+
+  private readonly stageFieldAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Blocks) }, { ALT: () => this.CONSUME(T.Width) }, { ALT: () => this.CONSUME(T.Stride) }];
+
+  private readonly normKeyAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Eps) }, { ALT: () => this.CONSUME(T.Momentum) }];
+
+  private readonly normOptionAlts: IOrAlt<OptionRead | undefined>[] = [
+    {
+      ALT: () => {
+        const key = this.OR2(this.normKeyAlts);
+        const value = numberOf(this.CONSUME(T.NumberLiteral));
+        return { key: nameOf(key)!, value };
+      },
+    },
+    { ALT: () => this.skipUnknown('norm') },
+  ];
+
+  private readonly expectKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Params) }, { ALT: () => this.CONSUME(T.Macs) }];
+
+  private readonly expectAlts: IOrAlt<{ what: IToken; value: A.NumberNode | A.SizeNode | undefined }>[] = [
+    {
+      ALT: () => {
+        const what = this.OR2(this.expectKindAlts);
+        return { what, value: numberOf(this.CONSUME(T.NumberLiteral)) };
+      },
+    },
+    {
+      ALT: () => {
+        const what = this.CONSUME(T.Output);
+        return { what, value: sizeOf(this.CONSUME(T.Size)) };
+      },
+    },
+  ];
+
+  private skipUnknown(context: A.UnknownContext): undefined {
+    this.SUBRULE(this.unknownStatement, { ARGS: [context] });
+    return undefined;
+  }
 }
 
 /** One parser for the process: chevrotain parsers are reusable once their input is reset. */
