@@ -112,16 +112,30 @@ class OnnxNet {
     if (!graph || graph.node.length === 0) throw new OnnxError('R0502', 'the weights file is not an ONNX model: it has no graph');
     const net = new OnnxNet();
     for (const t of graph.initializer as TensorProto[]) net.tensors.set(t.name, t);
+    const identities: NodeProto[] = [];
     for (const node of graph.node as NodeProto[]) {
       // Constants some exporters use for weights count as tensors.
       const value = node.opType === 'Constant' ? (attribute(node, 'value')?.t as TensorProto | undefined) : undefined;
       if (value) net.tensors.set(node.output[0]!, value);
+      if (node.opType === 'Identity') identities.push(node);
       for (const out of node.output) net.producers.set(out, node);
       for (const input of node.input) {
         if (!input) continue;
         const list = net.consumers.get(input) ?? [];
         list.push(node);
         net.consumers.set(input, list);
+      }
+    }
+    // So does an Identity of a tensor: PyTorch's exporter stores equal tensors once and gives
+    // the others as Identity nodes (a fresh model's norms, all ones and zeros, share one).
+    for (let found = true; found; ) {
+      found = false;
+      for (const node of identities) {
+        const value = node.input[0] ? net.tensors.get(node.input[0]) : undefined;
+        if (value && !net.tensors.has(node.output[0]!)) {
+          net.tensors.set(node.output[0]!, value);
+          found = true;
+        }
       }
     }
     for (const o of graph.output) if (o.name) net.outputs.add(o.name);

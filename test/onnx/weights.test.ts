@@ -90,6 +90,35 @@ describe('--weights: weights from another ONNX file, matched by place', () => {
     for (const [name, values] of weights) expect(back.get(name), name).toEqual(values);
   });
 
+  it('reads a tensor given as an Identity of an equal one, as PyTorch exports equal tensors once', async () => {
+    const model = checkText(specs['bottleneck with SE and shortcut D']);
+    const weights = initialWeights(model, { seed: 3 });
+    const bytes = emitOnnx(model, weights);
+    const decoded = onnx.ModelProto.decode(bytes);
+    const graph = decoded.graph!;
+    // Every tensor equal to an earlier one becomes an Identity of it; the Identity nodes come
+    // last, after the nodes that read them, to show that the file's order does not matter.
+    const first = new Map<string, string>();
+    const kept: typeof graph.initializer = [];
+    const aliases: typeof graph.node = [];
+    for (const t of graph.initializer!) {
+      const key = `${t.dims!.join('x')}:${Buffer.from(t.rawData!).toString('base64')}`;
+      const earlier = first.get(key);
+      if (earlier === undefined) {
+        first.set(key, t.name!);
+        kept.push(t);
+      } else aliases.push(onnx.NodeProto.create({ opType: 'Identity', input: [earlier], output: [t.name!], name: `alias of ${earlier}` }));
+    }
+    expect(aliases.length).toBeGreaterThan(10); // the norms: ones, zeros
+    graph.initializer = kept;
+    graph.node = [...graph.node!, ...aliases];
+    const deduplicated = onnx.ModelProto.encode(decoded).finish();
+    const back = importOnnxWeights(deduplicated, model);
+    for (const [name, values] of weights) expect(back.get(name), name).toEqual(values);
+    const input = randomInput(1, 3, 12, 12);
+    expect(Array.from((await runOrt(emitOnnx(model, back), input, [1, 3, 12, 12])).data)).toEqual(Array.from((await runOrt(bytes, input, [1, 3, 12, 12])).data));
+  });
+
   it('reports a file of another architecture with the layer where it differs', () => {
     const resnet18 = checkText('import "resnet18.resnet"\nmodel small extends resnet18 { input 3x32x32 }', 'small');
     const resnet34 = checkText('import "resnet34.resnet"\nmodel small extends resnet34 { input 3x32x32 }', 'small');

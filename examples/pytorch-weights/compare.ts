@@ -1,0 +1,77 @@
+/**
+ * Brings torchvision's resnet18 weights into specs/resnet18.resnet and checks that the
+ * compiled graph computes what PyTorch computes:
+ *
+ *     npx tsx examples/pytorch-weights/compare.ts
+ *
+ * 1. export_torchvision.py exports the PyTorch model to ONNX (norms kept) with an input
+ *    batch and PyTorch's output for it;
+ * 2. `resnetc compile specs/resnet18.resnet --target onnx --weights …` imports those
+ *    weights, in the training form and in the --inference form;
+ * 3. ONNX Runtime runs both on the same batch; each must give PyTorch's output.
+ *
+ * Needs a Python with torch and torchvision (Debian: python3-torchvision); see python.ts.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { pythonWithTorch } from './python.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const python = pythonWithTorch();
+if (!python) {
+  console.error('this example needs a Python with torch and torchvision (Debian: python3-torchvision), or PYTHON set to one');
+  process.exit(1);
+}
+const tolerance = 1e-4;
+
+const floats = (path: string): Float32Array => {
+  const bytes = readFileSync(path);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+};
+
+/** `resnetc …` as a user runs it (from the sources, so the example needs no build). */
+function resnetc(...args: string[]): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`resnetc ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'resnetc-pytorch-weights-'));
+try {
+  console.log('exporting torchvision resnet18 with PyTorch (norms kept)…');
+  execFileSync(python, [join(import.meta.dirname, 'export_torchvision.py'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const theirs = join(dir, 'torchvision_resnet18.onnx');
+  const input = floats(join(dir, 'input.bin'));
+  const expected = floats(join(dir, 'output.bin'));
+  const batch = input.length / (3 * 224 * 224);
+
+  let worst = 0;
+  for (const form of ['training', 'inference'] as const) {
+    const ours = join(dir, `resnet18-${form}.onnx`);
+    console.log(resnetc('compile', 'specs/resnet18.resnet', '--target', 'onnx', '--weights', theirs, '-o', ours, ...(form === 'inference' ? ['--inference'] : [])));
+    const session = await ort.InferenceSession.create(ours);
+    const { output } = await session.run({ input: new ort.Tensor('float32', input, [batch, 3, 224, 224]) });
+    const got = output!.data as Float32Array;
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < expected.length; i++) {
+      diff = Math.max(diff, Math.abs(got[i]! - expected[i]!));
+      scale = Math.max(scale, Math.abs(expected[i]!));
+    }
+    const top = (v: Float32Array, n: number): number => v.subarray(n * 1000, (n + 1) * 1000).reduce((best, x, i, a) => (x > a[best]! ? i : best), 0);
+    const sameClass = Array.from({ length: batch }, (_, n) => top(got, n) === top(expected, n)).every(Boolean);
+    const relative = diff / scale;
+    worst = Math.max(worst, relative);
+    console.log(`  ${form} form: ${output!.dims.join('x')} logits, largest difference from PyTorch ${diff.toExponential(2)} (${relative.toExponential(2)} of the largest logit), same top class for every image: ${sameClass ? 'yes' : 'no'}`);
+    await session.release();
+  }
+  if (worst > tolerance) {
+    console.error(`the outputs differ from PyTorch's by more than ${tolerance} relative`);
+    process.exitCode = 1;
+  } else console.log(`both forms give PyTorch's outputs within ${tolerance} relative`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,51 @@
+"""Exports torchvision's resnet18 the way a user brings PyTorch weights to resnetc.
+
+Usage: python3 export_torchvision.py OUT_DIR
+
+Writes OUT_DIR/torchvision_resnet18.onnx (norms kept with their running statistics), and
+beside it an input batch (input.bin) and PyTorch's output for it (output.bin), both raw
+little-endian float32, for compare.ts to hold resnetc's graph to.
+
+The weights are torchvision's initialisation with seed 0 rather than the ImageNet ones,
+because this machine cannot download them; with the download reachable, pass
+weights="IMAGENET1K_V1" and nothing else changes. A few forward passes in training mode
+first give the norms running statistics that are not their initial 0 and 1, as training
+would.
+"""
+import os
+import sys
+
+import torch
+import torchvision
+
+
+def main() -> None:
+    out_dir = sys.argv[1]
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18()
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(8, 3, 224, 224) * 2 + 0.5)
+    model.eval()
+
+    torch.onnx.export(
+        model,
+        torch.randn(1, 3, 224, 224),
+        os.path.join(out_dir, "torchvision_resnet18.onnx"),
+        opset_version=17,
+        training=torch.onnx.TrainingMode.PRESERVE,
+        do_constant_folding=False,
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+    )
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = model(x)
+    x.numpy().astype("<f4").tofile(os.path.join(out_dir, "input.bin"))
+    y.numpy().astype("<f4").tofile(os.path.join(out_dir, "output.bin"))
+
+
+if __name__ == "__main__":
+    main()
