@@ -2,7 +2,10 @@
  * Brings torchvision's resnet18 weights into specs/resnet18.resnet and checks that the
  * compiled graph computes what PyTorch computes:
  *
- *     npx tsx examples/pytorch-weights/compare.ts
+ *     npx tsx examples/pytorch-weights/compare.ts [MODEL]
+ *
+ * MODEL is resnet18 unless given: any torchvision ResNet the zoo has a spec for (resnet50,
+ * resnext50_32x4d, wide_resnet50_2, …).
  *
  * 1. export_torchvision.py exports the PyTorch model to ONNX (norms kept) with an input
  *    batch and PyTorch's output for it;
@@ -13,7 +16,7 @@
  * Needs a Python with torch and torchvision (Debian: python3-torchvision); see python.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -26,6 +29,12 @@ if (!python) {
   process.exit(1);
 }
 const tolerance = 1e-4;
+const name = process.argv[2] ?? 'resnet18';
+const spec = join('specs', `${name}.resnet`);
+if (!existsSync(join(root, spec))) {
+  console.error(`there is no ${spec}: give the name of a torchvision ResNet in specs/`);
+  process.exit(2);
+}
 
 const floats = (path: string): Float32Array => {
   const bytes = readFileSync(path);
@@ -41,17 +50,17 @@ function resnetc(...args: string[]): string {
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-pytorch-weights-'));
 try {
-  console.log('exporting torchvision resnet18 with PyTorch (norms kept)…');
-  execFileSync(python, [join(import.meta.dirname, 'export_torchvision.py'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const theirs = join(dir, 'torchvision_resnet18.onnx');
+  console.log(`exporting torchvision ${name} with PyTorch (norms kept)…`);
+  execFileSync(python, [join(import.meta.dirname, 'export_torchvision.py'), dir, name], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const theirs = join(dir, `torchvision_${name}.onnx`);
   const input = floats(join(dir, 'input.bin'));
   const expected = floats(join(dir, 'output.bin'));
   const batch = input.length / (3 * 224 * 224);
 
   let worst = 0;
   for (const form of ['training', 'inference'] as const) {
-    const ours = join(dir, `resnet18-${form}.onnx`);
-    console.log(resnetc('compile', 'specs/resnet18.resnet', '--target', 'onnx', '--weights', theirs, '-o', ours, ...(form === 'inference' ? ['--inference'] : [])));
+    const ours = join(dir, `${name}-${form}.onnx`);
+    console.log(resnetc('compile', spec, '--target', 'onnx', '--weights', theirs, '-o', ours, ...(form === 'inference' ? ['--inference'] : [])));
     const session = await ort.InferenceSession.create(ours);
     const { output } = await session.run({ input: new ort.Tensor('float32', input, [batch, 3, 224, 224]) });
     const got = output!.data as Float32Array;

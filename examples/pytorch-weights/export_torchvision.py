@@ -1,8 +1,9 @@
-"""Exports torchvision's resnet18 the way a user brings PyTorch weights to resnetc.
+"""Exports a torchvision ResNet the way a user brings PyTorch weights to resnetc.
 
-Usage: python3 export_torchvision.py OUT_DIR
+Usage: python3 export_torchvision.py OUT_DIR [MODEL]   (MODEL: resnet18 unless given; any
+torchvision name the zoo has a spec for, e.g. resnet50, resnext50_32x4d, wide_resnet50_2)
 
-Writes OUT_DIR/torchvision_resnet18.onnx (norms kept with their running statistics), and
+Writes OUT_DIR/torchvision_MODEL.onnx (norms kept with their running statistics), and
 beside it an input batch (input.bin) and PyTorch's output for it (output.bin), both raw
 little-endian float32, for compare.ts to hold resnetc's graph to.
 
@@ -21,8 +22,9 @@ import torchvision
 
 def main() -> None:
     out_dir = sys.argv[1]
+    name = sys.argv[2] if len(sys.argv) > 2 else "resnet18"
     torch.manual_seed(0)
-    model = torchvision.models.resnet18()
+    model = getattr(torchvision.models, name)()
     model.train()
     with torch.no_grad():
         for _ in range(3):
@@ -32,7 +34,7 @@ def main() -> None:
     torch.onnx.export(
         model,
         torch.randn(1, 3, 224, 224),
-        os.path.join(out_dir, "torchvision_resnet18.onnx"),
+        os.path.join(out_dir, f"torchvision_{name}.onnx"),
         opset_version=17,
         training=torch.onnx.TrainingMode.PRESERVE,
         do_constant_folding=False,
