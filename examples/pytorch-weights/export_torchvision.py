@@ -3,9 +3,11 @@
 Usage: python3 export_torchvision.py OUT_DIR [MODEL]   (MODEL: resnet18 unless given; any
 torchvision name the zoo has a spec for, e.g. resnet50, resnext50_32x4d, wide_resnet50_2)
 
-Writes OUT_DIR/torchvision_MODEL.onnx (norms kept with their running statistics), and
-beside it an input batch (input.bin) and PyTorch's output for it (output.bin), both raw
-little-endian float32, for compare.ts to hold resnetc's graph to.
+Writes OUT_DIR/torchvision_MODEL.onnx (norms kept with their running statistics, the way
+docs/onnx.md recommends), OUT_DIR/torchvision_MODEL_default.onnx (torch.onnx.export's
+defaults: eval mode, norms folded into the convolutions), and beside them an input batch
+(input.bin) and PyTorch's output for it (output.bin), both raw little-endian float32, for
+compare.ts to hold resnetc's graphs to.
 
 The weights are torchvision's initialisation with seed 0 rather than the ImageNet ones,
 because this machine cannot download them; with the download reachable, pass
@@ -38,6 +40,15 @@ def main() -> None:
         opset_version=17,
         training=torch.onnx.TrainingMode.PRESERVE,
         do_constant_folding=False,
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+    )
+    torch.onnx.export(
+        model,
+        torch.randn(1, 3, 224, 224),
+        os.path.join(out_dir, f"torchvision_{name}_default.onnx"),
+        opset_version=17,
         input_names=["input"],
         output_names=["output"],
         dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},

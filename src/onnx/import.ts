@@ -19,9 +19,10 @@ import { DataType, onnx, type DecodedAttribute as AttributeProto, type DecodedGr
  * branch's last one's shape). Where several readings are possible, every one is tried.
  *
  * Nodes that do not change values (Identity, Dropout, Flatten, Reshape, Squeeze,
- * Unsqueeze) are looked through. Norms must be BatchNormalization nodes: a file whose norms
- * were folded into its convolutions (do_constant_folding in eval mode) has lost the running
- * statistics, and is refused with a hint.
+ * Unsqueeze) are looked through. A norm is a BatchNormalization node, or, after a
+ * convolution, may have been folded into that Conv (PyTorch's default export: eval mode,
+ * constant folding). Such a norm is rebuilt as the function it computed: the outputs are
+ * the same, but the running statistics the network was trained with are not in the file.
  */
 export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet {
   const source = importOnnxWeightSource(bytes, model);
@@ -56,11 +57,11 @@ export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel): 
   };
 }
 
-/** Where one of our tensors comes from: a tensor of the file, transposed for a Gemm without transB. */
-interface Binding {
-  theirs: string;
-  transpose?: [number, number];
-}
+/**
+ * Where one of our tensors comes from: a tensor of the file (transposed for a Gemm without
+ * transB), or, for a norm the file folded away, a value the function it computed implies.
+ */
+type Binding = { theirs: string; transpose?: [number, number] } | { fill: number; length: number };
 
 interface Match {
   /** The value the matched layers produce. */
@@ -178,6 +179,7 @@ class OnnxNet {
 
   /** Throws unless the tensor is stored in a form `values` reads (inside the file, float32 or float64, complete). */
   checkStorage(b: Binding, layer: string): void {
+    if ('fill' in b) return;
     const t = this.tensors.get(b.theirs)!;
     if (t.dataLocation === 1) {
       throw new OnnxError('R0505', `'${t.name}' is stored outside the file (external data), which resnetc does not read`, layer, 'save the model with its weights inside the file');
@@ -194,6 +196,7 @@ class OnnxNet {
 
   /** A tensor's values as float32 (a new array), transposed when the binding says so. */
   values(b: Binding, layer: string): Float32Array {
+    if ('fill' in b) return new Float32Array(b.length).fill(b.fill);
     this.checkStorage(b, layer);
     const t = this.tensors.get(b.theirs)!;
     let values: Float32Array;
@@ -274,16 +277,26 @@ class Matcher {
     return [];
   }
 
-  /** All the ways a sequence of layers reads from `v`. */
+  /**
+   * All the ways a sequence of layers reads from `v`. A convolution followed by a norm may
+   * also be one Conv with a bias: the norm folded into it (see `conv`).
+   */
   path(layers: readonly Layer[], v: string): Match[] {
-    let matches: Match[] = [{ end: v, bound: [] }];
-    for (const layer of layers) {
-      const next: Match[] = [];
-      for (const m of matches) for (const n of this.layer(layer, m.end)) next.push({ end: n.end, bound: [...m.bound, ...n.bound] });
-      matches = next;
-      if (matches.length === 0) break;
-    }
-    return matches;
+    const results: Match[] = [];
+    const walk = (i: number, m: Match): void => {
+      const layer = layers[i];
+      if (!layer) {
+        results.push(m);
+        return;
+      }
+      for (const n of this.layer(layer, m.end)) walk(i + 1, { end: n.end, bound: [...m.bound, ...n.bound] });
+      const next = layers[i + 1];
+      if (layer.op === 'conv' && !layer.bias && next?.op === 'norm') {
+        for (const n of this.conv(layer, m.end, next)) walk(i + 2, { end: n.end, bound: [...m.bound, ...n.bound] });
+      }
+    };
+    walk(0, { end: v, bound: [] });
+    return results;
   }
 
   block(block: Block, x: string): Match[] {
@@ -374,7 +387,14 @@ class Matcher {
     }
   }
 
-  private conv(layer: ConvLayer, v: string): Match[] {
+  /**
+   * A Conv node for the layer. With `folded`, the norm after the layer was folded into the
+   * file's Conv (PyTorch's default export, in eval mode): the Conv has a bias, and the norm
+   * is rebuilt as the function it computed, x + bias (scale 1, shift the bias, mean 0,
+   * variance 1 - eps). Outputs are the same; the running statistics are not the ones the
+   * network was trained with, which the file no longer holds.
+   */
+  private conv(layer: ConvLayer, v: string, folded?: NormLayer): Match[] {
     const expected = [layer.out.c, layer.in.c / layer.groups, ...layer.kernel];
     const matches: Match[] = [];
     for (const node of this.candidates(layer, v, ['Conv'], `a Conv with a ${dimsText(expected)} weight`)) {
@@ -396,7 +416,20 @@ class Matcher {
       }
       const bound: [string, Binding][] = [[`${layer.name}.weight`, { theirs: w }]];
       const b = node.input[2];
-      if (layer.bias) {
+      if (folded) {
+        const bd = b ? this.net.dims(b) : undefined;
+        if (!b || !bd || !same(bd, [layer.out.c])) {
+          this.fail(folded, 'R0504', `expected ${layer.out.c} norm values or a bias of ${layer.out.c} on the file's Conv '${node.name}'`);
+          continue;
+        }
+        const c = layer.out.c;
+        bound.push(
+          [`${folded.name}.weight`, { fill: 1, length: c }],
+          [`${folded.name}.bias`, { theirs: b }],
+          [`${folded.name}.running_mean`, { fill: 0, length: c }],
+          [`${folded.name}.running_var`, { fill: 1 - folded.eps, length: c }],
+        );
+      } else if (layer.bias) {
         const bd = b ? this.net.dims(b) : undefined;
         if (!b || !bd || !same(bd, [layer.out.c])) {
           this.fail(layer, 'R0504', `expected a bias of ${layer.out.c} values on the file's Conv '${node.name}'`);
@@ -404,7 +437,7 @@ class Matcher {
         }
         bound.push([`${layer.name}.bias`, { theirs: b }]);
       } else if (b) {
-        this.fail(layer, 'R0503', `the file's Conv '${node.name}' has a bias, which the spec's convolution does not`, 'its norms were probably folded into the convolutions; export with training=TrainingMode.PRESERVE and do_constant_folding=False');
+        this.fail(layer, 'R0503', `the file's Conv '${node.name}' has a bias, which the spec's convolution does not`);
         continue;
       }
       matches.push({ end: node.output[0]!, bound });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileOnnx, emitOnnx, importOnnxWeights, OnnxError } from '../../src/onnx/index.js';
 import { onnx } from '../../src/onnx/proto.js';
 import { initialWeights } from '../../src/weights/init.js';
-import { checkText, lcg, randomInput, randomWeights, runOrt } from './helpers.js';
+import { checkText, lcg, randomInput, randomWeights, relativeError, runOrt } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-weights-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,11 +143,28 @@ describe('--weights: weights from another ONNX file, matched by place', () => {
     expect(e.code).toBe('R0506');
   });
 
-  it('refuses a file whose norms were folded away, and says how to export one', () => {
-    const model = checkText(specs['basic with shortcut A']);
+  for (const what of ['basic with shortcut A', 'bottleneck with SE and shortcut D'] as const) {
+    it(`takes a file whose norms were folded into its convolutions, each norm rebuilt as what it computed (${what})`, async () => {
+      const model = checkText(specs[what]);
+      const folded = emitOnnx(model, randomWeights(model, 1), { inference: true }); // as PyTorch's default export
+      const back = importOnnxWeights(folded, model);
+      expect(back.get('stem.norm1.weight')!.every((v) => v === 1)).toBe(true);
+      expect(back.get('a.block0.norm2.running_mean')!.every((v) => v === 0)).toBe(true);
+      expect(back.get('a.block0.norm2.running_var')!.every((v) => v === Math.fround(1 - 1e-5))).toBe(true);
+      const input = randomInput(2, 3, 12, 12);
+      const expected = (await runOrt(folded, input, [2, 3, 12, 12])).data;
+      for (const inference of [false, true]) {
+        const got = (await runOrt(emitOnnx(model, back, { inference }), input, [2, 3, 12, 12])).data;
+        expect(relativeError(got, Array.from(expected)), `inference ${inference}`).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it('says where a folded file cannot be read: a norm after an addition is no longer a BatchNormalization', () => {
+    const model = checkText(specs['pre-activation bottleneck with shortcut C']);
     const e = thrown(() => importOnnxWeights(emitOnnx(model, randomWeights(model, 1), { inference: true }), model));
-    expect([e.code, e.layer]).toEqual(['R0503', 'stem.conv1']);
-    expect(e.help).toMatch(/do_constant_folding=False/);
+    expect(e.code).toBe('R0503');
+    expect(e.message).toMatch(/expected a BatchNormalization of \d+ channels; the file has Mul/);
   });
 
   it('reads float64 weights, and refuses weights stored outside the file', () => {
