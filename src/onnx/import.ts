@@ -113,30 +113,24 @@ class OnnxNet {
     if (!graph || graph.node.length === 0) throw new OnnxError('R0502', 'the weights file is not an ONNX model: it has no graph');
     const net = new OnnxNet();
     for (const t of graph.initializer as TensorProto[]) net.tensors.set(t.name, t);
-    const identities: NodeProto[] = [];
     for (const node of graph.node as NodeProto[]) {
-      // Constants some exporters use for weights count as tensors.
-      const value = node.opType === 'Constant' ? (attribute(node, 'value')?.t as TensorProto | undefined) : undefined;
+      // Constants some exporters use for weights count as tensors, and so does an Identity
+      // of a tensor: PyTorch's exporter stores equal tensors once and gives the others as
+      // Identity nodes (a fresh model's norms, all ones and zeros, share one). ONNX lists
+      // nodes in topological order, so an Identity of an Identity resolves in this pass.
+      const value =
+        node.opType === 'Constant'
+          ? (attribute(node, 'value')?.t as TensorProto | undefined)
+          : node.opType === 'Identity' && node.input[0]
+            ? net.tensors.get(node.input[0])
+            : undefined;
       if (value) net.tensors.set(node.output[0]!, value);
-      if (node.opType === 'Identity') identities.push(node);
       for (const out of node.output) net.producers.set(out, node);
       for (const input of node.input) {
         if (!input) continue;
         const list = net.consumers.get(input) ?? [];
         list.push(node);
         net.consumers.set(input, list);
-      }
-    }
-    // So does an Identity of a tensor: PyTorch's exporter stores equal tensors once and gives
-    // the others as Identity nodes (a fresh model's norms, all ones and zeros, share one).
-    for (let found = true; found; ) {
-      found = false;
-      for (const node of identities) {
-        const value = node.input[0] ? net.tensors.get(node.input[0]) : undefined;
-        if (value && !net.tensors.has(node.output[0]!)) {
-          net.tensors.set(node.output[0]!, value);
-          found = true;
-        }
       }
     }
     for (const o of graph.output) if (o.name) net.outputs.add(o.name);
@@ -416,26 +410,22 @@ class Matcher {
       }
       const bound: [string, Binding][] = [[`${layer.name}.weight`, { theirs: w }]];
       const b = node.input[2];
-      if (folded) {
-        const bd = b ? this.net.dims(b) : undefined;
-        if (!b || !bd || !same(bd, [layer.out.c])) {
-          this.fail(folded, 'R0504', `expected ${layer.out.c} norm values or a bias of ${layer.out.c} on the file's Conv '${node.name}'`);
+      const c = layer.out.c;
+      if (folded || layer.bias) {
+        if (!b || !same(this.net.dims(b), [c])) {
+          const what = folded ? `${c} norm values or a bias of ${c}` : `a bias of ${c} values`;
+          this.fail(folded ?? layer, 'R0504', `expected ${what} on the file's Conv '${node.name}'`);
           continue;
         }
-        const c = layer.out.c;
-        bound.push(
-          [`${folded.name}.weight`, { fill: 1, length: c }],
-          [`${folded.name}.bias`, { theirs: b }],
-          [`${folded.name}.running_mean`, { fill: 0, length: c }],
-          [`${folded.name}.running_var`, { fill: 1 - folded.eps, length: c }],
-        );
-      } else if (layer.bias) {
-        const bd = b ? this.net.dims(b) : undefined;
-        if (!b || !bd || !same(bd, [layer.out.c])) {
-          this.fail(layer, 'R0504', `expected a bias of ${layer.out.c} values on the file's Conv '${node.name}'`);
-          continue;
+        if (!folded) bound.push([`${layer.name}.bias`, { theirs: b }]);
+        else {
+          bound.push(
+            [`${folded.name}.weight`, { fill: 1, length: c }],
+            [`${folded.name}.bias`, { theirs: b }],
+            [`${folded.name}.running_mean`, { fill: 0, length: c }],
+            [`${folded.name}.running_var`, { fill: 1 - folded.eps, length: c }],
+          );
         }
-        bound.push([`${layer.name}.bias`, { theirs: b }]);
       } else if (b) {
         this.fail(layer, 'R0503', `the file's Conv '${node.name}' has a bias, which the spec's convolution does not`);
         continue;

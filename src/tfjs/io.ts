@@ -56,7 +56,6 @@ export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Re
   writeDirAtomic(dir, files);
 }
 
-
 /** The IOHandler that reads a tfjs Layers directory from disk. */
 export function fileLoadHandler(path: string): tf.io.IOHandler {
   const json = statSync(path).isDirectory() ? join(path, modelFile) : path;

@@ -23,7 +23,7 @@ const V = 0.00492867323399;
 const SCALE = 8388608; // 2^23: the 24-bit signed position is in [-2^23, 2^23)
 
 /** The generators' state: lanes' a, b, c, d (four words each), then the fifth generator's a, b, c, d. */
-export const STATE_WORDS = 20;
+const STATE_WORDS = 20;
 
 interface Tables {
   /** A layer's fast-path bound on |position|. */
