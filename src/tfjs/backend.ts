@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerFastGradients } from './gradients.js';
