@@ -130,6 +130,7 @@ if (installed.status !== 0) process.exit(1);
 // npm 10 runs every dependency's install script; npm 11 runs them with a notice unless told
 // to be strict. Each one that runs must be known to stay on this machine.
 const scripts = installScripts(join(project, 'node_modules'));
+console.log(`install scripts in the tree: ${scripts.map(([name, script]) => `${name} (${script})`).join(', ') || 'none'}`);
 for (const [name, script] of scripts) {
   check(allowedInstallScripts[name] === script, `${name} has an install script no one has reviewed ('${script}'): a user's install would run it (allowedInstallScripts)`);
 }
