@@ -74,6 +74,9 @@ export const codes = {
   R0901: { severity: 'error', title: 'bad usage' },
   R0902: { severity: 'error', title: 'cannot read file' },
   R0903: { severity: 'error', title: 'cannot write output' },
+  // Optional packages
+  R0940: { severity: 'error', title: 'optional package not installed' },
+  R0941: { severity: 'error', title: 'optional package does not load' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof codes;

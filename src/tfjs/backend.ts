@@ -1,6 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadOptional, OptionalPackageError } from '../util/optional.js';
 import { registerFastGradients } from './gradients.js';
 import { registerWasmConvGradients } from './wasm-kernels.js';
 
@@ -49,22 +50,17 @@ async function prepareWasm(): Promise<void> {
   return wasmReady;
 }
 
-/** Loads a native binding by name without the compiler resolving it (it is an optional peer). */
-async function importOptional(name: string): Promise<unknown> {
-  return import(/* @vite-ignore */ name);
-}
-
 /** Makes one backend current; throws BackendUnavailable when it cannot load. */
 export async function useBackend(backend: ConcreteBackend): Promise<void> {
   registerFastGradients();
   try {
     if (backend === 'tfjs-node-gpu' || backend === 'tfjs-node') {
-      await importOptional(`@tensorflow/${backend}`);
+      await loadOptional(`@tensorflow/${backend}`);
     } else if (backend === 'wasm') {
       await prepareWasm();
     }
   } catch (e) {
-    throw new BackendUnavailable(backend, backend.startsWith('tfjs-node') ? `@tensorflow/${backend} is not installed (npm install @tensorflow/${backend})` : String(e));
+    throw new BackendUnavailable(backend, e instanceof OptionalPackageError ? `${e.message}; ${e.help}` : String(e));
   }
   const ok = await tf.setBackend(tfName(backend));
   if (!ok) throw new BackendUnavailable(backend, 'it failed to initialise');

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import type { Block, CheckedModel, ConvLayer, Layer } from '../model/types.js';
 import { GroupedConv2D, Pool2D, SubsamplePad } from './layers.js';
 

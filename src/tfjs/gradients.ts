@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 /**
  * The gradient of FusedBatchNorm (what tfjs's BatchNormalization layer runs), the same

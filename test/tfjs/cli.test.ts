@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/tfjs/tf.js';
 import * as ort from 'onnxruntime-node';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -139,6 +139,7 @@ describe('resnetc train', () => {
     if (missing.code !== 0) {
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain("error[R0605]: backend 'tfjs-node-gpu' is not available");
+      expect(missing.stderr).toContain('npm install @tensorflow/tfjs-node-gpu');
     }
   });
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/tfjs/tf.js';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/tfjs/backend.js';
 import { randomImages, relativeError } from './helpers.js';
@@ -13,12 +13,12 @@ async function convGrads(backend: 'cpu' | 'wasm', xShape: number[], fShape: numb
   await useBackend(backend);
   const result = tf.tidy(() => {
     const x = tf.tensor(randomImages(xShape.reduce((a, b) => a * b), 1), xShape);
-    const f = tf.tensor(randomImages(fShape.reduce((a, b) => a * b), 2), fShape).sub(0.5);
-    const weights = tf.tensor(randomImages(1000, 3)).sub(0.5);
+    const f = tf.sub(tf.tensor(randomImages(fShape.reduce((a, b) => a * b), 2), fShape), 0.5);
+    const weights = tf.sub(tf.tensor(randomImages(1000, 3)), 0.5);
     const [dx, df] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => {
       const y = tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, stride, pad);
       // A loss whose gradient dy varies over positions and channels.
-      return tf.sum(tf.mul(y, tf.reshape(weights.slice(0, y.size), y.shape)));
+      return tf.sum(tf.mul(y, tf.reshape(tf.slice(weights, 0, y.size), y.shape)));
     })([x, f]);
     return [dx!.dataSync() as Float32Array, df!.dataSync() as Float32Array];
   });
