@@ -116,7 +116,8 @@ export function readSafetensorsWeights(source: string | Uint8Array, model: Check
   const file = parseSafetensors(typeof source === 'string' ? readWeightsBytes(source) : source, name);
   const expected = torchStateDict(model);
   const known = new Set(expected.map((e) => e.key));
-  const extra = [...file.tensors.keys()].filter((k) => !known.has(k));
+  // In the order of their data, batch counters last: the weights say more.
+  const extra = [...file.tensors.keys()].filter((k) => !known.has(k)).sort((a, b) => Number(a.endsWith('num_batches_tracked')) - Number(b.endsWith('num_batches_tracked')));
   const otherNetwork = `the file holds another network than ${model.name}: compile the spec that describes it`;
 
   const weights: WeightSet = new Map();
