@@ -57,6 +57,8 @@ export type Dtype = keyof typeof dtypeSizes;
 /** The dtypes read as float32: F32 as it is, F16 and BF16 exactly, F64 rounded to nearest. */
 export const floatDtypes: readonly Dtype[] = ['F32', 'F16', 'BF16', 'F64'];
 
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Hugging Face's bound on the header (safetensors' MAX_HEADER_SIZE). */
 export const maxHeaderBytes = 100_000_000;
 
@@ -212,19 +214,24 @@ function halfToFloat(h: number): number {
 export function tensorAsFloat32(file: SafetensorsFile, entry: SafetensorsEntry, source: string, layer?: string): Float32Array {
   const count = elements(entry.shape);
   const view = new DataView(file.bytes.buffer, file.bytes.byteOffset + entry.begin, entry.end - entry.begin);
-  const out = new Float32Array(count);
+  const read = (value: (i: number) => number): Float32Array => Float32Array.from({ length: count }, (_, i) => value(i));
   switch (entry.dtype) {
     case 'F32':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-      return out;
+      // A copy of the bytes is the array where the machine is little-endian, as nearly all are.
+      // (Copied with set: a Node Buffer's slice is a view of the whole file.)
+      if (littleEndian) {
+        const copy = new Uint8Array(entry.end - entry.begin);
+        copy.set(file.bytes.subarray(entry.begin, entry.end));
+        return new Float32Array(copy.buffer);
+      }
+      return read((i) => view.getFloat32(4 * i, true));
     case 'F64':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
+      return read((i) => view.getFloat64(8 * i, true));
     case 'F16':
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
-      return out;
+      return read((i) => halfToFloat(view.getUint16(2 * i, true)));
     case 'BF16': {
       // bfloat16 is the top half of a float32.
+      const out = new Float32Array(count);
       const bits = new Uint32Array(out.buffer);
       for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
       return out;
@@ -272,8 +279,6 @@ function layout(tensors: readonly TensorToWrite[], metadata: Record<string, stri
   header.set(body, 8);
   return { header, order, size: header.length + offset };
 }
-
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A typed array's bytes in little-endian order: a view of them where the machine is little-endian. */
 function littleEndianBytes(values: Float32Array | BigInt64Array): Uint8Array {

@@ -118,7 +118,7 @@ export function readSafetensorsWeights(source: string | Uint8Array, model: Check
   const known = new Set(expected.map((e) => e.key));
   // In the order of their data, batch counters last: the weights say more.
   const extra = [...file.tensors.keys()].filter((k) => !known.has(k)).sort((a, b) => Number(a.endsWith('num_batches_tracked')) - Number(b.endsWith('num_batches_tracked')));
-  const otherNetwork = `the file holds another network than ${model.name}: compile the spec that describes it`;
+  const otherNetwork = `the file holds another network than ${model.name}: compile the spec that describes the file's`;
 
   const weights: WeightSet = new Map();
   for (const e of expected) {
@@ -129,7 +129,7 @@ export function readSafetensorsWeights(source: string | Uint8Array, model: Check
       const help = prefixed
         ? `the file's names have a prefix ('${prefixed}'): save the unwrapped model's state_dict (e.g. model.module.state_dict() after DistributedDataParallel)`
         : extra.length > 0
-          ? `it has ${someOf(extra)} instead, which ${model.name} does not have: ${otherNetwork}`
+          ? `it has ${someOf(extra)} instead (${extra.length === 1 ? 'a tensor' : `${extra.length} tensors`} ${model.name} does not have): ${otherNetwork}`
           : otherNetwork;
       throw new TorchWeightsError('R1005', `${name} has no tensor ${describe(e)}, which ${model.name} needs`, help, e.layer);
     }

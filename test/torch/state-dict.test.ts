@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../../src/check/workspace.js';
 import type { CheckedModel } from '../../src/model/types.js';
 import { emitOnnx } from '../../src/onnx/index.js';
-import { stateDictBytes, stateDictMetadata } from '../../src/weights/state-dict.js';
+import { readSafetensorsWeights, stateDictBytes, stateDictMetadata } from '../../src/weights/state-dict.js';
 import { torchStateDict } from '../../src/weights/torch-names.js';
 import { cli } from '../helpers/cli.js';
 import { checkText, randomInput, randomWeights, relativeError, runOrt, specsDir } from '../onnx/helpers.js';
@@ -85,17 +85,28 @@ const timmCases = [
   },
 ];
 
+/** The .pth conversion script of docs/pytorch.md, written to a file. */
+function docScript(): string {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'pytorch.md'), 'utf8');
+  const script = /```python\n(# pth_to_safetensors\.py[^]*?)```/.exec(doc)![1]!;
+  const file = join(dir, 'pth_to_safetensors.py');
+  writeFileSync(file, script);
+  return file;
+}
+
 interface Results {
   zoo: Record<string, { missing: string[]; extra: string[]; shapes: string[]; order: boolean }>;
   export: { outputs: number[] }[];
   load: { message: string; metadata: Record<string, string>; batch_counts: number[]; scalar_counts: boolean }[];
+  convert: { equal: boolean }[];
 }
+
+const dir = mkdtempSync(join(tmpdir(), 'resnetc-state-dict-'));
+const path = (name: string): string => join(dir, name);
 
 describe('safetensors under PyTorch names, held to PyTorch', () => {
   if (!python) console.warn('test/torch/state-dict: skipped, no Python here imports torch and torchvision (Debian: python3-torchvision)');
-  const dir = mkdtempSync(join(tmpdir(), 'resnetc-state-dict-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const path = (name: string): string => join(dir, name);
   let results: Results;
   /** What ONNX Runtime gives for each load job's input with resnetc's ONNX export of the same weights. */
   const ortOutputs: Promise<Float32Array>[] = [];
@@ -140,6 +151,7 @@ describe('safetensors under PyTorch names, held to PyTorch', () => {
         { arch: 'resnet18', seed: 2, dtypes: true, weights: path('tv_resnet18.safetensors'), shape: [2, 3, 64, 64], input: path('tv_resnet18.input'), output: path('tv_resnet18.output') },
       ],
       load,
+      convert: [{ script: docScript(), pth: path('resnet18.pth'), weights: path('converted.safetensors') }],
     };
     results = runJobs<Results>('state_dict_jobs.py', dir, jobs);
   }, 300_000);
@@ -161,6 +173,12 @@ describe('safetensors under PyTorch names, held to PyTorch', () => {
     expect(r.stderr).toBe('');
     const out = await runOrt(readFileSync(path('tv_resnet18.onnx')), floats(path('tv_resnet18.input')), [2, 3, 64, 64]);
     expect(relativeError(out.data, floats(path('tv_resnet18.output')))).toBeLessThan(tolerance);
+  });
+
+  it.runIf(python)("docs/pytorch.md's script converts a torch.save'd state_dict to safetensors that resnetc reads", () => {
+    expect(results.convert[0]!.equal).toBe(true);
+    const weights = readSafetensorsWeights(path('converted.safetensors'), zooModel('resnet18'));
+    expect(weights.size).toBe(torchStateDict(zooModel('resnet18')).filter((e) => e.name !== undefined).length);
   });
 
   const loads = [

@@ -66,6 +66,12 @@ describe('reading safetensors', () => {
     expect(read('d')).toEqual([Math.fround(0.1), -0, 3]);
   });
 
+  it('reads from a Node Buffer, whose slices are views of a larger pool, as from any bytes', () => {
+    const bytes = Buffer.from(file({ a: t('F32', [2], 0, 8) }, le('f32', [1.5, -2])));
+    const f = parseSafetensors(bytes, 'w');
+    expect(tensorAsFloat32(f, f.tensors.get('a')!, 'w')).toEqual(Float32Array.of(1.5, -2));
+  });
+
   it('reads an empty tensor and a file of no tensors', () => {
     expect(parseSafetensors(file({ e: t('F32', [0, 3], 0, 0) }), 'w').tensors.get('e')!.shape).toEqual([0, 3]);
     expect(parseSafetensors(file({}), 'w').tensors.size).toBe(0);

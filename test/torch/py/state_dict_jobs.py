@@ -11,9 +11,12 @@ Usage: python3 state_dict_jobs.py JOBS.json RESULTS.json
   input batch and PyTorch's output for it (raw float32).
 - "load": resnetc's safetensors files loaded with load_state_dict(strict=True)
   into torchvision's or the timm-like modules, and their outputs for an input.
+- "convert": docs/pytorch.md's .pth to safetensors script, run on a
+  torch.save'd state_dict; answers whether it wrote the same tensors.
 """
 import json
 import os
+import runpy
 import sys
 
 import numpy as np
@@ -89,6 +92,23 @@ def export(job):
     return {'outputs': list(y.shape)}
 
 
+def convert(job):
+    """The docs' conversion script, run on a torch.save'd state_dict."""
+    torch.manual_seed(4)
+    sd = torchvision.models.resnet18().state_dict()
+    sd['bn1.running_mean'].uniform_(-1, 1)
+    torch.save(sd, job['pth'])
+    saved = sys.argv
+    sys.argv = ['pth_to_safetensors.py', job['pth'], job['weights']]
+    try:
+        runpy.run_path(job['script'], run_name='__main__')
+    finally:
+        sys.argv = saved
+    back, _ = safetensors_lite.read(job['weights'])
+    return {'equal': list(back) == list(sd) and all(
+        torch.equal(back[k], sd[k]) for k in sd)}
+
+
 def module(spec):
     kind = spec['kind']
     if kind == 'torchvision':
@@ -127,6 +147,7 @@ def main():
         'zoo': {j['arch']: zoo(j) for j in jobs.get('zoo', [])},
         'export': [export(j) for j in jobs.get('export', [])],
         'load': [load(j) for j in jobs.get('load', [])],
+        'convert': [convert(j) for j in jobs.get('convert', [])],
     }
     with open(sys.argv[2], 'w') as f:
         json.dump(results, f)
