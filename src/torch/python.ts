@@ -80,6 +80,25 @@ function lines(e: Py, indent: number, prefix = '', suffix = ''): string[] {
   return out;
 }
 
+/**
+ * Text as lines of at most 79 columns at `indent`, each beginning with `lead` (`# ` for a
+ * comment): words that do not fit go to the next line; a word longer than a line stands
+ * alone (pycodestyle accepts a comment of one long word, as it does a URL).
+ */
+function wrap(text: string, indent: number, lead = ''): string[] {
+  const pad = ' '.repeat(indent) + lead;
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.replace(/[^\x20-\x7e]/g, '?').split(' ').filter(Boolean)) {
+    if (line && pad.length + line.length + 1 + word.length > width) {
+      out.push(pad + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  out.push(pad + line);
+  return out;
+}
+
 function pyNumber(v: number): string {
   const s = v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
   return /[.e]/.test(s) ? s : `${s}.0`;
@@ -161,11 +180,9 @@ function header(model: CheckedModel, o: PythonOptions): string[] {
   const out = model.classes !== undefined ? `${model.classes} classes` : `the feature map ${model.output.c}x${model.output.h}x${model.output.w}`;
   const names = model.preactivation ? "timm's ResNetV2's" : "torchvision's (timm's where torchvision has none)";
   return [
-    `# ${model.name}: compiled by resnetc ${o.version} from ${basename(model.origin.file)}.`,
-    '# Compile the spec again rather than edit this file.',
-    `# ${grouped(t.params)} parameters, ${grouped(t.buffers)} buffers (norm running statistics),`,
-    `# ${grouped(t.macs)} MACs for one ${input} image; outputs ${out}.`,
-    `"""${model.name} as a PyTorch module: \`build()\` returns it.`,
+    ...wrap(`${model.name}: compiled by resnetc ${o.version} from ${basename(model.origin.file)}. Compile the spec again rather than edit this file.`, 0, '# '),
+    ...wrap(`${grouped(t.params)} parameters, ${grouped(t.buffers)} buffers (norm running statistics), ${grouped(t.macs)} MACs for one ${input} image; outputs ${out}.`, 0, '# '),
+    ...wrap(`"""${model.name} as a PyTorch module: \`build()\` returns it.`, 0),
     '',
     `Module names are ${names},`,
     "so that their state_dicts, and `resnetc compile --target safetensors`, load",
@@ -444,9 +461,9 @@ function stageBlocks(stage: Stage, u: Usage): Py[] {
   return out;
 }
 
-function stageComment(stage: Stage): string {
+function stageComment(stage: Stage, indent: number): string[] {
   const kind = stage.kind.replace('preact-', 'pre-activation ');
-  return `# ${stage.name}: ${stage.depth} ${kind} block${stage.depth > 1 ? 's' : ''}, ${stage.in.c} -> ${stage.out.c} channels, ${stage.out.h}x${stage.out.w}`;
+  return wrap(`${stage.name}: ${stage.depth} ${kind} block${stage.depth > 1 ? 's' : ''}, ${stage.in.c} -> ${stage.out.c} channels, ${stage.out.h}x${stage.out.w}`, indent, '# ');
 }
 
 function poolExpr(l: PoolLayer): Call {
@@ -511,12 +528,12 @@ function modelClass(model: CheckedModel, u: Usage): string[] {
   const [container, , inner] = stagePath(u.layout, 0).split('.');
   if (inner === undefined) {
     for (const stage of model.stages) {
-      init.push(`        ${stageComment(stage)}`, ...lines(call('nn.Sequential', stageBlocks(stage, u)), 8, `self.${stagePath(u.layout, stage.index)} = `));
+      init.push(...stageComment(stage, 8), ...lines(call('nn.Sequential', stageBlocks(stage, u)), 8, `self.${stagePath(u.layout, stage.index)} = `));
       forward.push(`x = self.${stagePath(u.layout, stage.index)}(x)`);
     }
   } else {
     init.push(`        self.${container} = nn.Sequential(`);
-    for (const stage of model.stages) init.push(`            ${stageComment(stage)}`, ...lines(call('Stage', stageBlocks(stage, u)), 12, '', ','));
+    for (const stage of model.stages) init.push(...stageComment(stage, 12), ...lines(call('Stage', stageBlocks(stage, u)), 12, '', ','));
     init.push('        )');
     forward.push(`x = self.${container}(x)`);
   }
@@ -589,7 +606,7 @@ export function emitPython(model: CheckedModel, options: PythonOptions): string 
   const [, , inner] = stagePath(u.layout, 0).split('.');
   if (inner !== undefined) parts.push(stageClass(inner));
   parts.push(modelClass(model, u));
-  parts.push(['def build(zero_init_residual=False):', `    """The ${model.name} module, initialised as torchvision initialises."""`, '    return ResNet(zero_init_residual)']);
+  parts.push(['def build(zero_init_residual=False):', ...wrap(`"""The ${model.name} module, initialised as torchvision initialises."""`, 4), '    return ResNet(zero_init_residual)']);
   const body = parts.map((p) => p.join('\n')).join('\n\n\n');
   const imports = [...(/\btorch\./.test(body) ? ['import torch'] : []), 'from torch import nn'];
   return [...header(model, options), ...imports, '', '', body, ''].join('\n');

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Code } from '../../src/diagnostics/codes.js';
 import { maxHeaderBytes, parseSafetensors, serializeSafetensors, sniffWeightsFile, tensorAsFloat32, TorchWeightsError } from '../../src/weights/safetensors.js';
@@ -125,6 +126,37 @@ describe('reading safetensors', () => {
   it('refuses to read a non-float tensor as a weight (R1002)', () => {
     const f = parseSafetensors(file({ a: t('I32', [2], 0, 8) }, new Array(8).fill(0)), 'w');
     expect(() => tensorAsFloat32(f, f.tensors.get('a')!, 'w')).toThrow(/'a' is I32; a weight must be a floating-point tensor/);
+  });
+});
+
+describe('damaged safetensors', () => {
+  const valid = file({ __metadata__: { format: 'pt' }, n: t('I64', [], 0, 8), w: t('F16', [2, 2], 8, 16), x: t('F32', [3], 16, 28) }, [...le('i64', [4]), ...le('u16', [1, 2, 3, 4]), ...le('f32', [1, 2, 3])]);
+
+  it('never fails but with a coded refusal, whatever bytes are changed, cut or added', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.integer({ min: 0, max: valid.length + 8 }),
+        (edits, length) => {
+          const bytes = new Uint8Array(length);
+          bytes.set(valid.subarray(0, Math.min(length, valid.length)));
+          for (const [at, value] of edits) if (at < length) bytes[at] = value;
+          try {
+            const f = parseSafetensors(bytes, 'w');
+            for (const e of f.tensors.values()) {
+              try {
+                expect(tensorAsFloat32(f, e, 'w')).toHaveLength(e.shape.reduce((a, b) => a * b, 1));
+              } catch (err) {
+                if (!(err instanceof TorchWeightsError && err.code === 'R1002')) throw err;
+              }
+            }
+          } catch (err) {
+            if (!(err instanceof TorchWeightsError)) throw err;
+          }
+        },
+      ),
+      { numRuns: 2000, seed: 5 },
+    );
   });
 });
 
