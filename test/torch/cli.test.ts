@@ -101,8 +101,9 @@ describe('resnetc compile --target pytorch', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^wrote .*tiny\.py: tiny, a PyTorch module under torchvision's names \(build\(\) returns it\)\n$/);
     const text = readFileSync(path('tiny.py'), 'utf8');
-    expect(text).toMatch(/^# tiny: compiled by resnetc \d+\.\d+\.\d+ from tiny\.resnet\.\n/);
-    expect(text).toContain(`# ${tiny.totals.params.toLocaleString('en-US')} parameters, ${tiny.totals.buffers.toLocaleString('en-US')} buffers`);
+    const comment = text.split('\n').filter((l) => l.startsWith('# ')).map((l) => l.slice(2)).join(' ');
+    expect(comment).toMatch(/^tiny: compiled by resnetc \d+\.\d+\.\d+ from tiny\.resnet\. /);
+    expect(comment).toContain(`${tiny.totals.params.toLocaleString('en-US')} parameters, ${tiny.totals.buffers.toLocaleString('en-US')} buffers (norm running statistics), ${tiny.totals.macs.toLocaleString('en-US')} MACs for one 3x16x16 image; outputs 3 classes.`);
   });
 
   it('refuses --weights, which a module of code cannot take (exit 2)', async () => {

@@ -21,6 +21,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_lite  # noqa: E402
+from no_init import uninitialised  # noqa: E402
 
 
 def style(paths):
@@ -42,21 +43,6 @@ def load_module(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def uninitialised(build):
-    """build() without spending time on the initialisation (for counts and
-    names alone)."""
-    saved = {}
-    for name in ('kaiming_normal_', 'kaiming_uniform_', 'uniform_',
-                 'ones_', 'zeros_'):
-        saved[name] = getattr(torch.nn.init, name)
-        setattr(torch.nn.init, name, lambda t, *a, **k: t)
-    try:
-        return build()
-    finally:
-        for name, f in saved.items():
-            setattr(torch.nn.init, name, f)
 
 
 def zeroed(module):

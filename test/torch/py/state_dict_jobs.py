@@ -25,25 +25,12 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_lite  # noqa: E402
+from no_init import uninitialised  # noqa: E402
 import timm_like  # noqa: E402
 
 
-def build_uninitialised(arch):
-    """A torchvision model without spending time on its initialisation."""
-    saved = {}
-    for name in ('kaiming_normal_', 'kaiming_uniform_', 'uniform_',
-                 'constant_', 'normal_'):
-        saved[name] = getattr(torch.nn.init, name)
-        setattr(torch.nn.init, name, lambda t, *a, **k: t)
-    try:
-        return getattr(torchvision.models, arch)()
-    finally:
-        for name, f in saved.items():
-            setattr(torch.nn.init, name, f)
-
-
 def zoo(job):
-    sd = build_uninitialised(job['arch']).state_dict()
+    sd = uninitialised(getattr(torchvision.models, job['arch'])).state_dict()
     theirs = {k: list(v.shape) for k, v in sd.items()}
     ours = {k: s for k, s in job['entries']}
     return {
