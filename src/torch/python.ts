@@ -24,7 +24,7 @@ export interface PythonOptions {
 }
 
 // ---------------------------------------------------------------------------------------
-// Python expressions, printed flat when they fit and broken one argument a line otherwise.
+// Python expressions, printed flat where they fit, else with their arguments packed under the call.
 
 type Py = string | Call | Repeat;
 
