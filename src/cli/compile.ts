@@ -16,7 +16,7 @@ export interface CompileOptions {
   inference: boolean;
   seed: number;
   zeroInitResidual: boolean;
-  /** An ONNX file of the same architecture to take the weights from. */
+  /** An ONNX file, safetensors file or tfjs model directory of the same architecture to take the weights from. */
   weights?: string;
 }
 
@@ -26,13 +26,15 @@ export type CompileTarget = (model: CheckedModel, options: CompileOptions) => Pr
 /** ONNX: src/onnx does the work (loaded only when asked for); its failures become command-line errors with their codes. */
 const compileOnnxTarget: CompileTarget = async (model, o) => {
   const { compileOnnx } = await import('../onnx/index.js');
+  const { isPytorchWeightsFile, readSafetensorsWeights } = await import('../weights/state-dict.js');
+  const weights = o.weights === undefined ? {} : isPytorchWeightsFile(o.weights) ? { weights: { lookup: readSafetensorsWeights(o.weights, model), from: o.weights } } : { weightsFile: o.weights };
   const result = compileOnnx(model, {
     output: o.output,
     opset: o.opset ?? defaultOpset,
     inference: o.inference,
     seed: o.seed,
     zeroInitResidual: o.zeroInitResidual,
-    ...(o.weights !== undefined ? { weightsFile: o.weights } : {}),
+    ...weights,
   });
   const form = o.inference ? 'inference form' : 'training form';
   return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${(result.bytes / 1e6).toFixed(1)} MB`;
@@ -50,6 +52,9 @@ export const targets: Record<string, CompileTarget> = {
     const { compileTfjs } = await import('../tfjs/compile.js');
     return compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) });
   },
+  // PyTorch's formats: the weights as a state_dict, and the model as a Python module (src/torch).
+  safetensors: async (model, o) => (await import('../torch/compile.js')).compileSafetensors(model, o),
+  pytorch: async (model, o) => (await import('../torch/compile.js')).compilePytorch(model, o),
 };
 
 function integer(what: string): (text: string) => number {
@@ -71,7 +76,7 @@ export function registerCompile(program: Command, out: Output): void {
     .option('--inference', 'fold the norms into the convolutions: the graph a deployment wants')
     .option('--seed <n>', 'seed of the weight initialisation', integer('--seed'), 0)
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
-    .option('--weights <path>', 'take the weights from an ONNX file, or a tfjs model directory, of the same architecture')
+    .option('--weights <path>', 'take the weights from an ONNX file, a safetensors state_dict (torchvision\'s or timm\'s names) or a tfjs model directory of the same architecture')
     .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; weights?: string }) => {
       const target = targets[opts.target];
       if (!target) {

@@ -16,7 +16,7 @@ type Register = (program: Command, out: Output) => void;
 const commands: { name: string; description: string; load: () => Promise<Register> }[] = [
   { name: 'check', description: 'check .resnet files: syntax, shapes, counts and expect lines', load: async () => (await import('./check.js')).registerCheck },
   { name: 'summary', description: 'print a model as a table: each stage (or layer) with its output shape, parameters and MACs', load: async () => (await import('./summary.js')).registerSummary },
-  { name: 'compile', description: 'compile a model to ONNX or TensorFlow.js, with weights initialised as torchvision does or taken from a file', load: async () => (await import('./compile.js')).registerCompile },
+  { name: 'compile', description: 'compile a model to ONNX, TensorFlow.js, safetensors or a PyTorch module, with weights initialised as torchvision does or taken from a file', load: async () => (await import('./compile.js')).registerCompile },
   { name: 'train', description: 'train a model with TensorFlow.js on IDX (MNIST layout), CIFAR-10 or synthetic data', load: async () => (await import('./train.js')).registerTrain },
   { name: 'fmt', description: 'rewrite .resnet files in the canonical layout (folders: every .resnet file inside)', load: async () => (await import('./fmt.js')).registerFmt },
   { name: 'lsp', description: 'run the language server (for editors), speaking the Language Server Protocol', load: async () => (await import('./lsp.js')).registerLsp },

@@ -70,6 +70,15 @@ export const codes = {
   R0605: { severity: 'error', title: 'backend not available' },
   R0606: { severity: 'error', title: 'weights cannot be read' },
   R0607: { severity: 'error', title: 'bad training option' },
+  // Weights in PyTorch's formats
+  R1000: { severity: 'error', title: 'weights file is a PyTorch pickle' },
+  R1001: { severity: 'error', title: 'weights file is not valid safetensors' },
+  R1002: { severity: 'error', title: 'tensor of a dtype resnetc cannot read' },
+  R1003: { severity: 'error', title: "tensor's bytes disagree with its shape" },
+  R1004: { severity: 'error', title: "tensors' bytes out of order or not covering the data" },
+  R1005: { severity: 'error', title: 'tensor missing from the weights file' },
+  R1006: { severity: 'error', title: 'tensor the model does not have' },
+  R1007: { severity: 'error', title: 'tensor of another shape' },
   // Command line
   R0901: { severity: 'error', title: 'bad usage' },
   R0902: { severity: 'error', title: 'cannot read file' },

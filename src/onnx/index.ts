@@ -75,6 +75,8 @@ export interface OnnxCompileOptions extends EmitOnnxOptions {
   zeroInitResidual?: boolean;
   /** An ONNX file of the same architecture to take the weights from instead. */
   weightsFile?: string;
+  /** Weights read elsewhere (e.g. a safetensors state_dict), and where they came from, for the report. */
+  weights?: { lookup: WeightLookup; from: string };
 }
 
 export interface OnnxCompileResult {
@@ -89,7 +91,10 @@ export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): O
   checkOpset(options.opset ?? defaultOpset);
   let weights: WeightLookup;
   let weightsFrom: string;
-  if (options.weightsFile !== undefined) {
+  if (options.weights !== undefined) {
+    weights = options.weights.lookup;
+    weightsFrom = options.weights.from;
+  } else if (options.weightsFile !== undefined) {
     // Matched now, decoded tensor by tensor as the writer reaches them.
     weights = importOnnxWeightSource(readWeightsFile(options.weightsFile), model);
     weightsFrom = options.weightsFile;

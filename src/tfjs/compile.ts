@@ -5,6 +5,7 @@ import type { CheckedModel } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
 import { importOnnxWeights, OnnxError, writeOnnxFile } from '../onnx/index.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
+import { isPytorchWeightsFile, readSafetensorsWeights } from '../weights/state-dict.js';
 import { useBackend } from './backend.js';
 import { buildTfjsModel } from './build.js';
 import { isTfjsModelPath, loadModelDir, saveModelDir } from './io.js';
@@ -19,11 +20,13 @@ export class TfjsError extends CodedError {
 
 /**
  * Weights for a model from a file: an ONNX file of the same architecture (read by the ONNX
- * target's importOnnxWeights, matched by place) or a tfjs model directory written by
+ * target's importOnnxWeights, matched by place), a safetensors state_dict (matched by the
+ * naming table; a pickled .pth is refused with R1000) or a tfjs model directory written by
  * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet.
  */
 export async function readWeights(path: string, model: CheckedModel): Promise<WeightSet> {
   if (!existsSync(path)) throw new TfjsError('R0101', `cannot find the weights '${path}'`);
+  if (isPytorchWeightsFile(path)) return readSafetensorsWeights(path, model);
   if (isTfjsModelPath(path)) {
     let saved;
     try {
