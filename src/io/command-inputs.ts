@@ -57,7 +57,17 @@ export function commandInputs(extra: readonly string[] = []): InputFile[] {
 
 /** The input that `target` (an existing file, with its stats) is, if any. */
 export function sameFileAs(inputs: readonly InputFile[], realPath: string, stats: Stats): InputFile | undefined {
-  return inputs.find((i) => i.realPath === realPath || (i.dev === stats.dev && i.ino === stats.ino));
+  return inputs.find((i) => i.realPath === realPath || (i.dev === stats.dev && i.ino === stats.ino && stillThere(i)));
+}
+
+/** An input not deleted since it was read: a deleted file's inode number may be given to a new one. */
+function stillThere(input: InputFile): boolean {
+  try {
+    const now = statSync(input.realPath);
+    return now.dev === input.dev && now.ino === input.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** The first input at or under the folder `realDir`, if any. */
