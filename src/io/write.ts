@@ -240,11 +240,8 @@ function syncFolder(folder: string): void {
   }
 }
 
-/**
- * The marker of a folder resnetc wrote, when the folder is whole: the marker parses and
- * every file it lists is there, a regular file. Undefined otherwise.
- */
-export function readOutputMarker(folder: string): OutputMarker | undefined {
+/** The marker of a folder, when it has one that parses as resnetc's; undefined otherwise. */
+function markerOf(folder: string): OutputMarker | undefined {
   let marker: OutputMarker;
   try {
     marker = JSON.parse(readInputText(join(folder, outputMarker), 'json', { track: false })) as OutputMarker;
@@ -252,15 +249,24 @@ export function readOutputMarker(folder: string): OutputMarker | undefined {
     return undefined;
   }
   if (marker?.writtenBy !== 'resnetc' || typeof marker.kind !== 'string' || !Array.isArray(marker.files)) return undefined;
-  for (const name of marker.files) {
-    if (typeof name !== 'string' || !plainName(name)) return undefined;
-    try {
-      if (!lstatSync(join(folder, name)).isFile()) return undefined;
-    } catch {
-      return undefined;
-    }
+  return marker.files.every((name) => typeof name === 'string' && plainName(name)) ? marker : undefined;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
   }
-  return marker;
+}
+
+/**
+ * The marker of a folder resnetc wrote, when the folder is whole: the marker parses and
+ * every file it lists is there, a regular file. Undefined otherwise.
+ */
+export function readOutputMarker(folder: string): OutputMarker | undefined {
+  const marker = markerOf(folder);
+  return marker && marker.files.every((name) => isRegularFile(join(folder, name))) ? marker : undefined;
 }
 
 function plainName(name: string): boolean {
@@ -281,11 +287,12 @@ export function checkOutputDir(path: string, options: WriteOptions = {}): Target
   }
   if (entries.length === 0) return t;
   // A folder resnetc did not write is refused for that first; one it wrote, if it holds an input.
-  const marker = readOutputMarker(t.target);
-  const listed = new Set([...(marker?.files ?? []), outputMarker]);
-  const foreign = entries.filter((e) => !listed.has(e));
+  // (A file it listed may be missing: nothing of anyone else's is lost then.)
+  const marker = markerOf(t.target);
+  const listed = new Set(marker?.files ?? []);
+  const foreign = entries.filter((e) => e !== outputMarker && !(listed.has(e) && isRegularFile(join(t.target, e))));
   if (!marker || foreign.length > 0) {
-    const example = (marker ? foreign : entries.filter((e) => e !== outputMarker)).slice(0, 3).map((e) => `'${e}'`).join(', ');
+    const example = foreign.slice(0, 3).map((e) => `'${e}'`).join(', ');
     throw new FileError(
       'R0804',
       path,
@@ -294,7 +301,7 @@ export function checkOutputDir(path: string, options: WriteOptions = {}): Target
     );
   }
   const inputs = options.replacesInput ? [] : commandInputs(options.inputs);
-  const inside = inputInside(inputs, t.target) ?? marker.files.map((name) => sameFileAs(inputs, realpathSync(join(t.target, name)), statSync(join(t.target, name)))).find((i) => i);
+  const inside = inputInside(inputs, t.target) ?? entries.filter((e) => e !== outputMarker).map((e) => sameFileAs(inputs, realpathSync(join(t.target, e)), statSync(join(t.target, e)))).find((i) => i);
   if (inside) throw new FileError('R0801', path, `'${path}' holds '${inside.realPath}', an input of this command; replacing the folder would destroy it`, 'write the output somewhere else');
   return t;
 }
