@@ -20,17 +20,19 @@
  *   compileOnnx(model, options): OnnxCompileResult
  *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.
  *
- * Every failure a user can cause is an OnnxError with a code from src/diagnostics/codes.ts.
+ * Every failure a user can cause is a CodedError with a code from src/diagnostics/codes.ts:
+ * an OnnxError, a FileError for a file src/io refuses to read or write (docs/files.md), or a
+ * WeightValueError (R0816) for `--weights` holding NaN, an infinity or a negative variance.
  */
 import { createRequire } from 'node:module';
 import type { CheckedModel } from '../model/types.js';
+import { readInputFile } from '../io/read.js';
+import { writeOutputFile } from '../io/write.js';
 import { initialWeightSource, type WeightLookup } from '../weights/init.js';
+import { checkedWeights } from '../weights/validate.js';
 import { emitGraph } from './emit.js';
 import { importOnnxWeightSource } from './import.js';
 import { checkOpset, defaultOpset } from './opset.js';
-import { readInputFile } from '../io/read.js';
-import { writeOutputFile } from '../io/write.js';
-import { checkedWeights } from '../weights/validate.js';
 import { serializeModel, writeModel, type ModelMeta } from './writer.js';
 
 export { OnnxError } from './errors.js';

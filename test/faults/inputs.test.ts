@@ -1,14 +1,14 @@
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, renameSync, symlinkSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../../src/check/workspace.js';
 import { emitOnnx } from '../../src/onnx/index.js';
 import { DataError, loadData } from '../../src/train/data.js';
 import { initialWeights } from '../../src/weights/init.js';
 import { cli, root } from '../helpers/cli.js';
 import { TestClient, uriOf } from '../lsp/client.js';
-import { mkfifo, noCrash, resnetc, scratch, tinySpec } from './io-helpers.js';
+import { mkfifo, noCrash, resnetc, removeScratch, scratch, tinySpec } from './io-helpers.js';
 
 /**
  * Issue 9, "never leak, never hang on a file": resnetc reads only regular files, within a
@@ -31,6 +31,8 @@ async function tfjsModel(): Promise<{ dir: string; spec: string; model: string }
 type Manifest = { weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[] };
 const readManifest = (model: string): Manifest => JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as Manifest;
 const writeManifest = (model: string, m: Manifest): void => writeFileSync(join(model, 'model.json'), JSON.stringify(m));
+
+afterAll(removeScratch);
 
 describe('a model reads only files in its own folder (case 6)', () => {
   it('refuses a tfjs shard path that leaves the model folder: `../`, absolute, or a link leading out', async () => {

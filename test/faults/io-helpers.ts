@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from '../helpers/cli.js';
@@ -17,12 +17,20 @@ export const tinySpec = `model tiny {
 }
 `;
 
-/** A fresh folder (readable by every user, so a child run as another user can enter it). */
+const made: string[] = [];
+
+/** A fresh folder (readable by every user, so a child run as another user can enter it); removeScratch removes them all. */
 export function scratch(files: Record<string, string | Uint8Array> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'resnetc-faults-'));
+  made.push(dir);
   chmodSync(dir, 0o755);
   for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
   return dir;
+}
+
+/** Removes every folder `scratch` made (for afterAll). */
+export function removeScratch(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Makes a FIFO (named pipe) at `path`. */

@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkOutputFile } from '../../src/io/write.js';
 import { cli, root } from '../helpers/cli.js';
-import { canMountTmpfs, mkfifo, mknodNull, noCrash, onTmpfs, resnetc, scratch, tinySpec } from './io-helpers.js';
+import { canMountTmpfs, mkfifo, mknodNull, noCrash, onTmpfs, resnetc, removeScratch, scratch, tinySpec } from './io-helpers.js';
 
 /**
  * Issue 9, "never destroy": no output of resnetc is written over an input, a device, a FIFO
@@ -17,6 +17,8 @@ const identity = (path: string): string => {
   const s = statSync(path);
   return `${s.dev}:${s.ino}:${s.mode}:${s.size}`;
 };
+
+afterAll(removeScratch);
 
 describe('an output never replaces what it must not', () => {
   it('`compile --target tfjs -o DIR` refuses a working folder it did not write, and leaves every file in it (case 1: `-o .`)', async () => {

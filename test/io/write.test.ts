@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { trackInputs } from '../../src/io/command-inputs.js';
 import { confinedPath, readInputFile } from '../../src/io/read.js';
 import { outputMarker, writeOutputDir, writeOutputFile } from '../../src/io/write.js';
-import { scratch } from '../faults/io-helpers.js';
+import { removeScratch, scratch } from '../faults/io-helpers.js';
 
 /** The writer's and reader's rules one at a time (docs/files.md); the command-line cases are in test/faults. */
 
@@ -16,6 +16,8 @@ const codeOf = (f: () => unknown): string | undefined => {
   }
   return undefined;
 };
+
+afterAll(removeScratch);
 
 describe('writeOutputFile', () => {
   it('replaces the file a symbolic link leads to, keeping the link, and keeps the file’s permissions', () => {

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { findCheckpointDir } from '../../src/train/checkpoint-store.js';
-import { scratch } from '../faults/io-helpers.js';
+import { removeScratch, scratch } from '../faults/io-helpers.js';
 import { versionOf } from './writer-versions.js';
 
 /**
@@ -25,6 +25,8 @@ function folderVersion(dir: string): number | undefined {
   const data = versionOf(readFileSync(join(dir, 'data.bin')));
   return data !== undefined && Number(readFileSync(join(dir, 'version.txt'), 'utf8')) === data ? data : undefined;
 }
+
+afterAll(removeScratch);
 
 describe('the writer, killed at random instants', () => {
   it('leaves every target whole at the last or the next version, and its leftovers go at the next write', async () => {
