@@ -1,4 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { Code } from '../diagnostics/codes.js';
 import { codes } from '../diagnostics/codes.js';
 import type { Diagnostic, Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
@@ -80,6 +81,8 @@ interface FileState {
  */
 export class Workspace {
   private parseCache = new Map<string, ParsedFile>();
+  /** Files the host refused to read (a FIFO, too large…), with why, until read again. */
+  private refusals = new Map<string, CodedError>();
   /**
    * A block's counts by its configuration (build.ts). Pure, so kept across checks: an
    * editor re-checking after each keystroke builds only blocks it has not seen.
@@ -107,7 +110,14 @@ export class Workspace {
   /** Parses a file (cached while its text is unchanged); undefined when it cannot be read. */
   parseFile(path: string): ParsedFile | undefined {
     const abs = resolve(path);
-    const text = this.host.readFile(abs);
+    let text: string | undefined;
+    try {
+      text = this.host.readFile(abs);
+      this.refusals.delete(abs);
+    } catch (e) {
+      if (!(e instanceof CodedError)) throw e;
+      this.refusals.set(abs, e);
+    }
     if (text === undefined) {
       this.parseCache.delete(abs);
       return undefined;
@@ -120,7 +130,12 @@ export class Workspace {
     return parsed;
   }
 
-  /** Checks a file and the files it imports; undefined when the file cannot be read. */
+  /** Why the host refused to read a file when it was last asked for (FileHost.readFile), if it did. */
+  readError(path: string): CodedError | undefined {
+    return this.refusals.get(resolve(path));
+  }
+
+  /** Checks a file and the files it imports; undefined when the file cannot be read (readError says why, when the host said). */
   check(path: string): CheckedFile | undefined {
     return new CheckRun(this).checkFile(resolve(path));
   }
@@ -259,6 +274,11 @@ class CheckRun {
         continue;
       }
       importedPaths.set(target, imp);
+      if (!target.endsWith('.resnet')) {
+        // Never read (and quote) a file that is not a spec: docs/files.md.
+        report.at('R0814', imp.path.span, `'${imp.path.value}' is not a .resnet file`, { help: 'an import names a spec: a file whose name ends in .resnet' });
+        continue;
+      }
       const cycleStart = this.loading.findIndex((f) => f.path === target);
       if (cycleStart >= 0) {
         frame.following = imp;
@@ -268,7 +288,9 @@ class CheckRun {
       frame.following = imp;
       const imported = this.load(target);
       if (!imported) {
-        report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
+        const refused = this.workspace.readError(target);
+        if (refused) report.at(refused.code, imp.path.span, refused.message, refused.help ? { help: refused.help } : {});
+        else report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
         continue;
       }
       state.imports.set(imp, target);

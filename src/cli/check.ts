@@ -5,7 +5,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic, summarize, displayPath } from '../diagnostics/render.js';
 import { describeCount } from '../check/expect.js';
 import type { SourceText } from '../syntax/source.js';
-import { CliError } from './errors.js';
+import { CodedError } from '../diagnostics/coded-error.js';
 import { checkPath } from './load.js';
 import type { Output } from './output.js';
 
@@ -70,7 +70,7 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
         }
       }
     } catch (e) {
-      if (!(e instanceof CliError)) throw e;
+      if (!(e instanceof CodedError)) throw e;
       diagnostics = [{ code: e.code, severity: 'error', message: e.message, file: resolve(path), span: { start: 0, end: 0 } }];
       entry = { file: path, diagnostics: [{ code: e.code, severity: 'error', message: e.message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] };
       if (!opts.json) out.err(`${out.paint(['bold', 'red'], `error[${e.code}]`)}${out.paint('bold', `: ${e.message}`)}\n`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { Workspace } from '../check/workspace.js';
 import { modelSvg } from '../graph/svg.js';
+import { writeOutputFile } from '../io/write.js';
 import { CliError } from './errors.js';
 import { checkPath, pickModel } from './load.js';
 import type { Output } from './output.js';
@@ -25,11 +25,7 @@ export function registerGraph(program: Command, out: Output): void {
         out.out(svg);
         return;
       }
-      try {
-        writeFileSync(opts.output, svg);
-      } catch (e) {
-        throw new CliError('R0903', `cannot write '${opts.output}': ${e instanceof Error ? e.message : String(e)}`);
-      }
+      writeOutputFile(opts.output, svg);
       out.out(`wrote ${opts.output} (${model.name})\n`);
     });
 }

@@ -5,13 +5,13 @@ import type { CheckedModel } from '../model/types.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { CliError } from './errors.js';
 
-/** Checks a file named on the command line; a missing or unreadable file is a CliError. */
+/** Checks a file named on the command line; a missing, refused or unreadable file is a CodedError. */
 export function checkPath(workspace: Workspace, path: string): CheckedFile {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new CliError('R0101', `cannot find '${path}'`);
   if (statSync(abs).isDirectory()) throw new CliError('R0902', `'${path}' is a folder, not a .resnet file`);
   const checked = workspace.check(abs);
-  if (!checked) throw new CliError('R0902', `cannot read '${path}'`);
+  if (!checked) throw workspace.readError(abs) ?? new CliError('R0902', `cannot read '${path}'`);
   return checked;
 }
 

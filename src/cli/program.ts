@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { CodedError } from '../diagnostics/coded-error.js';
+import { trackInputs } from '../io/command-inputs.js';
 import { exitCodes } from './errors.js';
 import type { Output } from './output.js';
 
@@ -49,7 +50,8 @@ export async function buildProgram(out: Output, argv: readonly string[] = []): P
 export async function run(argv: string[], out: Output): Promise<number> {
   const program = await buildProgram(out, argv);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    // Every file the command reads is noted, so that no output of it is written over one.
+    await trackInputs(() => program.parseAsync(argv, { from: 'user' }));
     return out.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {

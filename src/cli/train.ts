@@ -8,6 +8,8 @@ import { readWeights } from '../tfjs/compile.js';
 import { standardAugment } from '../train/batches.js';
 import { checkFits, loadData } from '../train/data.js';
 import type { Schedule } from '../train/optimizer.js';
+import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
+import { findCheckpointDir } from '../train/checkpoint-store.js';
 import { checkpointDir, finalModelDir, readCheckpointState, train } from '../train/train.js';
 import { CliError } from './errors.js';
 import { checkPath, pickModel } from './load.js';
@@ -47,6 +49,14 @@ function duration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Before training: every output can be written (hours of training do not end in a refusal). */
+function checkTrainOutputs(outDir: string): void {
+  prepareOutputFolder(outDir);
+  checkOutputDir(join(outDir, checkpointDir), { replacesInput: true });
+  checkOutputDir(join(outDir, finalModelDir));
+  for (const name of ['metrics.csv', 'metrics.jsonl', 'plot.svg']) checkOutputFile(join(outDir, name));
 }
 
 export function registerTrain(program: Command, out: Output): void {
@@ -91,7 +101,7 @@ export function registerTrain(program: Command, out: Output): void {
 
       let resume: string | undefined;
       if (flags.resume !== undefined) {
-        resume = flags.resume === true ? join(outDir, checkpointDir) : resolve(flags.resume as string);
+        resume = flags.resume === true ? (findCheckpointDir(outDir) ?? join(outDir, checkpointDir)) : resolve(flags.resume as string);
         if (!existsSync(resume)) throw new CliError('R0604', `there is no checkpoint to resume in '${resume}'`, 1, 'train without --resume first, or name the checkpoint directory');
         const state = readCheckpointState(resume);
         if (state.model !== model.name) throw new CliError('R0604', `the checkpoint in '${resume}' is of model '${state.model}', not '${model.name}'`);
@@ -108,6 +118,7 @@ export function registerTrain(program: Command, out: Output): void {
 
       let initial;
       if (flags.weights !== undefined) initial = await readWeights(flags.weights, model);
+      checkTrainOutputs(outDir);
 
       out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
 

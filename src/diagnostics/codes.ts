@@ -70,6 +70,18 @@ export const codes = {
   R0605: { severity: 'error', title: 'backend not available' },
   R0606: { severity: 'error', title: 'weights cannot be read' },
   R0607: { severity: 'error', title: 'bad training option' },
+  // Files resnetc reads and writes (docs/files.md)
+  R0801: { severity: 'error', title: 'output would overwrite an input' },
+  R0802: { severity: 'error', title: 'output path is not a regular file or folder' },
+  R0803: { severity: 'error', title: 'output path is a folder where a file goes, or a file where a folder goes' },
+  R0804: { severity: 'error', title: 'output folder was not written by resnetc' },
+  R0805: { severity: 'error', title: 'no space left for the output' },
+  R0811: { severity: 'error', title: 'input is not a regular file' },
+  R0812: { severity: 'error', title: 'input file larger than resnetc reads' },
+  R0813: { severity: 'error', title: 'file named by a model lies outside its folder' },
+  R0814: { severity: 'error', title: 'import does not name a .resnet file' },
+  R0815: { severity: 'error', title: 'tfjs model manifest is malformed or does not match its shards' },
+  R0816: { severity: 'error', title: 'weights hold a value that is not finite, or a negative variance' },
   // Weights in PyTorch's formats
   R1000: { severity: 'error', title: 'weights file is a PyTorch pickle' },
   R1001: { severity: 'error', title: 'weights file is not valid safetensors' },

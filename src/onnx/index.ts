@@ -8,8 +8,9 @@
  *     WeightSet (Map from PyTorch names to float32 arrays in PyTorch layouts) or any
  *     WeightLookup, e.g. initialWeightSource(model, { seed }) which computes tensors on demand.
  *   writeOnnxFile(path, model, weights, { opset?, inference? }): number
- *     The same bytes streamed to `path` through a temporary file (no partial file on
- *     failure); returns the size written.
+ *     The same bytes streamed to `path` by src/io's writer (a temporary file renamed into
+ *     place: no partial file on failure; never onto an input or a non-regular file);
+ *     returns the size written. Throws FileError (R0801–R0805, R0903).
  *   importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet
  *     The weights of another ONNX file of the same architecture, matched by each layer's
  *     place in the network (never by names or file order), in PyTorch's names and layouts.
@@ -19,17 +20,20 @@
  *   compileOnnx(model, options): OnnxCompileResult
  *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.
  *
- * Every failure a user can cause is an OnnxError with a code from src/diagnostics/codes.ts.
+ * Every failure a user can cause is a CodedError with a code from src/diagnostics/codes.ts:
+ * an OnnxError, a FileError for a file src/io refuses to read or write (docs/files.md), or a
+ * WeightValueError (R0816) for `--weights` holding NaN, an infinity or a negative variance.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CheckedModel } from '../model/types.js';
+import { readInputFile } from '../io/read.js';
+import { writeOutputFile } from '../io/write.js';
 import { initialWeightSource, type WeightLookup } from '../weights/init.js';
+import { checkedWeights } from '../weights/validate.js';
 import { emitGraph } from './emit.js';
-import { OnnxError } from './errors.js';
 import { importOnnxWeightSource } from './import.js';
 import { checkOpset, defaultOpset } from './opset.js';
-import { serializeModel, writeModel, writeModelFile, type ModelMeta } from './writer.js';
+import { serializeModel, writeModel, type ModelMeta } from './writer.js';
 
 export { OnnxError } from './errors.js';
 export { importOnnxWeights, importOnnxWeightSource } from './import.js';
@@ -62,7 +66,7 @@ export function writeOnnxFile(path: string, model: CheckedModel, weights: Weight
   const m = meta(model, options);
   const graph = emitGraph(model, weights, { inference: options.inference ?? false });
   let size = 0;
-  writeModelFile(path, (sink) => {
+  writeOutputFile(path, (sink) => {
     size = writeModel(graph, m, sink);
   });
   return size;
@@ -96,7 +100,7 @@ export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): O
     weightsFrom = options.weights.from;
   } else if (options.weightsFile !== undefined) {
     // Matched now, decoded tensor by tensor as the writer reaches them.
-    weights = importOnnxWeightSource(readWeightsFile(options.weightsFile), model);
+    weights = checkedWeights(importOnnxWeightSource(readInputFile(options.weightsFile, 'weights'), model), options.weightsFile);
     weightsFrom = options.weightsFile;
   } else {
     // Computed tensor by tensor as the writer reaches them: the model is never whole in memory.
@@ -105,13 +109,4 @@ export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): O
   }
   const bytes = writeOnnxFile(options.output, model, weights, options);
   return { path: options.output, bytes, weightsFrom };
-}
-
-function readWeightsFile(path: string): Uint8Array {
-  if (!existsSync(path)) throw new OnnxError('R0101', `cannot find the weights file '${path}'`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new OnnxError('R0502', `cannot read the weights file '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
 }

@@ -1,7 +1,5 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { OnnxError } from './errors.js';
+import type { ByteSink } from '../io/write.js';
 import { byteLength, type Initializer, type OnnxGraph } from './graph.js';
 import { irVersionFor } from './opset.js';
 import { field, onnx } from './proto.js';
@@ -15,9 +13,7 @@ import { field, onnx } from './proto.js';
  * is known before its values are computed.
  */
 
-export interface ByteSink {
-  write(chunk: Uint8Array): void;
-}
+export type { ByteSink } from '../io/write.js';
 
 export interface ModelMeta {
   opset: number;
@@ -144,63 +140,4 @@ export function serializeModel(graph: OnnxGraph, meta: ModelMeta): Uint8Array {
     sink.write(rawBytes(init.values()));
   }
   return out;
-}
-
-/**
- * Writes to `path` through a temporary file in the same folder, renamed into place only when
- * everything was written: a failed compile leaves neither a partial file nor the temporary.
- * Small chunks are gathered into a buffer; weight tensors go to the file directly.
- */
-export function writeModelFile(path: string, write: (sink: ByteSink) => void): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(temp, 'wx');
-  } catch (e) {
-    throw new OnnxError('R0903', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const buffer = new Uint8Array(1 << 16);
-  let used = 0;
-  const flush = (): void => {
-    let done = 0;
-    while (done < used) done += writeSync(fd, buffer, done, used - done);
-    used = 0;
-  };
-  const sink: ByteSink = {
-    write(chunk) {
-      if (chunk.length <= buffer.length - used) {
-        buffer.set(chunk, used);
-        used += chunk.length;
-        return;
-      }
-      flush();
-      if (chunk.length < buffer.length) {
-        buffer.set(chunk, 0);
-        used = chunk.length;
-        return;
-      }
-      let done = 0;
-      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
-    },
-  };
-  let ok = false;
-  try {
-    write(sink);
-    flush();
-    ok = true;
-  } catch (e) {
-    if (e instanceof OnnxError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new OnnxError('R0903', `cannot write '${path}': ${code}`);
-    throw e;
-  } finally {
-    closeSync(fd);
-    if (!ok) rmSync(temp, { force: true });
-  }
-  try {
-    renameSync(temp, path);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    throw new OnnxError('R0903', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
 }

@@ -1,11 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { CodedError } from '../diagnostics/coded-error.js';
 import { layerTensors, tensorSize } from '../model/tensors.js';
 import type { CheckedModel } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
 import { importOnnxWeights, OnnxError, writeOnnxFile } from '../onnx/index.js';
+import { readInputFile } from '../io/read.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
 import { isPytorchWeightsFile, readSafetensorsWeights } from '../weights/state-dict.js';
+import { checkWeightSet } from '../weights/validate.js';
 import { useBackend } from './backend.js';
 import { buildTfjsModel } from './build.js';
 import { isTfjsModelPath, loadModelDir, saveModelDir } from './io.js';
@@ -22,7 +24,9 @@ export class TfjsError extends CodedError {
  * Weights for a model from a file: an ONNX file of the same architecture (read by the ONNX
  * target's importOnnxWeights, matched by place), a safetensors state_dict (matched by the
  * naming table; a pickled .pth is refused with R1000) or a tfjs model directory written by
- * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet.
+ * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet. Refuses (R0816)
+ * weights holding NaN, an infinity or a negative running variance (src/weights/validate.ts),
+ * and files src/io/read.ts refuses (FileError).
  */
 export async function readWeights(path: string, model: CheckedModel): Promise<WeightSet> {
   if (!existsSync(path)) throw new TfjsError('R0101', `cannot find the weights '${path}'`);
@@ -32,6 +36,7 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
     try {
       saved = await loadModelDir(path);
     } catch (e) {
+      if (e instanceof CodedError) throw e;
       throw new TfjsError('R0606', `cannot load the tfjs model in '${path}': ${(e as Error).message}`);
     }
     try {
@@ -48,13 +53,13 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
           if (got !== tensorSize(t.shape)) throw new TfjsError('R0606', `in '${path}', '${t.name}' has ${got} values; ${model.name} needs ${tensorSize(t.shape)} (${t.shape.join('x')})`);
         }
       }
-      return weights;
+      return checkWeightSet(weights, path);
     } finally {
       saved.dispose();
     }
   }
   try {
-    return importOnnxWeights(new Uint8Array(readFileSync(path)), model);
+    return checkWeightSet(importOnnxWeights(readInputFile(path, 'weights'), model), path);
   } catch (e) {
     if (e instanceof OnnxError) throw new TfjsError('R0606', e.message, e.help ?? 'give an ONNX file or a tfjs model directory (with model.json) of the same architecture');
     throw e;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { CodedError } from '../diagnostics/coded-error.js';
 import type { CheckedModel } from '../model/types.js';
-import { writeModelFile, type ByteSink } from '../onnx/writer.js';
+import { writeOutputFile, type ByteSink } from '../io/write.js';
 import { isTfjsModelPath } from '../tfjs/model-path.js';
 import { initialWeightSource, type WeightLookup } from '../weights/init.js';
 import { isPytorchWeightsFile, readSafetensorsWeights, readWeightsBytes, stateDictMetadata, writeStateDict } from '../weights/state-dict.js';
@@ -24,9 +24,9 @@ export interface TorchCompileOptions {
   weights?: string;
 }
 
-/** The one place the PyTorch targets write a file: atomically, through a temporary file renamed into place (R0903 when it cannot be written). */
+/** The one place the PyTorch targets write a file: through src/io's writer (atomic, never over an input or a device; docs/files.md). */
 function writeOutput(path: string, write: (sink: ByteSink) => void): void {
-  writeModelFile(path, write);
+  writeOutputFile(path, write);
 }
 
 /**

@@ -1,13 +1,15 @@
 import * as tf from '../tfjs/tf.js';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CodedError } from '../diagnostics/coded-error.js';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
-import { loadModelDir, saveModelDir } from '../tfjs/io.js';
+import { prepareOutputFolder, writeOutputFile } from '../io/write.js';
+import { loadModelDir, modelDirFiles, saveModelDir } from '../tfjs/io.js';
 import { setWeights } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
 import { type Augment, epochOrder, makeBatch, random } from './batches.js';
+import { writeCheckpointDir } from './checkpoint-store.js';
 import type { DataSplits, Dataset } from './data.js';
 import { type EpochMetrics, metricsCsv, metricsJsonl, plotSvg } from './metrics.js';
 import { learningRate, type Schedule, Sgd } from './optimizer.js';
@@ -70,7 +72,7 @@ export interface CheckpointState {
   momentum: { names: string[]; sizes: number[] };
 }
 
-export const checkpointDir = 'checkpoint';
+export { checkpointDir } from './checkpoint-store.js';
 export const finalModelDir = 'model';
 const stateFile = 'state.json';
 const momentumFile = 'momentum.bin';
@@ -146,7 +148,7 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
       total.set(b, offset);
       offset += b.length;
     }
-    await saveModelDir(model, join(options.out, checkpointDir), { [stateFile]: JSON.stringify(state, null, 2), [momentumFile]: new Uint8Array(total.buffer) });
+    writeCheckpointDir(options.out, await modelDirFiles(model, { [stateFile]: JSON.stringify(state, null, 2), [momentumFile]: new Uint8Array(total.buffer) }));
   };
   const writeMetrics = (): void => {
     writeDirAtomicFiles(options.out, {
@@ -225,11 +227,10 @@ function writeDirAtomicFiles(dir: string, files: Record<string, string>): void {
   for (const [name, text] of Object.entries(files)) writeFileAtomic(join(dir, name), text);
 }
 
+/** Writes a file whole or not at all (src/io/write.ts), its folder made as needed. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  prepareOutputFolder(dirname(path));
+  writeOutputFile(path, data);
 }
 
 /** One SGD step; returns the batch's mean loss and its number of correct predictions. */

@@ -1,4 +1,6 @@
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
+import { openInput, readInputFile } from '../io/read.js';
+import { checkWeightSet } from './validate.js';
 import type { CheckedModel } from '../model/types.js';
 import type { WeightLookup, WeightSet } from './init.js';
 import { parseSafetensors, serializeSafetensors, sniffWeightsFile, tensorAsFloat32, TorchWeightsError, writeSafetensors, type ByteSink, type TensorToWrite } from './safetensors.js';
@@ -51,29 +53,19 @@ export function writeStateDict(model: CheckedModel, weights: WeightLookup, metad
 }
 
 /**
- * The bytes of a weights file, or its first `head` bytes. The one place weights files are
- * read, so that a guarded reader (bounded, regular files only) replaces it alone. Throws
- * R0101 when there is no such file, R0902 when it cannot be read (a folder, no permission).
+ * The bytes of a weights file, or its first `head` bytes, through src/io's reader: a
+ * regular file within the weights limit, opened without blocking. Throws FileError: R0101
+ * when there is no such file, R0811 when it is not a regular file (a folder, a FIFO, a
+ * device), R0812 over the limit, R0902 when it cannot be read.
  */
 export function readWeightsBytes(path: string, head?: number): Uint8Array {
-  let stat;
+  if (head === undefined) return readInputFile(path, 'weights');
+  const { fd, stats } = openInput(path, 'weights');
   try {
-    stat = statSync(path);
-  } catch {
-    throw new TorchWeightsError('R0101', `cannot find the weights file '${path}'`);
-  }
-  if (!stat.isFile()) throw new TorchWeightsError('R0902', `the weights '${path}' are not a file`, 'name a .safetensors file');
-  try {
-    if (head === undefined) return readFileSync(path);
-    const fd = openSync(path, 'r');
-    try {
-      const bytes = new Uint8Array(Math.min(head, stat.size));
-      return bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch (e) {
-    throw new TorchWeightsError('R0902', `cannot read the weights file '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    const bytes = new Uint8Array(Math.min(head, stats.size));
+    return bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -109,7 +101,8 @@ function someOf(keys: string[], count = 3): string {
  * R1000 a pickled PyTorch file, R1001–R1004 a file that is not valid safetensors (see
  * parseSafetensors), R1005 a tensor the spec needs is missing, R1006 the file has a tensor the
  * spec does not, R1007 a tensor of another shape, R1002 a weight that is not floating-point;
- * each names the key and the spec's layer. R0101/R0902 when the path cannot be read.
+ * each names the key and the spec's layer. R0816 (src/weights/validate.ts) for a NaN, an
+ * infinity or a negative running variance; FileError (src/io/read.ts) when the path cannot be read.
  */
 export function readSafetensorsWeights(source: string | Uint8Array, model: CheckedModel, label?: string): WeightSet {
   const name = label ?? (typeof source === 'string' ? `'${source}'` : 'the weights');
@@ -145,5 +138,5 @@ export function readSafetensorsWeights(source: string | Uint8Array, model: Check
   if (extra.length > 0) {
     throw new TorchWeightsError('R1006', `${name} has ${extra.length === 1 ? 'a tensor' : `${extra.length} tensors`} that ${model.name} does not have: ${someOf(extra)}`, otherNetwork);
   }
-  return weights;
+  return checkWeightSet(weights, name);
 }

@@ -129,4 +129,24 @@ describe('reading a state_dict into a model', () => {
     const count = refusal(tinyFile((t) => t.map((x) => (x.name === 'bn1.num_batches_tracked' ? { ...x, dtype: 'F32', values: () => new Float32Array(1) } : x))));
     expect(count).toMatchObject({ code: 'R1002', layer: 'stem.norm3' });
   });
+
+  it('refuses a NaN, an infinity or a negative running variance, naming the tensor (R0816), as the other weight readers do', async () => {
+    const { WeightValueError } = await import('../../src/weights/validate.js');
+    const poisoned = (key: string, value: number): Uint8Array =>
+      tinyFile((t) => t.map((x) => (x.name === key ? { ...x, values: () => Float32Array.from({ length: x.shape.reduce((a, b) => a * b, 1) }, (_, j) => (j === 1 ? value : 1)) } : x)));
+    for (const [key, value, tensor] of [
+      ['layer1.0.conv2.weight', Number.NaN, 'a.block0.conv2.weight'],
+      ['fc.bias', Number.POSITIVE_INFINITY, 'head.fc.bias'],
+      ['layer2.1.bn1.running_var', -0.5, 'b.block1.norm1.running_var'],
+    ] as const) {
+      let error: unknown;
+      try {
+        readSafetensorsWeights(poisoned(key, value), tiny, "'w.safetensors'");
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(WeightValueError);
+      expect(error).toMatchObject({ code: 'R0816', tensor, index: 1 });
+    }
+  });
 });
