@@ -5,7 +5,7 @@ import type * as A from '../syntax/ast.js';
 import { detach } from '../syntax/ast.js';
 import type { Span } from '../syntax/source.js';
 import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
-import { groupDigits } from './expect.js';
+import { groupDigits } from '../model/count-format.js';
 import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
 
 /**

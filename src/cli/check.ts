@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Workspace } from '../check/workspace.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic, summarize, displayPath } from '../diagnostics/render.js';
-import { describeCount } from '../check/expect.js';
+import { describeCount } from '../model/count-format.js';
 import type { SourceText } from '../syntax/source.js';
 import { CliError } from './errors.js';
 import { checkPath } from './load.js';

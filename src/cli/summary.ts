@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { Workspace } from '../check/workspace.js';
-import { groupDigits } from '../check/expect.js';
+import { compactCount, groupDigits } from '../model/count-format.js';
 import { displayPath } from '../diagnostics/render.js';
 import type { CheckedModel, Counts, Layer, Shape } from '../model/types.js';
 import { blockPaths } from '../model/walk.js';
@@ -69,17 +69,9 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
   const weights = t.params - t.normParams - t.biases;
   lines.push(`parameters  ${n(t.params)}  (weights ${n(weights)}, norm scale and shift ${n(t.normParams)}, biases ${n(t.biases)})`);
   lines.push(`buffers     ${n(t.buffers)}  (norm running mean and variance: state, not parameters)`);
-  lines.push(`MACs        ${n(t.macs)}  (${short(t.macs)}, one image)`);
+  lines.push(`MACs        ${n(t.macs)}  (${compactCount(t.macs)}, one image)`);
   lines.push(`output      ${shape(model.output)}${model.head ? ` -> ${model.head.classes} logits` : ''}`);
   return lines.join('\n');
-}
-
-/** `4.09G`, `40.55M`, `650` */
-function short(v: number): string {
-  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(2)}K`;
-  return String(v);
 }
 
 function sum(layers: Layer[]): Counts {

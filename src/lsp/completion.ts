@@ -10,7 +10,7 @@ import { readNumber } from '../syntax/literals.js';
 import { LBrace, RBrace, tokenize } from '../syntax/tokens.js';
 import { blockKindDoc, keywordDocs, shortcutKindDoc } from './keyword-docs.js';
 import { checkedModelOf, shapeText } from './hover.js';
-import { compact } from './inlay-hints.js';
+import { compactCount } from '../model/count-format.js';
 import { offsetOf } from './positions.js';
 import { listResnetFiles, type Project, uriToPath } from './project.js';
 import { resolveModel } from './resolve.js';
@@ -187,7 +187,7 @@ function modelsInScope(project: Project, file: CheckedFile | undefined, current:
     items.push({
       label: name,
       kind: CompletionItemKind.Class,
-      detail: model ? `${compact(model.totals.params)} params · ${compact(model.totals.macs)} MACs → ${shapeText(model.output)}` : undefined,
+      detail: model ? `${compactCount(model.totals.params)} params · ${compactCount(model.totals.macs)} MACs → ${shapeText(model.output)}` : undefined,
       labelDetails: from === file ? undefined : { description: relative(dirname(file.path), from.path) },
     });
   };

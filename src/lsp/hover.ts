@@ -1,5 +1,5 @@
 import type { Hover, Position } from 'vscode-languageserver';
-import { describeCount } from '../check/expect.js';
+import { describeCount } from '../model/count-format.js';
 import type { CheckedFile } from '../check/workspace.js';
 import type { CheckedModel, Shape, Stage } from '../model/types.js';
 import type { ModelNode } from '../syntax/ast.js';
