@@ -1,11 +1,10 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { Workspace } from '../check/workspace.js';
 import { compactCount, groupDigits } from '../model/count-format.js';
 import { displayPath } from '../diagnostics/render.js';
 import type { CheckedModel, Counts, Layer, Shape } from '../model/types.js';
 import { blockPaths } from '../model/walk.js';
-import { checkPath, pickModel } from './load.js';
+import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
 export function registerSummary(program: Command, out: Output): void {
@@ -15,8 +14,7 @@ export function registerSummary(program: Command, out: Output): void {
     .option('-m, --model <name>', 'the model to summarise (needed when the file declares several)')
     .option('-l, --layers', 'one row per layer instead of per stage')
     .action((file: string, opts: { model?: string; layers?: boolean }) => {
-      const checked = checkPath(new Workspace(), file);
-      const model = pickModel(checked, file, opts.model);
+      const { checked, model } = loadModel(file, opts.model, out, 'summary', 'inspect');
       out.out(summaryText(model, displayPath(checked.path, process.cwd()), opts.layers ?? false) + '\n');
     });
 }

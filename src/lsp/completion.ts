@@ -12,7 +12,8 @@ import { blockKindDoc, keywordDocs, shortcutKindDoc } from './keyword-docs.js';
 import { checkedModelOf, shapeText } from './hover.js';
 import { compactCount } from '../model/count-format.js';
 import { offsetOf } from './positions.js';
-import { listResnetFiles, type Project, uriToPath } from './project.js';
+import { resnetFilesIn } from '../util/resnet-files.js';
+import { type Project, uriToPath } from './project.js';
 import { resolveModel } from './resolve.js';
 
 /** Where the cursor stands: at the top of the file, or inside which kind of braces. */
@@ -234,7 +235,7 @@ function actualValue(file: CheckedFile | undefined, node: ModelNode | undefined,
 
 function importPaths(file: ParsedFile, quote: boolean): CompletionItem[] {
   const dir = dirname(file.path);
-  return listResnetFiles(dir, 200)
+  return resnetFilesIn(dir, 200)
     .filter((p) => p !== file.path)
     .map((p) => relative(dir, p))
     .sort()
