@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { compactCount, groupDigits } from '../model/count-format.js';
+import { compactCount, groupDigits, shareText } from '../model/count-format.js';
 import { displayPath } from '../diagnostics/render.js';
 import type { CheckedModel, Counts, Layer, Shape } from '../model/types.js';
 import { blockPaths } from '../model/walk.js';
@@ -21,7 +21,6 @@ export function registerSummary(program: Command, out: Output): void {
 
 const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 const n = (v: number): string => groupDigits(v);
-const pct = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
 
 function table(head: string[]): Table.Table {
   return new Table({
@@ -54,7 +53,7 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
   } else {
     const tb = table(['part', 'blocks', 'output', 'params', 'share', 'MACs', 'share']);
     const row = (name: string, blocks: string, out: Shape | string, c: Counts): void =>
-      void tb.push([name, blocks, typeof out === 'string' ? out : shape(out), n(c.params), pct(c.params, t.params), n(c.macs), pct(c.macs, t.macs)]);
+      void tb.push([name, blocks, typeof out === 'string' ? out : shape(out), n(c.params), shareText(c.params, t.params), n(c.macs), shareText(c.macs, t.macs)]);
     const stemOut = model.stem.length > 0 ? model.stem[model.stem.length - 1]!.out : model.input;
     row('stem', '', stemOut, sum(model.stem));
     for (const s of model.stages) row(s.name, `${s.blocks.length} x ${s.blocks[0]!.kind}${s.stride > 1 ? ` /${s.stride}` : ''}`, s.out, s);

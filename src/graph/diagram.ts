@@ -1,4 +1,4 @@
-import { compactCount, describeCount } from '../model/count-format.js';
+import { compactCount, describeCount, shareText } from '../model/count-format.js';
 import type { CheckedModel, Layer, Shape } from '../model/types.js';
 
 /**
@@ -30,7 +30,7 @@ export interface Diagram {
 
 const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 
-const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${((100 * part) / whole).toFixed(1)}%)`);
+const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${shareText(part, whole)})`);
 
 function layerText(l: Layer): string | undefined {
   switch (l.op) {

@@ -68,3 +68,13 @@ export function describeCount(count: number): string {
   const exact = groupDigits(count);
   return count < 1000 ? exact : `${exact} (${compactCount(count)})`;
 }
+
+/**
+ * A part's share of a whole as a percentage with one decimal, rounded half up like every
+ * count (`27.8%`); `whenNone` when the whole is 0. Used by summary, graph, hover and inlay hints.
+ */
+export function shareText(part: number, whole: number, whenNone = '-'): string {
+  if (whole === 0) return whenNone;
+  const tenths = (2n * 1000n * BigInt(part) + BigInt(whole)) / (2n * BigInt(whole));
+  return `${pointText(tenths, 1)}%`;
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { countMatches, formatLike } from '../../src/check/expect.js';
-import { compactCount } from '../../src/model/count-format.js';
+import { compactCount, shareText } from '../../src/model/count-format.js';
 import { readNumber } from '../../src/syntax/literals.js';
 import { check } from '../helpers/check.js';
 
@@ -104,5 +104,19 @@ describe('one decimal rounding for expect, its messages and its fixes', () => {
     expect([999, 1000, 86_549, 999_949, 999_950, 999_999, 25_557_032, 999_995_000, 4_089_184_256].map(compactCount)).toEqual([
       '999', '1.0K', '86.5K', '999.9K', '1.00M', '1.00M', '25.56M', '1.00G', '4.09G',
     ]);
+  });
+
+  it('rounds shares (summary, graph, hover) half up to one decimal of a percent', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65_535 }), fc.integer({ min: 1, max: 65_535 }), (part, whole) => {
+        // tenths of a percent: 1000·part/whole, half up; exact in doubles at this size
+        const tenths = Math.floor((2000 * part + whole) / (2 * whole));
+        expect(shareText(part, whole)).toBe(`${Math.floor(tenths / 10)}.${tenths % 10}%`);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(shareText(7_098_368, 25_557_032)).toBe('27.8%'); // resnet50's conv4
+    expect(shareText(3, 2000)).toBe('0.2%'); // 0.15%: toFixed(1) on the binary 0.15 gave 0.1%
+    expect(shareText(0, 0)).toBe('-');
   });
 });

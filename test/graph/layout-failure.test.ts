@@ -10,7 +10,7 @@ vi.mock('../../src/graph/svg.js', () => ({
 }));
 
 describe('resnetc graph when the layout fails', () => {
-  it('reports R0704 with the layout engine's message, and writes nothing', async () => {
+  it("reports R0704 with the layout engine's message, and writes nothing", async () => {
     const out = join(tempFiles({}), 'g.svg');
     const r = await cli('graph', join(root, 'specs', 'resnet18.resnet'), '-o', out);
     expect(r.code).toBe(1);
