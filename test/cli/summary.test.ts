@@ -39,7 +39,7 @@ describe('resnetc summary', () => {
     const r = await cli('summary', join(dir, 'bad.resnet'));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^error\[R0208\]: 'blocks' must be at least 1, not 0\n  --> .*bad\.resnet:1:61\n/);
+    expect(r.stderr).toMatch(/^error\[R0208\]: 'blocks' must be at least 1, not 0\n {2}--> .*bad\.resnet:1:61\n/);
     expect(r.stderr).toMatch(/\n`resnetc summary` stopped: 1 error, 0 warnings in .*bad\.resnet\n$/);
   });
 });

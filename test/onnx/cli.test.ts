@@ -93,7 +93,7 @@ describe('resnetc compile --target onnx', () => {
     writeFileSync(broken, readFileSync(spec, 'utf8').replace('block bottleneck', 'block bottlenek'));
     const r = await resnetc('compile', broken, '-t', 'onnx', '-o', join(dir, 'x.onnx'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error\[R0203\]: unknown block kind 'bottlenek'\n  --> .*broken\.resnet:\d+:\d+\n[\s\S]*\n`resnetc compile` stopped: 1 error, 0 warnings in .*broken\.resnet\n$/);
+    expect(r.stderr).toMatch(/^error\[R0203\]: unknown block kind 'bottlenek'\n {2}--> .*broken\.resnet:\d+:\d+\n[\s\S]*\n`resnetc compile` stopped: 1 error, 0 warnings in .*broken\.resnet\n$/);
     rmSync(broken);
     expect(leftovers()).toEqual([]);
   });
