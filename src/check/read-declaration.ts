@@ -339,7 +339,7 @@ class ValueReader {
           momentum = v.value;
           if (v.value > 0.5) {
             this.report.report('R0218', this.at(v.span), `momentum ${v.text} gives each new batch a weight of ${v.text} in the running statistics (PyTorch's convention)`, {
-              help: `Keras and TensorFlow count the other way: their momentum ${v.text} is PyTorch's ${Math.round((1 - v.value) * 1e6) / 1e6}, which this statement takes; the usual value is 0.1`,
+              help: `Keras and TensorFlow count the other way: their momentum ${v.text} is PyTorch's ${Math.round((1 - v.value) * 1e6) / 1e6}, and this statement takes PyTorch's (0.1 unless set)`,
             });
           }
         } else {

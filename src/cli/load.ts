@@ -10,7 +10,6 @@ import { resnetFilesIn } from '../util/resnet-files.js';
 import { CliError, RefusedError } from './errors.js';
 import type { Output } from './output.js';
 
-
 /** Checks a file named on the command line; a missing or unreadable file is a CliError. */
 export function checkPath(workspace: Workspace, path: string): CheckedFile {
   const abs = resolve(path);

@@ -57,7 +57,7 @@ function quiet(out: Output): OutputConfiguration {
  * unknown option is reported before a required option that is missing (commander checks
  * those first): `--taget onnx` is a misspelt `--target`, not a missing one.
  */
-export function usageError(e: CommanderError, program: Command, argv: readonly string[]): { message: string; help: string } {
+function usageError(e: CommanderError, program: Command, argv: readonly string[]): { message: string; help: string } {
   const command = program.commands.find((c) => c.name() === argv[0] || c.aliases().includes(argv[0] ?? ''));
   const usage = command ? `\`resnetc ${command.name()} --help\`` : '`resnetc --help`';
   let message = e.message.replace(/^error: /, '').split('\n')[0]!;
@@ -105,4 +105,3 @@ export async function run(argv: string[], out: Output): Promise<number> {
     throw e;
   }
 }
-
