@@ -284,16 +284,7 @@ function buildBlock(
   };
   // Each convolution is followed by its norm and activation (post-activation blocks), or
   // preceded by them (pre-activation blocks; the first pair is the block's preactivation).
-  const convs: { channels: number; kernel: [number, number]; stride: number; groups: number }[] = isBottleneck(spec.kind)
-    ? [
-        { channels: innerWidth, kernel: [1, 1], stride: spec.strideOn === '1x1' ? stride : 1, groups: 1 },
-        { channels: innerWidth, kernel: [3, 3], stride: spec.strideOn === '3x3' ? stride : 1, groups: spec.groups },
-        { channels: outChannels, kernel: [1, 1], stride: 1, groups: 1 },
-      ]
-    : [
-        { channels: innerWidth, kernel: [3, 3], stride, groups: 1 },
-        { channels: outChannels, kernel: [3, 3], stride: 1, groups: 1 },
-      ];
+  const convs = branchConvs(spec, stride, innerWidth, outChannels);
   for (const [i, c] of convs.entries()) {
     const k = i + 1;
     if (preact && k > 1) {
@@ -350,9 +341,39 @@ function buildBlock(
   };
 }
 
+/** One convolution of a block's residual branch. */
+export interface BranchConv {
+  channels: number;
+  kernel: [number, number];
+  stride: number;
+  groups: number;
+}
+
+/**
+ * The convolutions of a block's residual branch, in order (LANGUAGE.md's block table): which
+ * one takes the block's stride, its kernel, groups and output channels.
+ */
+export function branchConvs(spec: Pick<BlockSpec, 'kind' | 'strideOn' | 'groups'>, stride: number, innerWidth: number, outChannels: number): BranchConv[] {
+  return isBottleneck(spec.kind)
+    ? [
+        { channels: innerWidth, kernel: [1, 1], stride: spec.strideOn === '1x1' ? stride : 1, groups: 1 },
+        { channels: innerWidth, kernel: [3, 3], stride: spec.strideOn === '3x3' ? stride : 1, groups: spec.groups },
+        { channels: outChannels, kernel: [1, 1], stride: 1, groups: 1 },
+      ]
+    : [
+        { channels: innerWidth, kernel: [3, 3], stride, groups: 1 },
+        { channels: outChannels, kernel: [3, 3], stride: 1, groups: 1 },
+      ];
+}
+
+/** torchvision's one rule: a block changes the shape, and its shortcut is more than an identity, when it strides or changes the channels. */
+export function changesShape(inChannels: number, stride: number, outChannels: number): boolean {
+  return stride !== 1 || inChannels !== outChannels;
+}
+
 /** Undefined when shortcut A would have to drop channels. */
 function buildShortcut(name: string, input: Shape, stride: number, outChannels: number, option: ShortcutOption, preact: boolean, ctx: BuildContext): Shortcut | undefined {
-  const changes = stride !== 1 || input.c !== outChannels;
+  const changes = changesShape(input.c, stride, outChannels);
   const identity: Shortcut = { option, kind: 'identity', source: 'input', layers: [] };
   if (option === 'A') {
     if (!changes) return identity;

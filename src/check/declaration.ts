@@ -24,6 +24,8 @@ export interface StemLayerSpec {
   stride: number;
   groups: number;
   origin: Origin;
+  /** Where `stride S` was written (for warnings about a stride that does nothing). */
+  strideOrigin?: Origin;
 }
 
 export interface BlockSpec {
@@ -34,6 +36,9 @@ export interface BlockSpec {
   strideOn: '1x1' | '3x3';
   se: number | undefined;
   origin: Origin;
+  /** Where `stride_on` and `se` were written, when they were. */
+  strideOnOrigin?: Origin;
+  seOrigin?: Origin;
 }
 
 export interface StageDecl {

@@ -5,7 +5,7 @@ import type * as A from '../syntax/ast.js';
 import { detach } from '../syntax/ast.js';
 import type { Span } from '../syntax/source.js';
 import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
-import { groupDigits } from './expect.js';
+import { groupDigits } from '../model/count-format.js';
 import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
 
 /**
@@ -217,6 +217,12 @@ class ValueReader {
     return values;
   }
 
+  /** `{ [field]: origin }` of the first option `key` written, or nothing: spread into a spec. */
+  optionOrigin<F extends string>(options: A.OptionNode[], key: string, field: F): { [K in F]?: Origin } {
+    const o = options.find((x) => x.key.text === key);
+    return (o ? { [field]: this.at(o.span) } : {}) as { [K in F]?: Origin };
+  }
+
   stem(s: A.StemStatement): StemLayerSpec[] | null {
     const layers: StemLayerSpec[] = [];
     let valid = true;
@@ -231,7 +237,7 @@ class ValueReader {
           valid = false;
           continue;
         }
-        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l.span) });
+        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l.span), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
       } else {
         const opts = this.wholeOptions(l.options, ['stride'], `a stem ${l.kind}`);
         const stride = opts.get('stride');
@@ -239,7 +245,7 @@ class ValueReader {
           valid = false;
           continue;
         }
-        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, origin: this.at(l.span) });
+        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, origin: this.at(l.span), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
       }
     }
     return valid ? layers : null;
@@ -296,6 +302,8 @@ class ValueReader {
       strideOn,
       se: opts.get('se') ?? undefined,
       origin: this.at(s.span),
+      ...this.optionOrigin(s.options, 'stride_on', 'strideOnOrigin'),
+      ...this.optionOrigin(s.options, 'se', 'seOrigin'),
     };
   }
 
@@ -327,8 +335,14 @@ class ValueReader {
           valid = false;
         }
       } else if (key === 'momentum') {
-        if (v.value >= 0 && v.value <= 1) momentum = v.value;
-        else {
+        if (v.value >= 0 && v.value <= 1) {
+          momentum = v.value;
+          if (v.value > 0.5) {
+            this.report.report('R0218', this.at(v.span), `momentum ${v.text} gives each new batch a weight of ${v.text} in the running statistics (PyTorch's convention)`, {
+              help: `Keras and TensorFlow count the other way: their momentum ${v.text} is PyTorch's ${Math.round((1 - v.value) * 1e6) / 1e6}, and this statement takes PyTorch's (0.1 unless set)`,
+            });
+          }
+        } else {
           this.report.report('R0208', this.at(v.span), `momentum must be between 0 and 1, not ${v.text}`, {
             help: "momentum is PyTorch's: the weight of the new batch, 0.1 by default",
           });

@@ -13,6 +13,7 @@ import type { ModelDecl, Reporter } from './declaration.js';
 import { checkExpects } from './expect.js';
 import { type FileHost, diskHost } from './host.js';
 import { mergeExtends } from './merge.js';
+import { reportWarnings } from './warnings.js';
 import { readDeclaration } from './read-declaration.js';
 import { Relocation } from './relocate.js';
 
@@ -194,6 +195,7 @@ class CheckRun {
       else {
         const mark = state.diagnostics.length;
         const base = buildModel(merged, report.forModel(decl), this.workspace.blockSummaries);
+        if (base) reportWarnings(merged, base, report.forModel(decl));
         const model = base && { ...base, expects: checkExpects(base, decl.expects, report.forModel(decl)) };
         built = { model, diagnostics: state.diagnostics.slice(mark) };
         this.workspace.builds.set(merged, built);

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { Workspace } from '../check/workspace.js';
 import type { CheckedModel } from '../model/types.js';
 import { defaultOpset } from '../onnx/opset.js';
 import { isTfjsModelPath } from '../tfjs/model-path.js';
 import { CliError } from './errors.js';
 import { withInterruptsDeferred } from './interrupt.js';
-import { checkPath, pickModel } from './load.js';
+import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
 /** The options of `resnetc compile`, parsed; each target reads those that concern it. */
@@ -82,8 +81,7 @@ export function registerCompile(program: Command, out: Output): void {
       if (!target) {
         throw new CliError('R0901', `unknown target '${opts.target}'`, 2, `the targets are ${Object.keys(targets).join(', ')}`);
       }
-      const checked = checkPath(new Workspace(), file);
-      const model = pickModel(checked, file, opts.model);
+      const { model } = loadModel(file, opts.model, out, 'compile', 'build');
       const options: CompileOptions = {
         output: resolve(opts.output),
         inference: opts.inference ?? false,

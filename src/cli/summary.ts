@@ -1,11 +1,10 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { Workspace } from '../check/workspace.js';
-import { groupDigits } from '../check/expect.js';
+import { compactCount, groupDigits, shareText } from '../model/count-format.js';
 import { displayPath } from '../diagnostics/render.js';
 import type { CheckedModel, Counts, Layer, Shape } from '../model/types.js';
 import { blockPaths } from '../model/walk.js';
-import { checkPath, pickModel } from './load.js';
+import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
 export function registerSummary(program: Command, out: Output): void {
@@ -15,15 +14,13 @@ export function registerSummary(program: Command, out: Output): void {
     .option('-m, --model <name>', 'the model to summarise (needed when the file declares several)')
     .option('-l, --layers', 'one row per layer instead of per stage')
     .action((file: string, opts: { model?: string; layers?: boolean }) => {
-      const checked = checkPath(new Workspace(), file);
-      const model = pickModel(checked, file, opts.model);
+      const { checked, model } = loadModel(file, opts.model, out, 'summary', 'inspect');
       out.out(summaryText(model, displayPath(checked.path, process.cwd()), opts.layers ?? false) + '\n');
     });
 }
 
 const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 const n = (v: number): string => groupDigits(v);
-const pct = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
 
 function table(head: string[]): Table.Table {
   return new Table({
@@ -56,7 +53,7 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
   } else {
     const tb = table(['part', 'blocks', 'output', 'params', 'share', 'MACs', 'share']);
     const row = (name: string, blocks: string, out: Shape | string, c: Counts): void =>
-      void tb.push([name, blocks, typeof out === 'string' ? out : shape(out), n(c.params), pct(c.params, t.params), n(c.macs), pct(c.macs, t.macs)]);
+      void tb.push([name, blocks, typeof out === 'string' ? out : shape(out), n(c.params), shareText(c.params, t.params), n(c.macs), shareText(c.macs, t.macs)]);
     const stemOut = model.stem.length > 0 ? model.stem[model.stem.length - 1]!.out : model.input;
     row('stem', '', stemOut, sum(model.stem));
     for (const s of model.stages) row(s.name, `${s.blocks.length} x ${s.blocks[0]!.kind}${s.stride > 1 ? ` /${s.stride}` : ''}`, s.out, s);
@@ -69,17 +66,9 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
   const weights = t.params - t.normParams - t.biases;
   lines.push(`parameters  ${n(t.params)}  (weights ${n(weights)}, norm scale and shift ${n(t.normParams)}, biases ${n(t.biases)})`);
   lines.push(`buffers     ${n(t.buffers)}  (norm running mean and variance: state, not parameters)`);
-  lines.push(`MACs        ${n(t.macs)}  (${short(t.macs)}, one image)`);
+  lines.push(`MACs        ${n(t.macs)}  (${compactCount(t.macs)}, one image)`);
   lines.push(`output      ${shape(model.output)}${model.head ? ` -> ${model.head.classes} logits` : ''}`);
   return lines.join('\n');
-}
-
-/** `4.09G`, `40.55M`, `650` */
-function short(v: number): string {
-  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(2)}K`;
-  return String(v);
 }
 
 function sum(layers: Layer[]): Counts {

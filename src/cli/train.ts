@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Workspace } from '../check/workspace.js';
 import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
 import { readWeights } from '../tfjs/compile.js';
 import { standardAugment } from '../train/batches.js';
@@ -12,7 +11,7 @@ import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/writ
 import { findCheckpointDir } from '../train/checkpoint-store.js';
 import { checkpointDir, finalModelDir, readCheckpointState, train } from '../train/train.js';
 import { CliError } from './errors.js';
-import { checkPath, pickModel } from './load.js';
+import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
 interface TrainFlags {
@@ -93,8 +92,7 @@ export function registerTrain(program: Command, out: Output): void {
       if (flags.resume !== undefined && flags.weights !== undefined) throw new CliError('R0607', '--resume and --weights cannot be used together', 2, 'a checkpoint already holds the weights');
 
       const outDir = resolve(flags.out);
-      const checked = checkPath(new Workspace(), file);
-      const model = pickModel(checked, file, flags.model);
+      const { model } = loadModel(file, flags.model, out, 'train', 'build');
 
       const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
       checkFits(data, model.input, model.classes, model.name);

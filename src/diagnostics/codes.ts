@@ -41,10 +41,17 @@ export const codes = {
   R0213: { severity: 'warning', title: 'dropout without a head' },
   R0214: { severity: 'error', title: 'model without stages' },
   R0215: { severity: 'error', title: 'model too large to count exactly' },
+  R0216: { severity: 'warning', title: 'stride_on on a block that never strides' },
+  R0217: { severity: 'warning', title: 'inner width rounded down' },
+  R0218: { severity: 'warning', title: "norm momentum in Keras's convention" },
   // Shapes
   R0302: { severity: 'error', title: 'groups do not divide the channels' },
   R0303: { severity: 'error', title: 'zero-padding shortcut cannot drop channels' },
   R0305: { severity: 'error', title: 'squeeze-and-excitation leaves no channels' },
+  R0306: { severity: 'warning', title: 'stride on a 1x1 map' },
+  R0307: { severity: 'warning', title: 'shortcut kind that never takes effect' },
+  R0308: { severity: 'warning', title: 'squeeze-and-excitation to one channel' },
+  R0309: { severity: 'warning', title: 'kernel taps that see only padding' },
   // Expectations
   R0401: { severity: 'error', title: 'parameter count differs from expect' },
   R0402: { severity: 'error', title: 'multiply-accumulate count differs from expect' },

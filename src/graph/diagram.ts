@@ -1,4 +1,4 @@
-import { describeCount } from '../check/expect.js';
+import { compactCount, describeCount, shareText } from '../model/count-format.js';
 import type { CheckedModel, Layer, Shape } from '../model/types.js';
 
 /**
@@ -30,14 +30,7 @@ export interface Diagram {
 
 const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 
-export function compactCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
-  return String(n);
-}
-
-const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${((100 * part) / whole).toFixed(1)}%)`);
+const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${shareText(part, whole)})`);
 
 function layerText(l: Layer): string | undefined {
   switch (l.op) {

@@ -1,5 +1,5 @@
 import { type CodeAction, CodeActionKind, type Range } from 'vscode-languageserver';
-import { groupDigits } from '../check/expect.js';
+import { groupDigits } from '../model/count-format.js';
 import type { CheckedFile } from '../check/workspace.js';
 import { toLspDiagnostic } from './diagnostics.js';
 import { checkedModelOf, shapeText } from './hover.js';

@@ -10,9 +10,10 @@ import { readNumber } from '../syntax/literals.js';
 import { LBrace, RBrace, tokenize } from '../syntax/tokens.js';
 import { blockKindDoc, keywordDocs, shortcutKindDoc } from './keyword-docs.js';
 import { checkedModelOf, shapeText } from './hover.js';
-import { compact } from './inlay-hints.js';
+import { compactCount } from '../model/count-format.js';
 import { offsetOf } from './positions.js';
-import { listResnetFiles, type Project, uriToPath } from './project.js';
+import { resnetFilesIn } from '../util/resnet-files.js';
+import { type Project, uriToPath } from './project.js';
 import { resolveModel } from './resolve.js';
 
 /** Where the cursor stands: at the top of the file, or inside which kind of braces. */
@@ -187,7 +188,7 @@ function modelsInScope(project: Project, file: CheckedFile | undefined, current:
     items.push({
       label: name,
       kind: CompletionItemKind.Class,
-      detail: model ? `${compact(model.totals.params)} params · ${compact(model.totals.macs)} MACs → ${shapeText(model.output)}` : undefined,
+      detail: model ? `${compactCount(model.totals.params)} params · ${compactCount(model.totals.macs)} MACs → ${shapeText(model.output)}` : undefined,
       labelDetails: from === file ? undefined : { description: relative(dirname(file.path), from.path) },
     });
   };
@@ -234,7 +235,7 @@ function actualValue(file: CheckedFile | undefined, node: ModelNode | undefined,
 
 function importPaths(file: ParsedFile, quote: boolean): CompletionItem[] {
   const dir = dirname(file.path);
-  return listResnetFiles(dir, 200)
+  return resnetFilesIn(dir, 200)
     .filter((p) => p !== file.path)
     .map((p) => relative(dir, p))
     .sort()

@@ -1,5 +1,5 @@
 import type { Hover, Position } from 'vscode-languageserver';
-import { describeCount } from '../check/expect.js';
+import { describeCount, shareText } from '../model/count-format.js';
 import type { CheckedFile } from '../check/workspace.js';
 import type { CheckedModel, Shape, Stage } from '../model/types.js';
 import type { ModelNode } from '../syntax/ast.js';
@@ -12,7 +12,7 @@ import { wordAt } from './words.js';
 export const shapeText = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 
 export function share(part: number, whole: number): string {
-  return whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)}%`;
+  return shareText(part, whole, '–');
 }
 
 /** The checked model a model declaration became (undefined when it has errors). */

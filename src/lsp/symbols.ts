@@ -1,7 +1,7 @@
 import { type DocumentSymbol, SymbolKind } from 'vscode-languageserver';
 import type { CheckedFile } from '../check/workspace.js';
 import { checkedModelOf, checkedStageAt, shapeText } from './hover.js';
-import { compact } from './inlay-hints.js';
+import { compactCount } from '../model/count-format.js';
 import { rangeOf } from './positions.js';
 
 /** The outline: each model, with its stem and stages. */
@@ -25,7 +25,7 @@ export function documentSymbols(file: CheckedFile): DocumentSymbol[] {
         });
       }
     }
-    const parts = [node.extendsName ? `extends ${node.extendsName.text}` : '', model ? `${compact(model.totals.params)} params` : ''].filter(Boolean);
+    const parts = [node.extendsName ? `extends ${node.extendsName.text}` : '', model ? `${compactCount(model.totals.params)} params` : ''].filter(Boolean);
     out.push({ name: node.name.text, kind: SymbolKind.Class, range: rangeOf(file.source, node.span), selectionRange: rangeOf(file.source, node.name.span), detail: parts.join(' · '), children });
   }
   return out;

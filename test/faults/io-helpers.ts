@@ -12,7 +12,6 @@ export const tinySpec = `model tiny {
   classes 3
   stem { conv 3x3 4 }
   block basic
-  shortcut B
   stage s1 { blocks 1  width 4 }
 }
 `;
