@@ -195,6 +195,8 @@ function helpers(model: CheckedModel): string[] {
   const eps = pyNumber(model.norm.eps);
   const momentum = pyNumber(model.norm.momentum);
   return [
+    // Names are [A-Za-z0-9_-]: a plain single-quoted string.
+    `NAME = '${model.name}'`,
     `INPUT = (${model.input.c}, ${model.input.h}, ${model.input.w})`,
     `CLASSES = ${model.classes ?? 'None'}`,
     '',
