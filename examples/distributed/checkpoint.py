@@ -23,6 +23,9 @@ FORMAT = 'resnetc-distributed-checkpoint'
 MODEL = 'model.safetensors'
 OPTIMIZER = 'optimizer.safetensors'
 STATE = 'state.json'
+# What state.json holds besides its format and version.
+KEYS = ['model', 'epoch', 'step', 'steps_per_epoch', 'recipe', 'metrics',
+        'partial', 'seconds', 'scaler', 'momentum']
 
 
 class CheckpointError(Exception):
@@ -70,9 +73,13 @@ def load(directory):
     try:
         with open(os.path.join(found, STATE)) as f:
             state = json.load(f)
-        if state.get('format') != FORMAT:
+        if not isinstance(state, dict) or state.get('format') != FORMAT:
             raise CheckpointError(f"'{found}' is not a checkpoint of this "
                                   f'script ({STATE} has no format {FORMAT})')
+        lacking = [k for k in KEYS if k not in state]
+        if lacking:
+            raise CheckpointError(f"the checkpoint in '{found}' is damaged: "
+                                  f'{STATE} lacks {", ".join(lacking)}')
         model_state, _ = safetensors_io.load(os.path.join(found, MODEL))
         momentum, _ = safetensors_io.load(os.path.join(found, OPTIMIZER))
     except (OSError, ValueError, safetensors_io.SafetensorsError) as e:

@@ -83,8 +83,8 @@ class Folder:
             steps = [transforms.RandomResizedCrop((h, w)),
                      transforms.RandomHorizontalFlip()]
         else:
-            steps = [transforms.Resize((math.ceil(h * 256 / 224),
-                                        math.ceil(w * 256 / 224))),
+            # The shorter side to 256/224 of the input's, as for ImageNet.
+            steps = [transforms.Resize(math.ceil(min(h, w) * 256 / 224)),
                      transforms.CenterCrop((h, w))]
         if c == 1:
             steps.append(transforms.Grayscale())

@@ -8,6 +8,7 @@ length N (unsigned, little-endian); N bytes of UTF-8 JSON,
 `safetensors.torch.load_file` and by `resnetc compile --weights`, and this
 reader reads theirs.
 """
+import ctypes
 import json
 import os
 import struct
@@ -37,10 +38,10 @@ class SafetensorsError(Exception):
 
 
 def _raw(t):
-    """A contiguous CPU tensor's bytes (little-endian on this machine)."""
-    if t.dtype == torch.bfloat16:  # numpy has no bfloat16
-        t = t.view(torch.int16)
-    return memoryview(t.numpy()).cast('B')
+    """A contiguous CPU tensor's bytes, as they lie in memory (not copied,
+    and without numpy, which torch 2 does not require)."""
+    size = t.numel() * t.element_size()
+    return (ctypes.c_char * size).from_address(t.data_ptr())
 
 
 def save(tensors, path, metadata=None):
@@ -102,8 +103,12 @@ def load(path):
     if len(data) < 8:
         fail(f'{len(data)} bytes, fewer than the 8 of its header length')
     (n,) = struct.unpack('<Q', data[:8])
-    if n > MAX_HEADER or 8 + n > len(data):
-        fail(f'a header of {n} bytes in a file of {len(data)}')
+    if n > MAX_HEADER:
+        fail(f'its header length says {n} bytes, over the {MAX_HEADER} '
+             'allowed')
+    if 8 + n > len(data):
+        fail(f'its header length says {n} bytes, but the file has '
+             f'{len(data) - 8} after it')
     try:
         header = json.loads(data[8:8 + n].decode('utf-8'))
     except (UnicodeDecodeError, ValueError) as e:

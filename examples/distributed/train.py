@@ -145,6 +145,8 @@ class World:
             raise UsageError('--device cuda: torch finds no CUDA GPU here')
         if cuda and device_choice != 'cpu':
             torch.cuda.set_device(local_rank)
+            # The fastest convolution for the input's fixed size.
+            torch.backends.cudnn.benchmark = True
             self.device = torch.device('cuda', local_rank)
             self.backend = 'nccl'
         else:
@@ -400,6 +402,13 @@ def restore(args, world, model, name, recipe):
                 f"the checkpoint in '{where}' is of model "
                 f"{saved['model']!r}, not {name!r}")
         load_weights(model, model_state, f"the checkpoint in '{where}'")
+        params = dict(model.named_parameters())
+        for k in saved['momentum']:
+            if k not in params or k not in buffers \
+                    or buffers[k].shape != params[k].shape:
+                raise checkpoint.CheckpointError(
+                    f"the checkpoint in '{where}' is damaged: its momentum "
+                    f'buffer {k!r} is missing or does not fit')
         momentum.update(buffers)
         return saved
 

@@ -137,10 +137,28 @@ describe('examples/distributed', () => {
     const check = spawnSync(python!, [join(root, 'test', 'examples', 'distributed_check.py'), join(dir, 'job.json'), join(dir, 'result.json')], { encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
-    const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { name: string; metadata: Record<string, string>; folder: { what: string; shape: number[]; dtype: string; labels: number[]; test: number }; syncBnKeys: boolean };
+    const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { name: string; metadata: Record<string, string>; folder: { what: string; shape: number[]; dtype: string; labels: number[]; test: number }; syncBnKeys: boolean; damaged: Record<string, string | null>; refusals: Record<string, [number, string]> };
     expect(result.name).toBe(model.name);
     expect(result.metadata).toMatchObject({ format: 'pt', model: model.name, epoch: '2' });
     expect(result.syncBnKeys).toBe(true);
+    // What cannot run here is refused with the reason and exit status 2 (usage) or 1.
+    expect(result.refusals).toEqual({
+      'sync-bn': [2, "error: --sync-bn needs GPUs: torch's SyncBatchNorm runs on CUDA only\n"],
+      fp16: [2, 'error: --amp fp16 needs GPUs: autocast on the CPU computes in bfloat16 only (--amp bf16)\n'],
+      resume: [1, expect.stringMatching(/^training .*\nerror: there is no checkpoint to resume in '.*refused\/checkpoint' \(no state\.json\): train without --resume first, or name the checkpoint directory\n$/)],
+    });
+    // The example's safetensors reader (checkpoints, --weights) refuses damaged files, saying how.
+    const refusals: Record<string, RegExp> = {
+      short: /5 bytes, fewer than the 8/,
+      'header past the end': /header length says \d+ bytes, but the file has \d+ after it/,
+      'not JSON': /header is not UTF-8 JSON/,
+      'shape and offsets disagree': /a: \[3, 3\] of F32 is 36 bytes, its offsets span 24/,
+      'a byte too many': /tensors end at byte 176, the file at 177/,
+      'a gap': /a starts at byte 40 of the data, not 32/,
+      'unknown dtype': /a: unknown dtype 'F99'/,
+    };
+    expect(Object.keys(result.damaged)).toEqual(Object.keys(refusals));
+    for (const [name, pattern] of Object.entries(refusals)) expect(result.damaged[name], name).toMatch(new RegExp(`^'FILE' is not a safetensors file: .*${pattern.source}`));
     expect(result.folder).toEqual({ what: `the ImageFolder tree in '${join(dir, 'folder')}'`, shape: [4, 1, 28, 28], dtype: 'torch.uint8', labels: [0, 0, 1, 1], test: 4 });
     // data.py's IDX and CIFAR-10 readers give resnetc's images (NCHW here, NHWC there) and labels.
     expect(Buffer.compare(readFileSync(join(dir, 'idx-images.bin')), source.train.images)).toBe(0);
@@ -170,12 +188,4 @@ describe('examples/distributed', () => {
     };
     for (let n = 0; n < compared; n++) expect(argmax(onnx, n), `image ${n}`).toBe(argmax(torch, n));
   }, 300_000);
-
-  it.runIf(python !== undefined)('refuses --sync-bn on the CPU before it reads the data, saying why', async () => {
-    const module = join(dir, 'sync.py');
-    expect((await cli('compile', spec, '--target', 'pytorch', '-o', module)).code).toBe(0);
-    const r = spawnSync(python!, [join(example, 'train.py'), module, '--data', join(dir, 'nothing'), '--out', join(dir, 'x'), '--sync-bn'], { encoding: 'utf8' });
-    expect(r.stderr).toBe("error: --sync-bn needs GPUs: torch's SyncBatchNorm runs on CUDA only\n");
-    expect(r.status).toBe(2);
-  });
 });
