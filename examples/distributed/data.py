@@ -91,7 +91,6 @@ class Folder:
         steps.append(transforms.PILToTensor())
         self.dataset = datasets.ImageFolder(root, transforms.Compose(steps))
         self.labels = torch.tensor(self.dataset.targets, dtype=torch.long)
-        self.classes = len(self.dataset.classes)
         self.workers = workers
         self.shape = shape
 
@@ -117,8 +116,10 @@ def load(source, input_shape, limit=None, workers=4, augment=False):
     """(train, test, description) from a directory: IDX files (MNIST
     layout, gzipped or not), CIFAR-10 binary batches (there or in
     cifar-10-batches-bin/), or an ImageFolder tree (train/ and val/ or test/,
-    one folder of images per class). `limit` keeps the first N of each
-    split. DataError when it is none of these or a file is damaged."""
+    one folder of images per class; read by `workers` processes, resized to
+    `input_shape` (C, H, W), with torchvision's training crops where
+    `augment`). `limit` keeps the first N of each split. DataError when it
+    is none of these or a file is damaged."""
     if not os.path.isdir(source):
         raise DataError(f"cannot find the data directory '{source}'"
                         if not os.path.exists(source) else

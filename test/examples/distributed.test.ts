@@ -34,18 +34,24 @@ const dir = mkdtempSync(join(tmpdir(), 'resnetc-distributed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * torchrun's options for this torch. Debian 12's torchrun (torch 1.13 under Python 3.11)
- * fails at start with its default --redirects/--tee of 0 (Python 3.11's IntFlag no longer
- * lists NONE); a mapping for a local rank that does not exist redirects nothing, as 0 means.
+ * torchrun's options: two processes on this machine, the rendezvous on a port of the
+ * system's choosing (--standalone takes 29400 in torch 1.13, which another run may hold).
+ * Debian 12's torchrun (torch 1.13 under Python 3.11) fails at start with its default
+ * --redirects/--tee of 0 (Python 3.11's IntFlag no longer lists NONE); a mapping for a local
+ * rank that does not exist redirects nothing, as 0 means.
  */
 function torchrunOptions(): string[] {
   const r = spawnSync(python!, ['-c', 'import importlib.metadata as m, sys; print(int(m.version("torch").split(".")[0]) < 2 and sys.version_info >= (3, 11))'], { encoding: 'utf8' });
-  return ['--standalone', '--nproc_per_node', '2', '--monitor_interval', '0.2', ...(r.stdout.trim() === 'True' ? ['--redirects', '9:0', '--tee', '9:0'] : [])];
+  const debian12 = r.stdout.trim() === 'True' ? ['--redirects', '9:0', '--tee', '9:0'] : [];
+  return ['--nnodes', '1', '--nproc_per_node', '2', '--rdzv_backend', 'c10d', '--rdzv_endpoint', 'localhost:0', '--rdzv_id', `test-${process.pid}`, '--monitor_interval', '0.2', ...debian12];
 }
+
+let options: string[] | undefined;
 
 /** `torchrun … train.py ARGS` (torchrun is torch.distributed.run's console script). */
 function torchrun(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(python!, ['-m', 'torch.distributed.run', ...torchrunOptions(), join(example, 'train.py'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  options ??= torchrunOptions();
+  return spawnSync(python!, ['-m', 'torch.distributed.run', ...options, join(example, 'train.py'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
 }
 
 /** An IDX file of unsigned bytes (MNIST's layout): 00 00 08, the rank, big-endian sizes, the bytes. */
