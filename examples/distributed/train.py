@@ -507,8 +507,8 @@ class Run:
                 f'{"on" if sync else "off"}')
 
     def save(self, epoch, step, sums, seconds):
-        """A checkpoint after `step` steps of epoch `epoch` (0: its end);
-        every process calls it."""
+        """A checkpoint with `epoch` epochs done and `step` steps into the
+        next (0 at an epoch's end); every process calls it."""
         partial = self.world.all_gather(sums) if step else None
         if self.world.rank != 0:
             return
@@ -554,7 +554,7 @@ class Run:
         carried = 0.0
         if first:
             sums += torch.tensor(self.state['partial'][world.rank],
-                                 dtype=torch.float64)
+                                 dtype=torch.float64, device=world.device)
             carried = self.state['seconds']
         start = time.perf_counter()
         seeds = [step_seed(args.seed, epoch, k, world.rank)
