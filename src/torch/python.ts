@@ -108,6 +108,14 @@ function pyString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** `NAME = 'value'`; the string in parts, one a line in parentheses, where one line would pass 79 columns. */
+function pyConstant(name: string, value: string): string[] {
+  const line = `${name} = ${pyString(value)}`;
+  if (line.length <= width) return [line];
+  const parts = value.match(new RegExp(`.{1,${width - 6}}`, 'g'))!;
+  return [`${name} = (`, ...parts.map((p) => `    ${pyString(p)}`), ')'];
+}
+
 /** An int, or an (h, w) pair where they differ. */
 function pair(h: number, w: number): string {
   return h === w ? String(h) : `(${h}, ${w})`;
@@ -195,6 +203,7 @@ function helpers(model: CheckedModel): string[] {
   const eps = pyNumber(model.norm.eps);
   const momentum = pyNumber(model.norm.momentum);
   return [
+    ...pyConstant('NAME', model.name),
     `INPUT = (${model.input.c}, ${model.input.h}, ${model.input.w})`,
     `CLASSES = ${model.classes ?? 'None'}`,
     '',

@@ -47,6 +47,7 @@ interface ModelResult {
   missing: string[];
   extra: string[];
   shapes: string[];
+  name: string;
   input: number[];
   classes: number | null;
   zeroed: string[];
@@ -100,7 +101,7 @@ describe('the PyTorch target, held to PyTorch', () => {
       const norms = torchStateDict(model).filter((e) => e.role === 'num_batches_tracked').length;
       expect({ params: r.params, buffers: r.buffers, batch_counters: r.batch_counters }).toEqual({ params: model.totals.params, buffers: model.totals.buffers, batch_counters: norms });
       expect({ missing: r.missing, extra: r.extra, shapes: r.shapes }).toEqual({ missing: [], extra: [], shapes: [] });
-      expect({ input: r.input, classes: r.classes }).toEqual({ input: [model.input.c, model.input.h, model.input.w], classes: model.classes ?? null });
+      expect({ name: r.name, input: r.input, classes: r.classes }).toEqual({ name: model.name, input: [model.input.c, model.input.h, model.input.w], classes: model.classes ?? null });
     });
     if (run.has(model.name) && !initAsTorchvision.has(model.name)) {
       it.runIf(python)(`${model.name}: zero_init_residual zeroes what resnetc's --zero-init-residual zeroes`, () => {

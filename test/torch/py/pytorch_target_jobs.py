@@ -82,6 +82,7 @@ def run(job):
         'extra': sorted(set(theirs) - set(ours)),
         'shapes': sorted(k for k in set(ours) & set(theirs)
                          if ours[k] != theirs[k]),
+        'name': module.NAME,
         'input': list(module.INPUT),
         'classes': module.CLASSES,
     }
