@@ -2,19 +2,21 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerFastGradients } from './gradients.js';
-import { registerWasmConvGradients } from './wasm-kernels.js';
+import { registerWasmGradients } from './wasm-kernels.js';
+import { importOptional, prepareWebgpu } from './webgpu.js';
 
 /** The backends a user can ask for; `auto` takes the first of `preference` that loads. */
-export const backendChoices = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const backendChoices = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof backendChoices)[number];
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
 
 /**
- * The order `auto` tries. Native TensorFlow first (GPU, then CPU); then wasm, which with
- * this project's Conv2DBackpropFilter kernel trains ResNet-20 far faster than the pure-JS
- * cpu backend (bench/tfjs.bench.ts measures both; figures in docs/tfjs.md).
+ * The order `auto` tries. GPUs first (native TensorFlow's CUDA, then WebGPU through Dawn),
+ * then native TensorFlow on the CPU; then wasm, which with this project's gradient kernels
+ * trains ResNet-20 far faster than the pure-JS cpu backend (bench/tfjs.bench.ts measures
+ * both; figures in docs/tfjs.md).
  */
-export const preference: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export const preference: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
 export class BackendUnavailable extends Error {
   constructor(
@@ -44,14 +46,9 @@ async function prepareWasm(): Promise<void> {
     const main = require.resolve('@tensorflow/tfjs-backend-wasm');
     const root = join(dirname(main), '..');
     wasm.setWasmPaths(join(root, 'wasm-out') + '/');
-    registerWasmConvGradients();
+    registerWasmGradients();
   })();
   return wasmReady;
-}
-
-/** Loads a native binding by name without the compiler resolving it (it is an optional peer). */
-async function importOptional(name: string): Promise<unknown> {
-  return import(/* @vite-ignore */ name);
 }
 
 /** Makes one backend current; throws BackendUnavailable when it cannot load. */
@@ -62,9 +59,11 @@ export async function useBackend(backend: ConcreteBackend): Promise<void> {
       await importOptional(`@tensorflow/${backend}`);
     } else if (backend === 'wasm') {
       await prepareWasm();
+    } else if (backend === 'webgpu') {
+      await prepareWebgpu();
     }
   } catch (e) {
-    throw new BackendUnavailable(backend, backend.startsWith('tfjs-node') ? `@tensorflow/${backend} is not installed (npm install @tensorflow/${backend})` : String(e));
+    throw new BackendUnavailable(backend, backend.startsWith('tfjs-node') ? `@tensorflow/${backend} is not installed (npm install @tensorflow/${backend})` : e instanceof Error ? e.message : String(e));
   }
   const ok = await tf.setBackend(tfName(backend));
   if (!ok) throw new BackendUnavailable(backend, 'it failed to initialise');

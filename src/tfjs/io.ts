@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import './layers.js';
-import { modelFile } from './model-path.js';
+import { modelFile, weightsFile } from './model-path.js';
 
 /**
  * The standard tfjs Layers format on disk, without tfjs-node: `model.json` (topology and
@@ -10,8 +10,7 @@ import { modelFile } from './model-path.js';
  * renamed into place, so a reader never sees half a model.
  */
 
-export { isTfjsModelPath, modelFile } from './model-path.js';
-export const weightsFile = 'weights.bin';
+export { isTfjsModelPath, modelFile, weightsFile } from './model-path.js';
 
 /** Writes `files` (name → bytes) as the directory `dir`, replacing it whole. */
 export function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): void {
@@ -44,8 +43,8 @@ export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, extra: Record<
   return { [modelFile]: JSON.stringify(json), [weightsFile]: new Uint8Array(weightData), ...extra };
 }
 
-/** Saves a model as a tfjs Layers directory (plus any extra files, e.g. training state). */
-export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Record<string, Uint8Array | string> = {}): Promise<void> {
+/** A model's directory as files, name → contents (`model.json`, `weights.bin`, and `extra`), written nowhere. */
+export async function modelDirFiles(model: tf.LayersModel, extra: Record<string, Uint8Array | string> = {}): Promise<Record<string, Uint8Array | string>> {
   let files: Record<string, Uint8Array | string> = {};
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -53,7 +52,12 @@ export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Re
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
-  writeDirAtomic(dir, files);
+  return files;
+}
+
+/** Saves a model as a tfjs Layers directory (plus any extra files). */
+export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Record<string, Uint8Array | string> = {}): Promise<void> {
+  writeDirAtomic(dir, await modelDirFiles(model, extra));
 }
 
 /** The IOHandler that reads a tfjs Layers directory from disk. */
