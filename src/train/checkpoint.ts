@@ -10,6 +10,7 @@ import type { Augment } from './batches.js';
 import type { DataSplits } from './data.js';
 import type { EpochMetrics } from './metrics.js';
 import type { Schedule } from './optimizer.js';
+import type { TrainOptions } from './train.js';
 
 /**
  * What a training checkpoint holds, and how `--resume` reads it back.
@@ -51,18 +52,14 @@ export interface DataRecord {
   sha256: string;
 }
 
+/** The training options that decide a run's trajectory. */
+export type RunOptions = Pick<TrainOptions, 'seed' | 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'augment' | 'epochs'>;
+
 /** Everything that decides a run's trajectory: a checkpoint is resumed only into an equal one. */
-export interface RunRecord {
+export interface RunRecord extends Omit<RunOptions, 'augment'> {
   model: { name: string; summary: string; sha256: string; description: ModelDescription };
   data: DataRecord;
-  seed: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: Schedule;
   augment: Augment | null;
-  epochs: number;
 }
 
 /** Where training stands when the checkpoint is written. */
@@ -119,17 +116,6 @@ export function dataFingerprint(data: DataSplits): string {
     hashes.set(data, h);
   }
   return h;
-}
-
-export interface RunOptions {
-  seed: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: Schedule;
-  augment: Augment | undefined;
-  epochs: number;
 }
 
 /** The record of a run: what its checkpoints hold under `run`, and what `--resume` compares them with. */

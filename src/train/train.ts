@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
 import { modelDirFiles, saveModelDir, writeDirAtomic } from '../tfjs/io.js';
-import { getWeights, setWeights, WeightMismatch, weightTensors } from '../tfjs/weights.js';
+import { getWeights, setWeights, weightTensors } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
 import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, random } from './batches.js';
 import { type Checkpoint, checkpointDir, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
@@ -116,8 +116,8 @@ async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersMode
     }
     setWeights(model, checked, weights);
   } catch (e) {
-    if (e instanceof WeightMismatch || e instanceof Error) throw damaged(`its model does not load as ${checked.name}: ${e.message}`);
-    throw e;
+    // The checksums held, so the files are what a run wrote: of a spec the description did not tell apart, or a bug.
+    throw damaged(`its model does not load as ${checked.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const tensorOf = weightTensors(model, checked);
   const names = variables.map((v) => tensorOf.get(v.name)!.name);
