@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingPython, pythonWith } from '../scripts/python.js';
 import * as ort from 'onnxruntime-node';
 import type { Workspace as WorkspaceType } from '../src/check/workspace.js';
 import type { CheckedModel } from '../src/model/types.js';
@@ -19,7 +20,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 // The compiled package (dist/, built by `npm run bench`), as `resnetc compile` runs it.
 const { Workspace } = (await import(join(here, '..', 'dist', 'check', 'workspace.js'))) as { Workspace: typeof WorkspaceType };
 const { compileOnnx } = (await import(join(here, '..', 'dist', 'onnx', 'index.js'))) as { compileOnnx: typeof CompileOnnx };
-const python = '/usr/bin/python3';
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -99,11 +99,8 @@ interface TorchResult {
 }
 
 function torchExport(dir: string, models: string[]): TorchResult | string {
-  try {
-    execFileSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });
-  } catch {
-    return `${python} cannot import torch and torchvision`;
-  }
+  const python = pythonWith(['torch', 'torchvision']);
+  if (!python) return missingPython(['torch', 'torchvision']);
   const out = execFileSync(python, [join(here, 'onnx_torch.py'), dir, ...models], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24 });
   return JSON.parse(out.trim().split('\n').at(-1)!) as TorchResult;
 }

@@ -1,9 +1,9 @@
 import * as tf from '../src/tfjs/tf.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingPython, pythonWith } from '../scripts/python.js';
 import { Workspace } from '../src/check/workspace.js';
 import { BackendUnavailable, type ConcreteBackend, preference, useBackend } from '../src/tfjs/backend.js';
 import { buildTfjsModel } from '../src/tfjs/build.js';
@@ -17,7 +17,7 @@ import { initialWeights } from '../src/weights/init.js';
  * the compiled model trained as `resnetc train` trains it, against a hand-written tfjs
  * ResNet-20 trained the idiomatic tfjs way (tf.train.momentum + minimize) on the same
  * backend in the same run (goal: ratio >= 0.95), and against PyTorch on the CPU where
- * /usr/bin/python3 can import torch (goal: at least 1/10 of its images/s).
+ * a Python with torch is found (scripts/python.ts; goal: at least 1/10 of its images/s).
  *
  * `BENCH_TFJS_BACKENDS=wasm,cpu` limits the backends. The pure-JS cpu backend needs
  * about 7 minutes for one step at batch 64 here (14 s at batch 2),
@@ -128,8 +128,8 @@ function imagesPerSecond(step: Step, steps: number, batch: number, warmUp: boole
 }
 
 function pytorch(threads: number): number | undefined {
-  const python = '/usr/bin/python3';
-  if (!existsSync(python)) return undefined;
+  const python = pythonWith(['torch']);
+  if (!python) return undefined;
   const r = spawnSync(python, [join(here, 'tfjs_torch_resnet20.py'), String(threads), String(defaultBatch)], { encoding: 'utf8', timeout: 300_000 });
   const m = /([\d.]+) images\/s/.exec(r.stdout ?? '');
   return m ? Number(m[1]) : undefined;
@@ -169,7 +169,7 @@ export async function run(): Promise<void> {
   const torch = [1, cpus().length].filter((v, i, a) => a.indexOf(v) === i).map((threads) => ({ threads, rate: pytorch(threads) }));
   const available = torch.filter((t) => t.rate !== undefined) as { threads: number; rate: number }[];
   if (available.length === 0) {
-    console.log('PyTorch: /usr/bin/python3 cannot import torch; no comparison');
+    console.log(`PyTorch: ${missingPython(['torch'])}; no comparison`);
     return;
   }
   for (const t of available) console.log(`PyTorch CPU (${t.threads} thread${t.threads === 1 ? '' : 's'}): ${t.rate.toFixed(1)} images/s`);

@@ -14,19 +14,19 @@
  *    each file, in the training form and in the --inference form;
  * 3. ONNX Runtime runs all four on the same batch; each must give PyTorch's output.
  *
- * Needs a Python with torch and torchvision (Debian: python3-torchvision); see python.ts.
+ * Needs a Python with torch and torchvision (Debian: python3-torchvision); scripts/python.ts finds it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { pythonWithTorch } from './python.js';
+import { missingPython, pythonWith } from '../../scripts/python.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const python = pythonWithTorch();
+const python = pythonWith(['torch', 'torchvision']);
 if (!python) {
-  console.error('this example needs a Python with torch and torchvision (Debian: python3-torchvision), or PYTHON set to one');
+  console.error(`this example needs a Python with torch and torchvision: ${missingPython(['torch', 'torchvision'])}`);
   process.exit(1);
 }
 const tolerance = 1e-4;

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
 import { readWeights } from '../tfjs/compile.js';
-import { standardAugment } from '../train/batches.js';
+import { epochPlan, standardAugment } from '../train/batches.js';
+import { runRecord } from '../train/checkpoint.js';
 import { checkFits, loadData } from '../train/data.js';
 import type { Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
-import { checkpointDir, finalModelDir, readCheckpointState, train } from '../train/train.js';
+import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
 import { CliError } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
@@ -97,13 +97,23 @@ export function registerTrain(program: Command, out: Output): void {
       const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
       checkFits(data, model.input, model.classes, model.name);
 
-      let resume: string | undefined;
+      const options: TrainOptions = {
+        epochs,
+        batchSize,
+        lr,
+        momentum,
+        weightDecay,
+        schedule: flags.schedule as Schedule,
+        augment: flags.augment ? standardAugment : undefined,
+        seed,
+        out: outDir,
+        zeroInitResidual: flags.zeroInitResidual ?? false,
+      };
+      // A batch size the model cannot train with, and a checkpoint that cannot continue this run, are refused before anything loads.
+      const plan = epochPlan(model, data.train.count, batchSize);
       if (flags.resume !== undefined) {
-        resume = flags.resume === true ? (findCheckpointDir(outDir) ?? join(outDir, checkpointDir)) : resolve(flags.resume as string);
-        if (!existsSync(resume)) throw new CliError('R0604', `there is no checkpoint to resume in '${resume}'`, 1, 'train without --resume first, or name the checkpoint directory');
-        const state = readCheckpointState(resume);
-        if (state.model !== model.name) throw new CliError('R0604', `the checkpoint in '${resume}' is of model '${state.model}', not '${model.name}'`);
-        if (state.epoch >= epochs) throw new CliError('R0604', `the checkpoint has already trained ${state.epoch} of ${epochs} epochs`, 1, `raise --epochs above ${state.epoch}`);
+        options.resume = flags.resume === true ? (findCheckpointDir(outDir) ?? join(outDir, checkpointDir)) : resolve(flags.resume as string);
+        openCheckpoint(options.resume, runRecord(model, data, options), plan);
       }
 
       let backend;
@@ -139,20 +149,7 @@ export function registerTrain(program: Command, out: Output): void {
         const result = await train(
           model,
           data,
-          {
-            epochs,
-            batchSize,
-            lr,
-            momentum,
-            weightDecay,
-            schedule: flags.schedule as Schedule,
-            augment: flags.augment ? standardAugment : undefined,
-            seed,
-            out: outDir,
-            zeroInitResidual: flags.zeroInitResidual ?? false,
-            ...(initial ? { initial } : {}),
-            ...(resume ? { resume } : {}),
-          },
+          { ...options, ...(initial ? { initial } : {}) },
           {
             onStep: (p) => {
               const payload = { epoch: p.epoch, epochs: p.epochs, loss: p.loss.toFixed(4), acc: `${(p.accuracy * 100).toFixed(1)}%`, rate: p.imagesPerSecond.toFixed(1), eta_text: duration(p.etaSeconds) };
@@ -170,11 +167,17 @@ export function registerTrain(program: Command, out: Output): void {
               );
             },
             shouldStop: () => stop,
+            onWarning: (code, message) => {
+              if (barStarted) bar.stop();
+              barStarted = false;
+              out.err(`${out.paint(['bold', 'yellow'], `warning[${code}]`)}${out.paint('bold', `: ${message}`)}\n`);
+            },
           },
         );
         if (barStarted) bar.stop();
         if (result.stopped) {
-          out.err(`interrupted: checkpoint of ${result.epochsDone} completed epochs in ${join(outDir, checkpointDir)}; continue with --resume\n`);
+          const where = result.stepsDone > 0 ? `epoch ${result.epochsDone + 1}, after step ${result.stepsDone}` : `the end of epoch ${result.epochsDone}`;
+          out.err(`interrupted: checkpoint at ${where} in ${join(outDir, checkpointDir)}; continue with --resume\n`);
           out.exitCode = 130;
         } else {
           const last = result.metrics[result.metrics.length - 1];

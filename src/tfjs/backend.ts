@@ -3,19 +3,21 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { loadOptional, OptionalPackageError } from '../util/optional.js';
 import { registerFastGradients } from './gradients.js';
-import { registerWasmConvGradients } from './wasm-kernels.js';
+import { registerWasmGradients } from './wasm-kernels.js';
+import { prepareWebgpu } from './webgpu.js';
 
 /** The backends a user can ask for; `auto` takes the first of `preference` that loads. */
-export const backendChoices = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const backendChoices = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof backendChoices)[number];
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
 
 /**
- * The order `auto` tries. Native TensorFlow first (GPU, then CPU); then wasm, which with
- * this project's Conv2DBackpropFilter kernel trains ResNet-20 far faster than the pure-JS
- * cpu backend (bench/tfjs.bench.ts measures both; figures in docs/tfjs.md).
+ * The order `auto` tries. GPUs first (native TensorFlow's CUDA, then WebGPU through Dawn),
+ * then native TensorFlow on the CPU; then wasm, which with this project's gradient kernels
+ * trains ResNet-20 far faster than the pure-JS cpu backend (bench/tfjs.bench.ts measures
+ * both; figures in docs/tfjs.md).
  */
-export const preference: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export const preference: readonly ConcreteBackend[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'];
 
 export class BackendUnavailable extends Error {
   constructor(
@@ -45,7 +47,7 @@ async function prepareWasm(): Promise<void> {
     const main = require.resolve('@tensorflow/tfjs-backend-wasm');
     const root = join(dirname(main), '..');
     wasm.setWasmPaths(join(root, 'wasm-out') + '/');
-    registerWasmConvGradients();
+    registerWasmGradients();
   })();
   return wasmReady;
 }
@@ -58,9 +60,11 @@ export async function useBackend(backend: ConcreteBackend): Promise<void> {
       await loadOptional(`@tensorflow/${backend}`);
     } else if (backend === 'wasm') {
       await prepareWasm();
+    } else if (backend === 'webgpu') {
+      await prepareWebgpu();
     }
   } catch (e) {
-    throw new BackendUnavailable(backend, e instanceof OptionalPackageError ? `${e.message}; ${e.help}` : String(e));
+    throw new BackendUnavailable(backend, e instanceof OptionalPackageError ? `${e.message}; ${e.help}` : e instanceof Error ? e.message : String(e));
   }
   const ok = await tf.setBackend(tfName(backend));
   if (!ok) throw new BackendUnavailable(backend, 'it failed to initialise');

@@ -1,6 +1,6 @@
 import * as tf from './tf.js';
 import type { Block, CheckedModel, ConvLayer, Layer } from '../model/types.js';
-import { GroupedConv2D, Pool2D, SubsamplePad } from './layers.js';
+import { BatchNorm2D, GroupedConv2D, Pool2D, SubsamplePad } from './layers.js';
 
 /**
  * A checked model as a `tf.LayersModel`: NHWC inside, every layer named as in the checked
@@ -9,8 +9,9 @@ import { GroupedConv2D, Pool2D, SubsamplePad } from './layers.js';
  * `conv3.block0.add`, and `<conv>.pad` before a strided convolution.
  *
  * tfjs's own layers are used wherever they mean exactly what the checked model says
- * (Conv2D, BatchNormalization, ReLU, Add, GlobalAveragePooling2D, Dropout, Dense), so a
- * saved model is plain Keras-style JSON except for the few custom layers in layers.ts.
+ * (Conv2D, ReLU, Add, GlobalAveragePooling2D, Dropout, Dense), so a saved model is plain
+ * Keras-style JSON except for the few custom layers in layers.ts (norms among them:
+ * tfjs's BatchNormalization trains its running variance another way than PyTorch).
  * The weights are whatever tfjs initialises; `setWeights` (weights.ts) puts the
  * project's seeded initialisation or imported weights in.
  */
@@ -75,8 +76,7 @@ function applyLayer(l: Layer, x: Node): Node {
     case 'conv':
       return applyConv(l, x);
     case 'norm':
-      // tfjs's momentum is the weight of the running value; the checked model's is PyTorch's (the new batch's).
-      return tf.layers.batchNormalization({ name: l.name, axis: -1, momentum: 1 - l.momentum, epsilon: l.eps }).apply(x) as Node;
+      return new BatchNorm2D({ name: l.name, momentum: l.momentum, epsilon: l.eps }).apply(x) as Node;
     case 'act':
       return (l.fn === 'relu' ? tf.layers.reLU({ name: l.name }) : tf.layers.activation({ name: l.name, activation: l.fn })).apply(x) as Node;
     case 'maxpool':

@@ -11,7 +11,7 @@ import { checkWeightSet } from '../weights/validate.js';
 import { useBackend } from './backend.js';
 import { buildTfjsModel } from './build.js';
 import { isTfjsModelPath, loadModelDir, saveModelDir } from './io.js';
-import { getWeights, setWeights, WeightMismatch } from './weights.js';
+import { getWeights, setWeights, WeightMismatch, weightedLayers } from './weights.js';
 
 /** A failure a user causes (bad weights): reported as `error[code]`. */
 export class TfjsError extends CodedError {
@@ -41,8 +41,8 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
     }
     try {
       const names = new Set(saved.layers.map((l) => l.name));
-      for (const { layer } of walkLayers(model)) {
-        if (layerTensors(layer).length > 0 && !names.has(layer.name)) {
+      for (const layer of weightedLayers(model)) {
+        if (!names.has(layer.name)) {
           throw new TfjsError('R0606', `the tfjs model in '${path}' has no layer '${layer.name}': it is not a ${model.name}`, 'give a model trained or compiled from this spec');
         }
       }

@@ -8,10 +8,12 @@
  *     setWeights(net, model, initialWeights(model, { seed: 0 }));
  */
 export { buildTfjsModel } from './build.js';
-export { setWeights, getWeights, countTfjsWeights, WeightMismatch } from './weights.js';
+export { setWeights, getWeights, countTfjsWeights, weightTensors, WeightMismatch } from './weights.js';
 export { saveModelDir, loadModelDir, fileLoadHandler, isTfjsModelPath } from './io.js';
 export { readWeights, compileTfjs, compileOnnxFromTfjs, TfjsError, type TfjsCompileOptions, type OnnxFromTfjsOptions } from './compile.js';
 export { selectBackend, useBackend, backendChoices, BackendUnavailable, type BackendChoice, type ConcreteBackend } from './backend.js';
-export { SubsamplePad, Pool2D, GroupedConv2D } from './layers.js';
+export { SubsamplePad, Pool2D, GroupedConv2D, BatchNorm2D } from './layers.js';
 export { loadData, checkFits, syntheticData, DataError, type Dataset, type DataSplits, type LoadOptions } from '../train/data.js';
-export { train, evaluate, trainStep } from '../train/train.js';
+export { train, evaluate, trainStep, lossAndGradients, classificationLoss, openCheckpoint, type TrainOptions, type TrainHooks, type TrainResult } from '../train/train.js';
+export { epochPlan, BatchError, type EpochPlan } from '../train/batches.js';
+export { readCheckpoint, runRecord, checkpointFiles, CheckpointError, type CheckpointState, type RunRecord, type Progress } from '../train/checkpoint.js';

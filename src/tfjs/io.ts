@@ -2,7 +2,7 @@ import * as tf from './tf.js';
 import { writeOutputDir, type FileContent } from '../io/write.js';
 import './layers.js';
 import { readModelDir } from './model-dir.js';
-import { modelFile } from './model-path.js';
+import { modelFile, weightsFile } from './model-path.js';
 
 /**
  * The standard tfjs Layers format on disk, without tfjs-node: `model.json` (topology and
@@ -11,11 +11,10 @@ import { modelFile } from './model-path.js';
  * it) and read by model-dir.ts (shards confined to the folder, sizes checked first).
  */
 
-export { isTfjsModelPath, modelFile } from './model-path.js';
-export const weightsFile = 'weights.bin';
+export { isTfjsModelPath, modelFile, weightsFile } from './model-path.js';
 
 /** The artifacts of a model as the files of its directory. */
-export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, extra: Record<string, FileContent> = {}): Record<string, FileContent> {
+export function artifactsToFiles<T extends FileContent = string | Uint8Array>(artifacts: tf.io.ModelArtifacts, extra: Record<string, T> = {}): Record<string, string | Uint8Array | T> {
   const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.concatenateArrayBuffers(Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData]);
   const json = {
     modelTopology: artifacts.modelTopology,
@@ -28,8 +27,8 @@ export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, extra: Record<
 }
 
 /** The files of a model's tfjs Layers directory (model.json, weights.bin), plus any extra files (e.g. training state). */
-export async function modelDirFiles(model: tf.LayersModel, extra: Record<string, FileContent> = {}): Promise<Record<string, FileContent>> {
-  let files: Record<string, FileContent> = {};
+export async function modelDirFiles<T extends FileContent = string | Uint8Array>(model: tf.LayersModel, extra: Record<string, T> = {}): Promise<Record<string, string | Uint8Array | T>> {
+  let files: Record<string, string | Uint8Array | T> = {};
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       files = artifactsToFiles(artifacts, extra);

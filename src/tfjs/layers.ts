@@ -9,6 +9,9 @@ import * as tf from './tf.js';
  * - `Pool2D`: PyTorch's max and average pools: explicit padding, ceil mode, and whether
  *   padded zeros count in an average (tfjs's pools only know 'same' and 'valid').
  * - `GroupedConv2D`: a convolution with groups (ResNeXt), which tfjs's Conv2D lacks.
+ * - `BatchNorm2D`: batch normalization as PyTorch's BatchNorm2d trains it (running
+ *   variance from the unbiased batch variance), where tfjs's BatchNormalization uses the
+ *   biased one.
  */
 
 type Padding4 = [number, number, number, number];
@@ -245,4 +248,71 @@ export class GroupedConv2D extends tf.layers.Layer {
   }
 }
 
-for (const cls of [SubsamplePad, Pool2D, GroupedConv2D]) tf.serialization.registerClass(cls);
+export interface BatchNorm2DArgs extends tf.serialization.ConfigDict {
+  /** PyTorch's convention: the weight of the new batch in the running statistics. */
+  momentum: number;
+  epsilon: number;
+}
+
+/**
+ * Batch normalization over the channels of an NHWC tensor, as torch.nn.BatchNorm2d
+ * computes it. Training: y = (x − mean) / sqrt(var + eps) · gamma + beta with the batch's
+ * mean and biased variance (n = N·H·W values per channel), and the running statistics
+ * move by `momentum` towards the batch's mean and its UNBIASED variance (var · n/(n−1));
+ * inference: the running statistics. Weights in tfjs's order and names: gamma, beta
+ * (trainable), moving_mean, moving_variance.
+ *
+ * Throws when training on a batch with one value per channel (n = 1), as PyTorch does
+ * ("Expected more than 1 value per channel when training"): its unbiased variance is 0/0.
+ */
+export class BatchNorm2D extends tf.layers.Layer {
+  static className = 'BatchNorm2D';
+  readonly momentum: number;
+  readonly epsilon: number;
+  private gamma: tf.LayerVariable | undefined;
+  private beta: tf.LayerVariable | undefined;
+  private movingMean: tf.LayerVariable | undefined;
+  private movingVariance: tf.LayerVariable | undefined;
+
+  constructor(args: BatchNorm2DArgs & { name?: string }) {
+    super({ name: args.name });
+    this.momentum = args.momentum;
+    this.epsilon = args.epsilon;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const c = [shape4(inputShape)[3]!];
+    this.gamma = this.addWeight('gamma', c, 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', c, 'float32', tf.initializers.zeros());
+    this.movingMean = this.addWeight('moving_mean', c, 'float32', tf.initializers.zeros(), undefined, false);
+    this.movingVariance = this.addWeight('moving_variance', c, 'float32', tf.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = one(inputs);
+      const gamma = this.gamma!.read();
+      const beta = this.beta!.read();
+      if (kwargs['training'] !== true) return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
+      const [n, h, w] = x.shape;
+      const count = n * h * w;
+      if (count <= 1) throw new Error(`${this.name}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const m = this.momentum;
+      // The running statistics take no part in the gradient (PyTorch updates them in no_grad).
+      tf.tidy(() => {
+        const unbiased = tf.mul(variance, count / (count - 1));
+        this.movingMean!.write(tf.add(tf.mul(this.movingMean!.read(), 1 - m), tf.mul(mean, m)));
+        this.movingVariance!.write(tf.add(tf.mul(this.movingVariance!.read(), 1 - m), tf.mul(unbiased, m)));
+      });
+      return tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+  }
+}
+
+for (const cls of [SubsamplePad, Pool2D, GroupedConv2D, BatchNorm2D]) tf.serialization.registerClass(cls);

@@ -2,7 +2,8 @@ import * as tf from './tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * Convolution gradients for the wasm backend, so that convolutions train on it.
+ * Gradient kernels for the wasm backend: convolutions' (so that they train on it at all,
+ * and fast) and max pooling's (so that it trains right).
  *
  * tfjs's wasm backend ships no Conv2DBackpropFilter (a convolution's weight gradient), and
  * its Conv2DBackpropInput is a plain loop about 8x slower than its XNNPACK forward
@@ -16,6 +17,12 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  * - input gradient: a forward convolution of dy, spread by the stride and padded by
  *   k-1-pad, with the filter flipped in space and its in/out channels swapped; it runs on
  *   the backend's own (XNNPACK) Conv2D.
+ *
+ * - max pool gradient: tfjs's wasm MaxPoolGrad starts each window's maximum at 0 and
+ *   takes the last of equal values, so a window of negative values sends its gradient to
+ *   the wrong pixel (a pre-activation stem's bare convolution feeds its pool such values)
+ *   and a window of ReLU's zeros to the last one. Ours follows PyTorch (and tfjs's cpu
+ *   backend): the first maximum in the window's row-major order gets it.
  *
  * Measured figures are in docs/tfjs.md. Only NHWC with dilation 1 takes the fast paths;
  * anything else falls back (input gradient: to the backend's own kernel).
@@ -235,17 +242,90 @@ function spreadOut(dy: Float32Array, out: Float32Array, g: Geometry, top: number
   }
 }
 
+interface PoolAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: Pad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** MaxPoolGrad: dx (the input's shape, NHWC) from dy, routed to each window's first maximum. */
+export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as unknown as BackendWasm;
+  const dy = args.inputs['dy']!;
+  const input = args.inputs['input']!;
+  const attrs = args.attrs as unknown as PoolAttrs;
+  if (input.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('MaxPoolGrad on wasm supports float32 only');
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const dx = backend.makeOutput(input.shape, 'float32');
+  // Views are taken after every allocation: allocating may grow (and so move) the heap.
+  maxPoolBackprop(backend.typedArrayFromHeap(input) as Float32Array, backend.typedArrayFromHeap(dy) as Float32Array, backend.typedArrayFromHeap(dx) as Float32Array, info);
+  return dx;
+}
+
+/**
+ * dx[the window's argmax] += dy[window], per channel, NHWC. The argmax is PyTorch's
+ * (aten's max_pool2d: `val > max || isnan(val)`, starting from the window's first pixel at
+ * −∞): the first of equal maxima in row-major order, a NaN over any number. Windows are
+ * clipped to the input (padding never wins).
+ */
+export function maxPoolBackprop(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  dx.fill(0);
+  const best = new Float32Array(c);
+  const at = new Int32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = Math.max(0, oy * sh - top);
+      const y1 = Math.min(h, oy * sh - top + kh);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = Math.max(0, ox * sw - left);
+        const x1 = Math.min(w, ox * sw - left + kw);
+        const first = ((b * h + y0) * w + x0) * c;
+        best.fill(-Infinity);
+        for (let k = 0; k < c; k++) at[k] = first + k;
+        for (let y = y0; y < y1; y++) {
+          for (let xx = x0; xx < x1; xx++) {
+            const base = ((b * h + y) * w + xx) * c;
+            for (let k = 0; k < c; k++) {
+              const v = x[base + k]!;
+              if (v > best[k]! || v !== v) {
+                best[k] = v;
+                at[k] = base + k;
+              }
+            }
+          }
+        }
+        const o = ((b * oh + oy) * ow + ox) * c;
+        if (y1 <= y0 || x1 <= x0) continue;
+        for (let k = 0; k < c; k++) {
+          const i = at[k]!;
+          dx[i] = dx[i]! + dy[o + k]!;
+        }
+      }
+    }
+  }
+}
+
 let registered = false;
 
-/** Registers both kernels with tfjs for the wasm backend (once). */
-export function registerWasmConvGradients(): void {
+/** Registers this module's kernels with tfjs for the wasm backend (once). */
+export function registerWasmGradients(): void {
   if (registered) return;
   registered = true;
   tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc });
-  const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  replaceKernel('Conv2DBackpropInput', conv2DBackpropInputWasm, (original) => (originalBackpropInput = original));
+  replaceKernel('MaxPoolGrad', maxPoolGradWasm);
+}
+
+/** Puts `kernel` in place of the wasm backend's own kernel of that name (its setup kept), handing the original to `keep`. */
+function replaceKernel(name: string, kernel: (args: KernelArgs) => tf.TensorInfo, keep?: (original: WasmKernel) => void): void {
+  const original = tf.getKernel(name, 'wasm');
   if (original) {
-    originalBackpropInput = original.kernelFunc as unknown as WasmKernel;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    tf.registerKernel({ ...original, kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc });
+    keep?.(original.kernelFunc as unknown as WasmKernel);
+    tf.unregisterKernel(name, 'wasm');
   }
+  tf.registerKernel({ ...(original ?? {}), kernelName: name, backendName: 'wasm', kernelFunc: kernel as unknown as tf.KernelFunc });
 }

@@ -13,8 +13,12 @@ import type { WeightSet } from '../weights/init.js';
  * zipped, converting layouts in src/weights/layout.ts.
  */
 
-/** The checked layers that own tensors, SE blocks opened up into their convolutions. */
-function* weightedLayers(model: CheckedModel): Generator<Layer> {
+/**
+ * The checked layers that own tensors, SE blocks opened up into their convolutions: one
+ * tfjs layer of the same name each (what buildTfjsModel makes, what setWeights fills and
+ * getWeights and readWeights read back).
+ */
+export function* weightedLayers(model: CheckedModel): Generator<Layer> {
   for (const { layer } of walkLayers(model)) {
     if (layer.op === 'se') {
       yield layer.reduce;
@@ -23,13 +27,15 @@ function* weightedLayers(model: CheckedModel): Generator<Layer> {
   }
 }
 
-function toTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
+/** A tensor's values from PyTorch's layout (OIHW, [out, in]) to tfjs's (HWIO, [in, out]). */
+export function toTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
   if (spec.role === 'weight' && spec.shape.length === 4) return oihwToHwio(data, spec.shape);
   if (spec.role === 'weight' && spec.shape.length === 2) return transpose2d(data, spec.shape[0]!, spec.shape[1]!);
   return data;
 }
 
-function fromTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
+/** A tensor's values from tfjs's layout to PyTorch's (the inverse of toTfjs). */
+export function fromTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
   if (spec.role === 'weight' && spec.shape.length === 4) return hwioToOihw(data, spec.shape);
   if (spec.role === 'weight' && spec.shape.length === 2) return transpose2d(data, spec.shape[1]!, spec.shape[0]!);
   return data;
@@ -53,6 +59,21 @@ export function setWeights(tfModel: tf.LayersModel, model: CheckedModel, weights
     target.setWeights(values);
     for (const v of values) v.dispose();
   }
+}
+
+/**
+ * The PyTorch tensor (`s1.block0.conv1.weight`, its shape and role) behind each weight of a
+ * model built by buildTfjsModel, keyed by the tfjs variable's name (which tfjs makes unique
+ * in the process: `s1.block0.conv1/kernel_1` for a second model). What gradients and
+ * momentum buffers, which tfjs keys by variable, are named and laid out by.
+ */
+export function weightTensors(tfModel: tf.LayersModel, model: CheckedModel): Map<string, TensorSpec> {
+  const out = new Map<string, TensorSpec>();
+  for (const layer of weightedLayers(model)) {
+    const specs = layerTensors(layer);
+    tfModel.getLayer(layer.name).weights.forEach((w, i) => out.set(w.name, specs[i]!));
+  }
+  return out;
 }
 
 /** Reads a tfjs model's weights (trained values and running statistics) as a WeightSet in PyTorch's layouts. */

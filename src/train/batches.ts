@@ -1,12 +1,19 @@
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import { CodedError } from '../diagnostics/coded-error.js';
+import type { CheckedModel, NormLayer } from '../model/types.js';
+import { walkLayers } from '../model/walk.js';
 import type { Dataset } from './data.js';
 
-/** A generator of uniform numbers in [0, 1), seeded. */
-export type Random = () => number;
+/** A generator of uniform numbers in [0, 1), seeded; `state()` is what `random(…, state)` continues from (a checkpoint records it). */
+export interface Random {
+  (): number;
+  state(): number[];
+}
 
-export function random(seed: number): Random {
-  const rng = xoroshiro128plus(seed | 0);
-  return () => (rng.next() >>> 0) / 4294967296;
+/** xoroshiro128+ (pure-rand) from a seed, or from the state a generator reported. */
+export function random(seed: number, state?: readonly number[]): Random {
+  const rng = state ? xoroshiro128plusFromState(state) : xoroshiro128plus(seed | 0);
+  return Object.assign(() => (rng.next() >>> 0) / 4294967296, { state: () => [...rng.getState()] });
 }
 
 /** A permutation of 0..n-1 for an epoch: the same for the same seed and epoch (so a resumed run sees the same order). */
@@ -66,4 +73,51 @@ export function makeBatch(data: Dataset, indices: ArrayLike<number>, augment: Au
     }
   }
   return { x, y };
+}
+
+/** A batch size the model cannot train with (R0611). */
+export class BatchError extends CodedError {
+  constructor(message: string, help?: string) {
+    super('R0611', message, help);
+  }
+}
+
+/** How an epoch is cut into steps. */
+export interface EpochPlan {
+  /** Steps per epoch: batches of `batchSize`, the last one possibly smaller. */
+  steps: number;
+  /**
+   * The norm that a last batch of one image would leave with one value per channel (its
+   * input map is 1x1), when the data's size makes such a last batch: it is dropped.
+   */
+  dropped?: NormLayer;
+}
+
+/**
+ * The steps of an epoch of `count` images in batches of `batchSize`, as PyTorch's
+ * DataLoader cuts them (in order, the last batch smaller) — except that a batch that would
+ * leave a norm ONE value per channel (batch × height × width = 1: one image reaching a 1x1
+ * map) is never trained on, as PyTorch refuses it ("Expected more than 1 value per channel
+ * when training"; its unbiased variance is 0/0): such a last batch is dropped (`dropped`
+ * says which norm; the caller warns), and a batch size that makes every batch such a batch
+ * is refused.
+ *
+ * @throws BatchError (R0611) when `batchSize` is 1, or there is a single training image,
+ *   and some norm of the model sees a 1x1 map.
+ */
+export function epochPlan(model: CheckedModel, count: number, batchSize: number): EpochPlan {
+  const norm = normAt1x1(model);
+  const steps = Math.ceil(count / batchSize);
+  if (!norm) return { steps };
+  const what = `norm '${norm.name}' one value per channel (its map is 1x1), so its batch statistics are undefined`;
+  if (batchSize === 1) throw new BatchError(`--batch-size 1 leaves ${what}`, 'use a batch size of 2 or more (PyTorch refuses such batches too)');
+  if (count % batchSize !== 1) return { steps };
+  if (count === 1) throw new BatchError(`a single training image leaves ${what}`, 'give at least 2 training images');
+  return { steps: steps - 1, dropped: norm };
+}
+
+/** The first norm whose input map is 1x1: one image gives it one value per channel. */
+function normAt1x1(model: CheckedModel): NormLayer | undefined {
+  for (const { layer } of walkLayers(model)) if (layer.op === 'norm' && layer.in.h * layer.in.w === 1) return layer;
+  return undefined;
 }

@@ -1,14 +1,13 @@
 import * as tf from '../tfjs/tf.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CodedError } from '../diagnostics/coded-error.js';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
 import { prepareOutputFolder, writeOutputFile } from '../io/write.js';
-import { loadModelDir, modelDirFiles, saveModelDir } from '../tfjs/io.js';
-import { setWeights } from '../tfjs/weights.js';
+import { modelDirFiles, saveModelDir } from '../tfjs/io.js';
+import { getWeights, setWeights, weightTensors } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
-import { type Augment, epochOrder, makeBatch, random } from './batches.js';
+import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, random } from './batches.js';
+import { type Checkpoint, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
 import { writeCheckpointDir } from './checkpoint-store.js';
 import type { DataSplits, Dataset } from './data.js';
 import { type EpochMetrics, metricsCsv, metricsJsonl, plotSvg } from './metrics.js';
@@ -47,8 +46,10 @@ export interface StepProgress {
 export interface TrainHooks {
   onStep?(p: StepProgress): void;
   onEpoch?(m: EpochMetrics): void;
-  /** Polled after each step: true stops training (Ctrl-C); a checkpoint is written first. */
+  /** Polled after each step: true stops training (Ctrl-C); a checkpoint of where it stopped is written first. */
   shouldStop?(): boolean;
+  /** A warning the run gives once (R0612: the last batch of each epoch is dropped). */
+  onWarning?(code: 'R0612', message: string): void;
 }
 
 export interface TrainResult {
@@ -56,99 +57,122 @@ export interface TrainResult {
   metrics: EpochMetrics[];
   /** Completed epochs (including those before a resume). */
   epochsDone: number;
+  /** Steps done of the next epoch when stopped (0 otherwise). */
+  stepsDone: number;
   stopped: boolean;
-}
-
-/** What a checkpoint directory holds besides the tfjs model. */
-export interface CheckpointState {
-  format: 'resnetc-checkpoint';
-  version: 1;
-  model: string;
-  /** Epochs completed when it was written; training resumes at the next. */
-  epoch: number;
-  seed: number;
-  metrics: EpochMetrics[];
-  /** Momentum buffers: the trainable weights' names in order, each buffer's length. */
-  momentum: { names: string[]; sizes: number[] };
 }
 
 export { checkpointDir } from './checkpoint-store.js';
 export const finalModelDir = 'model';
-const stateFile = 'state.json';
-const momentumFile = 'momentum.bin';
-
-/** A checkpoint that is missing, damaged or of another model. */
-export class CheckpointError extends CodedError {
-  constructor(message: string, help?: string) {
-    super('R0604', message, help);
-  }
-}
-
-export function readCheckpointState(dir: string): CheckpointState {
-  const path = join(dir, stateFile);
-  if (!existsSync(path)) throw new CheckpointError(`'${dir}' is not a resnetc checkpoint (no ${stateFile})`);
-  const state = JSON.parse(readFileSync(path, 'utf8')) as CheckpointState;
-  if (state.format !== 'resnetc-checkpoint') throw new CheckpointError(`'${path}' is not a resnetc checkpoint`);
-  return state;
-}
 
 function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-/** Trains a checked model on a data source, as `resnetc train` does. */
+/**
+ * Seeds every Dropout layer (tfjs's `seed`, which its mask generator starts from) for one
+ * step: a mask depends only on the run's seed, the epoch, the step and the layer, so a
+ * resumed run draws exactly the masks the uninterrupted run drew.
+ */
+function seedDropout(layers: tf.layers.Layer[], seed: number, epoch: number, step: number): void {
+  layers.forEach((layer, i) => {
+    let h = Math.imul(seed + 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35) ^ Math.imul(step + 1, 0x27d4eb2f) ^ i;
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    (layer as unknown as { seed: number }).seed = (h ^ (h >>> 12)) >>> 0;
+  });
+}
+
+const freshEpoch = (epoch: number): Progress => ({ epoch, step: 0, rng: null, lossSum: 0, correct: 0, seen: 0, seconds: 0 });
+
+/**
+ * The checkpoint in `dir`, read and checked against the run about to start (see
+ * readCheckpoint), and with epochs left to train.
+ *
+ * @throws CheckpointError (R0604, R0608, R0609, R0610)
+ */
+export function openCheckpoint(dir: string, run: RunRecord, plan: EpochPlan): Checkpoint {
+  const checkpoint = readCheckpoint(dir, run, plan.steps);
+  const done = checkpoint.state.progress.epoch;
+  if (done >= run.epochs) {
+    throw new CheckpointError(
+      'R0604',
+      `the checkpoint in '${dir}' has already trained ${done} of ${run.epochs} epochs: there is nothing to resume`,
+      run.schedule === 'constant' ? `raise --epochs above ${done} to train on` : `its trained model is beside it; with --schedule ${run.schedule} the number of epochs cannot change on resume`,
+    );
+  }
+  return checkpoint;
+}
+
+/** Puts a checkpoint's weights, running statistics and momentum buffers into a freshly built model. */
+async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersModel, checked: CheckedModel, optimizer: Sgd, variables: tf.Variable[]): Promise<void> {
+  const damaged = (what: string): CheckpointError => new CheckpointError('R0609', `the checkpoint in '${dir}' is damaged: ${what}`);
+  const { modelJson, weightData } = checkpoint;
+  let weights: WeightSet;
+  try {
+    const saved = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[], weightData }));
+    try {
+      weights = getWeights(saved, checked);
+    } finally {
+      saved.dispose();
+    }
+    setWeights(model, checked, weights);
+  } catch (e) {
+    // The checksums held, so the files are what a run wrote: of a spec the description did not tell apart, or a bug.
+    throw damaged(`its model does not load as ${checked.name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const tensorOf = weightTensors(model, checked);
+  const names = variables.map((v) => tensorOf.get(v.name)!.name);
+  const unknown = [...checkpoint.momentum.keys()].filter((name) => !names.includes(name));
+  if (unknown.length > 0) throw damaged(`momentum.bin has buffers for tensors the model lacks (${unknown.slice(0, 3).join(', ')})`);
+  const buffers = variables.map((v, i) => {
+    const buffer = checkpoint.momentum.get(names[i]!);
+    if (!buffer || buffer.length !== v.size) throw damaged(`momentum.bin has ${buffer ? `${buffer.length} values` : 'no buffer'} for '${names[i]}' (${v.size} needed)`);
+    return buffer;
+  });
+  optimizer.load(variables, buffers);
+}
+
+/**
+ * Trains a checked model on a data source, as `resnetc train` does: SGD (optimizer.ts) on
+ * batches cut by epochPlan, in the order epochOrder gives, learning rate per step by the
+ * schedule; after each epoch a test evaluation, a checkpoint and the metrics files. A stop
+ * (hooks.shouldStop) writes a checkpoint of exactly where training is — epoch and step,
+ * the augmentation generator's state, momentum, the epoch's running sums — so that
+ * `resume` continues to the very weights of an uninterrupted run.
+ *
+ * @throws BatchError (R0611) when the batch size leaves a norm one value per channel;
+ *   CheckpointError (R0604, R0608–R0610) when `resume` names a checkpoint that cannot continue this run.
+ */
 export async function train(checked: CheckedModel, data: DataSplits, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const plan = epochPlan(checked, data.train.count, options.batchSize);
+  const run = runRecord(checked, data, options);
+  const checkpoint = options.resume !== undefined ? openCheckpoint(options.resume, run, plan) : undefined;
+
   const model = buildTfjsModel(checked);
   const optimizer = new Sgd(options.momentum, options.weightDecay);
   const variables = trainableVariables(model);
   let metrics: EpochMetrics[] = [];
-  let startEpoch = 0;
-
-  if (options.resume) {
-    const state = readCheckpointState(options.resume);
-    if (state.model !== checked.name) throw new CheckpointError(`the checkpoint in '${options.resume}' is of model '${state.model}', not '${checked.name}'`);
-    const saved = await loadModelDir(options.resume);
-    const values = saved.getWeights();
-    const mismatch = model.weights.length !== values.length || model.weights.some((w, i) => w.shape.join() !== values[i]!.shape.join());
-    if (mismatch) {
-      saved.dispose();
-      throw new CheckpointError(`the checkpoint in '${options.resume}' does not fit model '${checked.name}' as the spec now stands`);
-    }
-    model.setWeights(values);
-    saved.dispose();
-    const bytes = readFileSync(join(options.resume, momentumFile));
-    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const buffers: Float32Array[] = [];
-    let offset = 0;
-    for (const size of state.momentum.sizes) {
-      buffers.push(all.subarray(offset, offset + size));
-      offset += size;
-    }
-    optimizer.load(variables, buffers);
-    metrics = state.metrics;
-    startEpoch = state.epoch;
+  let progress = freshEpoch(0);
+  if (checkpoint) {
+    await restore(checkpoint, options.resume!, model, checked, optimizer, variables);
+    metrics = [...checkpoint.state.metrics];
+    progress = checkpoint.state.progress;
   } else {
     setWeights(model, checked, options.initial ?? initialWeights(checked, { seed: options.seed, zeroInitResidual: options.zeroInitResidual ?? false }));
   }
+  if (plan.dropped) {
+    const kept = data.train.count - 1;
+    hooks.onWarning?.(
+      'R0612',
+      `the last batch of each epoch would hold 1 image, which leaves norm '${plan.dropped.name}' one value per channel (its map is 1x1); it is dropped: ${kept} of ${data.train.count} images train per epoch`,
+    );
+  }
 
-  const saveCheckpoint = async (epochsDone: number): Promise<void> => {
-    const state: CheckpointState = {
-      format: 'resnetc-checkpoint',
-      version: 1,
-      model: checked.name,
-      epoch: epochsDone,
-      seed: options.seed,
-      metrics,
-      momentum: { names: variables.map((v) => v.name), sizes: variables.map((v) => v.size) },
-    };
+  const tensorOf = weightTensors(model, checked);
+  const saveCheckpoint = async (at: Progress): Promise<void> => {
     const buffers = optimizer.state(variables);
-    const total = new Float32Array(buffers.reduce((a, b) => a + b.length, 0));
-    let offset = 0;
-    for (const b of buffers) {
-      total.set(b, offset);
-      offset += b.length;
-    }
-    writeCheckpointDir(options.out, await modelDirFiles(model, { [stateFile]: JSON.stringify(state, null, 2), [momentumFile]: new Uint8Array(total.buffer) }));
+    const momentum = variables.map((v, i) => ({ name: tensorOf.get(v.name)!.name, shape: v.shape, data: buffers[i]! }));
+    writeCheckpointDir(options.out, checkpointFiles(run, at, metrics, await modelDirFiles(model), momentum));
   };
   const writeMetrics = (): void => {
     writeDirAtomicFiles(options.out, {
@@ -159,34 +183,33 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   };
 
   const classes = checked.classes ?? 1;
-  const stepsPerEpoch = Math.ceil(data.train.count / options.batchSize);
-  const totalSteps = stepsPerEpoch * options.epochs;
+  const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout');
+  const totalSteps = plan.steps * options.epochs;
+  const lrAt = (epoch: number, step: number): number => learningRate(options.lr, options.schedule, (epoch * plan.steps + step) / totalSteps);
   let stopped = false;
-  let epoch = startEpoch;
   const runStart = performance.now();
   let imagesThisRun = 0;
 
-  for (; epoch < options.epochs && !stopped; epoch++) {
+  while (progress.epoch < options.epochs) {
+    const epoch = progress.epoch;
     const order = epochOrder(data.train.count, options.seed, epoch);
-    const rand = random(options.seed * 7919 + epoch);
-    const epochStart = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    let lr = options.lr;
-    for (let step = 0; step < stepsPerEpoch; step++) {
-      lr = learningRate(options.lr, options.schedule, (epoch * stepsPerEpoch + step) / totalSteps);
+    const rand = random(options.seed * 7919 + epoch, progress.rng ?? undefined);
+    const epochStart = performance.now() - progress.seconds * 1000;
+    let { step, lossSum, correct, seen } = progress;
+    while (step < plan.steps) {
       const indices = order.subarray(step * options.batchSize, Math.min(data.train.count, (step + 1) * options.batchSize));
       const batch = makeBatch(data.train, indices, options.augment, rand);
-      const [loss, hits] = trainStep(model, variables, optimizer, batch, data.train, classes, lr);
+      seedDropout(dropouts, options.seed, epoch, step);
+      const [loss, hits] = trainStep(model, variables, optimizer, batch, data.train, classes, lrAt(epoch, step));
+      step++;
       lossSum += loss * indices.length;
       correct += hits;
       seen += indices.length;
       imagesThisRun += indices.length;
       const elapsed = (performance.now() - runStart) / 1000;
       const rate = imagesThisRun / Math.max(elapsed, 1e-9);
-      const remaining = (totalSteps - (epoch * stepsPerEpoch + step + 1)) * options.batchSize;
-      hooks.onStep?.({ epoch: epoch + 1, epochs: options.epochs, step: step + 1, steps: stepsPerEpoch, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: rate, etaSeconds: remaining / rate });
+      const remaining = (totalSteps - (epoch * plan.steps + step)) * options.batchSize;
+      hooks.onStep?.({ epoch: epoch + 1, epochs: options.epochs, step, steps: plan.steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: rate, etaSeconds: remaining / rate });
       if (hooks.shouldStop?.()) {
         stopped = true;
         break;
@@ -194,12 +217,15 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
       // Let signals (Ctrl-C) and the progress bar's timer run.
       await new Promise((r) => setImmediate(r));
     }
-    if (stopped) break;
     const seconds = (performance.now() - epochStart) / 1000;
+    if (stopped) {
+      progress = { epoch, step, rng: rand.state(), lossSum, correct, seen, seconds };
+      break;
+    }
     const test = evaluate(model, data.test, classes);
     const row: EpochMetrics = {
       epoch: epoch + 1,
-      lr,
+      lr: lrAt(epoch, plan.steps - 1),
       trainLoss: lossSum / seen,
       trainAccuracy: correct / seen,
       testLoss: test.loss,
@@ -209,17 +235,18 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
     };
     metrics.push(row);
     hooks.onEpoch?.(row);
-    await saveCheckpoint(epoch + 1);
+    progress = freshEpoch(epoch + 1);
+    await saveCheckpoint(progress);
     writeMetrics();
   }
   if (stopped) {
-    await saveCheckpoint(epoch);
+    await saveCheckpoint(progress);
   } else {
     await saveModelDir(model, join(options.out, finalModelDir));
   }
   writeMetrics();
   optimizer.dispose();
-  return { model, metrics, epochsDone: stopped ? epoch : options.epochs, stopped };
+  return { model, metrics, epochsDone: progress.epoch, stepsDone: stopped ? progress.step : 0, stopped };
 }
 
 function writeDirAtomicFiles(dir: string, files: Record<string, string>): void {
@@ -233,6 +260,21 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   writeOutputFile(path, data);
 }
 
+/**
+ * One training-mode forward pass of `x` (NHWC), the scalar `loss` makes of the model's
+ * output, and the gradient of that loss for every variable in `variables`, keyed by the
+ * variable's name. Running statistics move as the pass goes (BatchNorm2D). The caller
+ * disposes both (or runs this in a tidy).
+ */
+export function lossAndGradients(model: tf.LayersModel, variables: tf.Variable[], x: tf.Tensor4D, loss: (output: tf.Tensor) => tf.Scalar): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  return tf.variableGrads(() => loss(model.apply(x, { training: true }) as tf.Tensor), variables);
+}
+
+/** The training loss: softmax cross-entropy of `logits` [N, classes] against integer labels, the mean over the batch (PyTorch's F.cross_entropy). */
+export function classificationLoss(logits: tf.Tensor, labels: tf.Tensor1D, classes: number): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits) as tf.Scalar;
+}
+
 /** One SGD step; returns the batch's mean loss and its number of correct predictions. */
 export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optimizer: Sgd, batch: { x: Float32Array; y: Int32Array }, data: Dataset, classes: number, lr: number): [number, number] {
   const { c, h, w } = data.shape;
@@ -241,12 +283,10 @@ export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optim
   const lossValue = tf.tidy(() => {
     const x = tf.tensor4d(batch.x, [n, h, w, c]);
     const labels = tf.tensor1d(batch.y, 'int32');
-    const onehot = tf.oneHot(labels, classes);
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = model.apply(x, { training: true }) as tf.Tensor2D;
+    const { value, grads } = lossAndGradients(model, variables, x, (logits) => {
       hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
-      return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
-    }, variables);
+      return classificationLoss(logits, labels, classes);
+    });
     optimizer.step(variables, grads, lr);
     return value;
   });

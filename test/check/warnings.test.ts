@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pythonWithTorch } from '../../examples/pytorch-weights/python.js';
+import { pythonWith } from '../../scripts/python.js';
 import { Workspace } from '../../src/check/workspace.js';
 import { outputLength, paddingOnlyTaps } from '../../src/model/arithmetic.js';
 import { check } from '../helpers/check.js';
@@ -76,7 +76,7 @@ describe('warnings that save an hour', () => {
         }
   });
 
-  const python = pythonWithTorch();
+  const python = pythonWith(['torch', 'torchvision']);
   it.runIf(python !== undefined)("paddingOnlyTaps is the number of taps PyTorch's weight gradient leaves at zero", () => {
     const cases: [number, number, number][] = [[1, 3, 1], [2, 3, 2], [3, 3, 3], [2, 7, 2], [5, 7, 4], [4, 3, 2], [1, 7, 2], [9, 5, 3]];
     const script = `

@@ -10,7 +10,7 @@ import { metricsCsv } from '../../src/train/metrics.js';
 import { parseSafetensors, tensorAsFloat32 } from '../../src/weights/safetensors.js';
 import { readSafetensorsWeights } from '../../src/weights/state-dict.js';
 import { torchStateDict } from '../../src/weights/torch-names.js';
-import { pythonWithTorch } from '../../examples/pytorch-weights/python.js';
+import { pythonWith } from '../../scripts/python.js';
 import { cli, root } from '../helpers/cli.js';
 
 /**
@@ -23,7 +23,7 @@ import { cli, root } from '../helpers/cli.js';
  * ONNX model that gives, in ONNX Runtime, the PyTorch module's outputs.
  */
 
-const python = pythonWithTorch();
+const python = pythonWith(['torch', 'torchvision']);
 const fashion = '/usr/share/datasets/fashion-mnist';
 const example = join(root, 'examples', 'distributed');
 const spec = join(root, 'examples', 'fashion-mnist', 'fashion.resnet');

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pythonWithTorch } from '../../examples/pytorch-weights/python.js';
+import { missingPython, pythonWith } from '../../scripts/python.js';
 import { root } from '../helpers/cli.js';
 
-const python = pythonWithTorch();
+const python = pythonWith(['torch', 'torchvision']);
 
 describe('examples/pytorch-weights', () => {
-  if (!python) console.warn('examples/pytorch-weights: skipped, no Python here imports torch and torchvision (Debian: python3-torchvision)');
+  if (!python) console.warn(`examples/pytorch-weights: skipped, ${missingPython(['torch', 'torchvision'])}`);
   it.runIf(python !== undefined)("brings torchvision's resnet18 weights into the spec, norms kept or folded, and gives PyTorch's outputs", () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples', 'pytorch-weights', 'compare.ts')], { cwd: root, encoding: 'utf8', env: { ...process.env, PYTHON: python! } });
     expect(r.stderr).toBe('');

@@ -186,7 +186,7 @@ describe('a kill leaves a whole output, and its leftovers go at the next write',
     const dir = scratch({ 'tiny.resnet': tinySpec });
     const out = join(dir, 'run');
     const train = (...more: string[]): ReturnType<typeof cli> =>
-      cli('train', join(dir, 'tiny.resnet'), '--data', 'synthetic:16', '--batch-size', '8', '--backend', 'cpu', '--out', out, ...more);
+      cli('train', join(dir, 'tiny.resnet'), '--data', 'synthetic:16', '--batch-size', '8', '--backend', 'cpu', '--schedule', 'constant', '--out', out, ...more);
     expect((await train('--epochs', '1')).code).toBe(0);
     // The state such a kill leaves: the previous checkpoint renamed aside, the new one whole
     // under its temporary name, no `checkpoint/` (the writing process, gone).

@@ -9,6 +9,7 @@ import { loadModelDir } from '../../src/tfjs/io.js';
 import { initialWeights } from '../../src/weights/init.js';
 import { nchwToNhwc } from '../../src/weights/layout.js';
 import { cli } from '../helpers/cli.js';
+import { constructSpecs } from '../train/helpers.js';
 import { checkText, perturbNorms, randomImages, relativeError, tempDir } from './helpers.js';
 
 const specText = `model tiny {
@@ -76,6 +77,29 @@ describe('resnetc compile --target tfjs', () => {
     inBrowser.dispose();
   });
 
+  it('writes every layer so that --weights reads it back: each construct compiled to tfjs, then to ONNX from that directory, gives the ONNX of the same seed', async () => {
+    for (const [name, text] of Object.entries(constructSpecs)) {
+      const model = checkText(text);
+      const dir = tempDir();
+      const spec = join(dir, `${name}.resnet`);
+      writeFileSync(spec, text);
+      const tfjsDir = join(dir, 'tfjs');
+      expect((await cli('compile', spec, '--target', 'tfjs', '-o', tfjsDir, '--seed', '3')).code).toBe(0);
+      const back = await cli('compile', spec, '--target', 'onnx', '-o', join(dir, 'back.onnx'), '--weights', tfjsDir);
+      expect(back.stderr, name).toBe('');
+      expect((await cli('compile', spec, '--target', 'onnx', '-o', join(dir, 'direct.onnx'), '--seed', '3')).code).toBe(0);
+      const { c, h, w } = model.input;
+      const x = randomImages(2 * c * h * w, 8);
+      const run = async (file: string): Promise<Float32Array> => {
+        const session = await ort.InferenceSession.create(readFileSync(join(dir, file)));
+        const r = await session.run({ input: new ort.Tensor('float32', x, [2, c, h, w]) });
+        await session.release();
+        return r['output']!.data as Float32Array;
+      };
+      expect(relativeError(await run('back.onnx'), await run('direct.onnx')), name).toBeLessThan(1e-6);
+    }
+  });
+
   it('takes pretrained weights from an ONNX file', async () => {
     const spec = specFile();
     const model = checkText(specText);
@@ -141,6 +165,34 @@ describe('resnetc train', () => {
       expect(missing.stderr).toContain("error[R0605]: backend 'tfjs-node-gpu' is not available");
       expect(missing.stderr).toContain('npm install @tensorflow/tfjs-node-gpu');
     }
+  });
+
+  it("reports webgpu without a GPU adapter with R0605, and auto moves on to the next backend", async (ctx) => {
+    let available = true;
+    try {
+      await useBackend('webgpu');
+    } catch {
+      available = false;
+    }
+    await useBackend('wasm');
+    if (available) ctx.skip('this machine has a WebGPU adapter');
+    const r = await cli('train', specFile(), '--data', 'synthetic:16', '--out', join(tempDir(), 'o'), '--epochs', '1', '--batch-size', '16', '--backend', 'webgpu');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0605\]: backend 'webgpu' is not available: (no GPU device on this machine|Dawn found no WebGPU adapter|the webgpu package is not installed)/);
+    const auto = await cli('train', specFile(), '--data', 'synthetic:16', '--out', join(tempDir(), 'o'), '--epochs', '1', '--batch-size', '16', '--backend', 'auto');
+    expect(auto.code).toBe(0);
+    expect(auto.stderr).toMatch(/with backend (tfjs-node|wasm)/);
+  });
+
+  it('refuses --batch-size 1 for a model with a norm at 1x1 (R0611), and warns once when only the last batch would be 1 image (R0612)', async () => {
+    const spec = join(tempDir(), 'small.resnet');
+    writeFileSync(spec, 'model small {\n  input 3x4x4\n  classes 4\n  stem { conv 3x3 4 stride 2 }\n  block basic\n  stage a { blocks 1  width 4  stride 2 }\n}\n');
+    const one = await cli('train', spec, '--data', 'synthetic:17', '--out', join(tempDir(), 'o'), '--batch-size', '1');
+    expect(one.code).toBe(1);
+    expect(one.stderr).toMatch(/^error\[R0611\]: --batch-size 1 leaves norm 'a\.block0\.norm1' one value per channel/m);
+    const last = await cli('train', spec, '--data', 'synthetic:17', '--out', join(tempDir(), 'o'), '--batch-size', '16', '--epochs', '2', '--backend', 'wasm');
+    expect(last.code).toBe(0);
+    expect(last.stderr.match(/warning\[R0612\]/g)).toHaveLength(1);
   });
 
   it('reports bad options with R0607', async () => {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pythonWithTorch } from '../../examples/pytorch-weights/python.js';
+import { pythonWith } from '../../scripts/python.js';
 
-export const python = pythonWithTorch();
+export const python = pythonWith(['torch', 'torchvision']);
 
 /** Runs one of test/torch/py's scripts on a jobs file in one Python process; returns its results. */
 export function runJobs<T>(script: string, dir: string, jobs: unknown): T {

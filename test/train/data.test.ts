@@ -5,19 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { makeBatch, random } from '../../src/train/batches.js';
 import { checkFits, DataError, loadData, parseIdx } from '../../src/train/data.js';
 import { tempDir } from '../tfjs/helpers.js';
-
-/** An IDX file of unsigned bytes with the given dimensions. */
-function idx(dims: number[], data: Uint8Array): Uint8Array {
-  const header = new Uint8Array(4 + 4 * dims.length);
-  const view = new DataView(header.buffer);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header);
-  out.set(data, header.length);
-  return out;
-}
+import { idx } from './helpers.js';
 
 function writeIdxSet(dir: string, n: number, h: number, w: number, gz: boolean): void {
   const pack = (b: Uint8Array): Uint8Array => (gz ? gzipSync(b) : b);

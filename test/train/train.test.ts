@@ -8,7 +8,8 @@ import { fileLoadHandler, loadModelDir } from '../../src/tfjs/io.js';
 import { setWeights } from '../../src/tfjs/weights.js';
 import { loadData } from '../../src/train/data.js';
 import { Sgd } from '../../src/train/optimizer.js';
-import { readCheckpointState, train, trainStep, type TrainOptions } from '../../src/train/train.js';
+import type { CheckpointState } from '../../src/train/checkpoint.js';
+import { train, trainStep, type TrainOptions } from '../../src/train/train.js';
 import { initialWeights } from '../../src/weights/init.js';
 import { checkText, randomImages, relativeError, tempDir } from '../tfjs/helpers.js';
 
@@ -35,6 +36,12 @@ const options = (out: string, epochs: number): TrainOptions => ({
   seed: 1,
   out,
 });
+
+/** Where a checkpoint stands: completed epochs and steps of the next. */
+function progressOf(dir: string): { epoch: number; step: number } {
+  const { progress } = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  return { epoch: progress.epoch, step: progress.step };
+}
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -96,12 +103,12 @@ describe('training', () => {
     const split = tempDir();
     const firstPart = await train(model, data, options(split, 1));
     firstPart.model.dispose();
-    expect(readCheckpointState(join(split, 'checkpoint')).epoch).toBe(1);
+    expect(progressOf(join(split, 'checkpoint'))).toEqual({ epoch: 1, step: 0 });
     const epochsSeen: number[] = [];
     const rest = await train(model, data, { ...options(split, 3), resume: join(split, 'checkpoint') }, { onEpoch: (m) => epochsSeen.push(m.epoch) });
     expect(epochsSeen).toEqual([2, 3]);
     expect(rest.metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
-    expect(readCheckpointState(join(split, 'checkpoint')).epoch).toBe(3);
+    expect(progressOf(join(split, 'checkpoint'))).toEqual({ epoch: 3, step: 0 });
 
     // Same data order, same momentum buffers: the resumed run reaches the same weights.
     const a = full.model.getWeights();
@@ -111,7 +118,7 @@ describe('training', () => {
     rest.model.dispose();
   });
 
-  it('stops on request with a checkpoint of the completed epochs', async () => {
+  it('stops on request with a checkpoint of where it stopped', async () => {
     const model = tiny();
     const out = tempDir();
     const data = loadData('synthetic:32', { input: model.input, classes: 4 });
@@ -119,11 +126,53 @@ describe('training', () => {
     const result = await train(model, data, options(out, 3), { shouldStop: () => ++steps === 3 });
     expect(result.stopped).toBe(true);
     expect(result.epochsDone).toBe(1);
-    expect(readCheckpointState(join(out, 'checkpoint')).epoch).toBe(1);
+    expect(result.stepsDone).toBe(1);
+    expect(progressOf(join(out, 'checkpoint'))).toEqual({ epoch: 1, step: 1 });
     expect(existsSync(join(out, 'model'))).toBe(false);
     const saved = await loadModelDir(join(out, 'checkpoint'));
     expect(saved.name).toBe('tiny');
     saved.dispose();
+    result.model.dispose();
+  });
+});
+
+describe('a batch that would leave a norm one value per channel', () => {
+  /** The last stage runs at 1x1: one image gives its norms one value per channel. */
+  const at1x1 = (): ReturnType<typeof checkText> =>
+    checkText(`model small {
+    input 3x4x4
+    classes 4
+    stem { conv 3x3 4 stride 2 }
+    block basic
+    stage a { blocks 1  width 4  stride 2 }
+  }`);
+
+  it('is dropped, with one warning (R0612), when the data leave a last batch of 1 image: 17 images in batches of 16', async () => {
+    const model = at1x1();
+    const data = loadData('synthetic:17', { input: model.input, classes: 4 });
+    const warnings: string[] = [];
+    const steps: number[] = [];
+    const result = await train(model, data, options(tempDir(), 2), { onWarning: (code, message) => warnings.push(`${code} ${message}`), onStep: (p) => steps.push(p.steps) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^R0612 .*norm 'a\.block0\.norm1' one value per channel .* 16 of 17 images train per epoch/);
+    expect(steps).toEqual([1, 1]);
+    result.model.dispose();
+  });
+
+  it('is refused (R0611) when the batch size itself is 1', async () => {
+    const model = at1x1();
+    const data = loadData('synthetic:17', { input: model.input, classes: 4 });
+    await expect(train(model, data, { ...options(tempDir(), 1), batchSize: 1 })).rejects.toMatchObject({ code: 'R0611', message: expect.stringMatching(/--batch-size 1 leaves norm 'a\.block0\.norm1' one value per channel/) });
+  });
+
+  it('is not a concern without a norm at 1x1: 17 images train in 2 steps, the last of 1 image', async () => {
+    const model = tiny();
+    const data = loadData('synthetic:17', { input: model.input, classes: 4 });
+    const warnings: string[] = [];
+    const steps: number[] = [];
+    const result = await train(model, data, options(tempDir(), 1), { onWarning: (code) => warnings.push(code), onStep: (p) => steps.push(p.step) });
+    expect(warnings).toEqual([]);
+    expect(steps).toEqual([1, 2]);
     result.model.dispose();
   });
 });
