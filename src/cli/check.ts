@@ -5,9 +5,12 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic, summarize, displayPath } from '../diagnostics/render.js';
 import { describeCount } from '../check/expect.js';
 import type { SourceText } from '../syntax/source.js';
-import { CliError } from './errors.js';
+import { CliError, exitCodes } from './errors.js';
 import { checkPath } from './load.js';
 import type { Output } from './output.js';
+
+/** Text output shows this many diagnostics of a file, then says how many more there are. */
+const maxShownPerFile = 100;
 
 /** The `--json` document: the contract scripts and CI rely on. */
 export interface CheckReport {
@@ -35,6 +38,7 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
   const sources = new Map<string, SourceText>();
   let errors = 0;
   let warnings = 0;
+  let internal = false;
   for (const path of files) {
     let diagnostics: Diagnostic[];
     let entry: CheckReport['files'][number];
@@ -59,9 +63,11 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
         })),
       };
       if (!opts.json) {
-        for (const d of diagnostics) {
+        for (const d of diagnostics.slice(0, maxShownPerFile)) {
           out.err(renderDiagnostic(d, { color: out.color, cwd: process.cwd(), sourceOf: (f) => sources.get(f) ?? workspace.parseFile(f)?.source }) + '\n');
         }
+        const more = diagnostics.length - maxShownPerFile;
+        if (more > 0) out.err(`… and ${more.toLocaleString('en-US')} more in ${displayPath(checked.path, process.cwd())} (\`resnetc check --json\` lists them all)\n`);
         if (!opts.quiet) {
           for (const m of checked.models) {
             const shape = `${m.output.c}x${m.output.h}x${m.output.w}`;
@@ -70,7 +76,15 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
         }
       }
     } catch (e) {
-      if (!(e instanceof CliError)) throw e;
+      if (!(e instanceof CliError)) {
+        // A bug in resnetc: the other files still get their results, and the exit code says so.
+        const message = `internal error in resnetc while checking this file, please report it: ${e instanceof Error ? e.message : String(e)}`;
+        report.files.push({ file: path, diagnostics: [{ code: 'R0000', severity: 'error', message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] });
+        if (!opts.json) out.err(`${out.paint(['bold', 'red'], 'error[R0000]')}${out.paint('bold', `: ${path}: ${message}`)}\n`);
+        internal = true;
+        errors++;
+        continue;
+      }
       diagnostics = [{ code: e.code, severity: 'error', message: e.message, file: resolve(path), span: { start: 0, end: 0 } }];
       entry = { file: path, diagnostics: [{ code: e.code, severity: 'error', message: e.message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] };
       if (!opts.json) out.err(`${out.paint(['bold', 'red'], `error[${e.code}]`)}${out.paint('bold', `: ${e.message}`)}\n`);
@@ -81,5 +95,5 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
   }
   if (opts.json) out.out(JSON.stringify(report, null, 2) + '\n');
   else if (errors + warnings > 0) out.err(`${summarize(errors, warnings)} in ${files.length} ${files.length === 1 ? 'file' : 'files'}\n`);
-  return errors > 0 ? 1 : 0;
+  return internal ? exitCodes.internal : errors > 0 ? exitCodes.failed : exitCodes.ok;
 }

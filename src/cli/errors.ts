@@ -8,4 +8,5 @@ export class CliError extends CodedError {
   }
 }
 
-export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
+/** 0 clean, 1 failed (bad input), 2 bad usage, 70 an internal error (a bug in resnetc: R0000). */
+export const exitCodes = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;

@@ -6,6 +6,7 @@ import {
   type TokenType,
   defaultParserErrorProvider,
 } from 'chevrotain';
+import { quoted } from '../diagnostics/excerpt.js';
 import type * as A from './ast.js';
 import { readNumber, readSize } from './literals.js';
 import type { Span } from './source.js';
@@ -35,7 +36,7 @@ function describe(t: TokenType): string {
 }
 
 function found(image: string): string {
-  return image === '' ? 'the end of the file' : `'${image}'`;
+  return image === '' ? 'the end of the file' : quoted(image);
 }
 
 function list(items: string[]): string {
@@ -80,6 +81,14 @@ function unquote(image: string): string {
 /** An option as its alternative reads it; the rule adds the span. */
 type OptionRead = Omit<A.OptionNode, 'span'>;
 
+/** Where in the grammar a parser is (chevrotain's `ITokenGrammarPath`). */
+interface GrammarPath {
+  ruleStack: string[];
+  occurrenceStack: number[];
+  lastTok: TokenType;
+  lastTokOccurrence: number;
+}
+
 type Partial = { kind: 'model'; node: A.ModelNode; start: number } | { kind: 'stage'; node: A.StageStatement; start: number };
 
 /**
@@ -99,6 +108,18 @@ export class ResnetParser extends EmbeddedActionsParser {
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, errorMessageProvider: errorMessages, maxLookahead: 2 });
     this.performSelfAnalysis();
+    // Recovering from a syntax error, chevrotain walks the grammar for the tokens that may
+    // follow where the error is, at every error. The grammar is fixed, so the answer for a
+    // place in it is too: keep it. A file of many errors parses several times faster.
+    const self = this as unknown as { getNextPossibleTokenTypes(path: GrammarPath): TokenType[] };
+    const walk = self.getNextPossibleTokenTypes.bind(this);
+    const known = new Map<string, TokenType[]>();
+    self.getNextPossibleTokenTypes = (path) => {
+      const key = `${path.ruleStack.join(' ')}|${path.occurrenceStack.join(' ')}|${path.lastTok.name}|${path.lastTokOccurrence}`;
+      let follows = known.get(key);
+      if (!follows) known.set(key, (follows = walk(path)));
+      return follows;
+    };
   }
 
   /** Parses a token vector; the syntax errors are in `errors` afterwards. */
