@@ -223,7 +223,7 @@ class CheckRun {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
       let built = this.workspace.builds.get(merged) ?? this.movedBuild(decl, merged);
-      if (built) state.diagnostics.push(...built.diagnostics);
+      if (built) for (const d of built.diagnostics) state.diagnostics.push(d); // not push(...): a model may have 100,000
       else {
         const mark = state.diagnostics.length;
         const base = buildModel(merged, report.forModel(decl), this.workspace.blockSummaries);
@@ -294,7 +294,7 @@ class CheckRun {
 
     for (const node of syntax.models) {
       let read = this.workspace.declarations.get(node);
-      if (read?.path === path && read.span.start === node.span.start) state.diagnostics.push(...read.diagnostics);
+      if (read?.path === path && read.span.start === node.span.start) for (const d of read.diagnostics) state.diagnostics.push(d);
       else {
         const earlier = read?.path === path ? read : undefined;
         const mark = state.diagnostics.length;
