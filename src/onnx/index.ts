@@ -18,6 +18,8 @@
  *     The same, matched (and checked) at once but decoded tensor by tensor on demand.
  *   compileOnnx(model, options): OnnxCompileResult
  *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.
+ *   prepareOnnxCompile(model, options): { weightsFrom, write(): OnnxCompileResult }
+ *     The same in two steps: every check now, the write when asked.
  *
  * Every failure a user can cause is an OnnxError with a code from src/diagnostics/codes.ts.
  */
@@ -86,6 +88,22 @@ export interface OnnxCompileResult {
 
 /** `resnetc compile --target onnx`: weights initialised or imported, then the file written. */
 export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): OnnxCompileResult {
+  return prepareOnnxCompile(model, options).write();
+}
+
+/** A compile whose every check is done (weights matched), with only the write left. */
+export interface PreparedOnnxCompile {
+  weightsFrom: string;
+  /** Writes the file (atomically) and says what was written. */
+  write(): OnnxCompileResult;
+}
+
+/**
+ * `compileOnnx` in two steps: everything that may fail or take long (matching a weights
+ * file) now, the write when asked. The command line holds Ctrl-C back during the write
+ * only, so a long match stays interruptible.
+ */
+export function prepareOnnxCompile(model: CheckedModel, options: OnnxCompileOptions): PreparedOnnxCompile {
   checkOpset(options.opset ?? defaultOpset);
   let weights: WeightLookup;
   let weightsFrom: string;
@@ -98,8 +116,7 @@ export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): O
     weights = initialWeightSource(model, { seed: options.seed ?? 0, zeroInitResidual: options.zeroInitResidual ?? false });
     weightsFrom = `seed ${options.seed ?? 0}${options.zeroInitResidual ? ', zero-init residual' : ''}`;
   }
-  const bytes = writeOnnxFile(options.output, model, weights, options);
-  return { path: options.output, bytes, weightsFrom };
+  return { weightsFrom, write: () => ({ path: options.output, bytes: writeOnnxFile(options.output, model, weights, options), weightsFrom }) };
 }
 
 function readWeightsFile(path: string): Uint8Array {
