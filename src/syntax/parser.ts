@@ -5,6 +5,8 @@ import {
   type IToken,
   type TokenType,
   defaultParserErrorProvider,
+  EOF,
+  tokenMatcher,
 } from 'chevrotain';
 import { quoted } from '../diagnostics/excerpt.js';
 import type * as A from './ast.js';
@@ -32,7 +34,7 @@ const errorMessages: IParserErrorMessageProvider = {
 };
 
 function describe(t: TokenType): string {
-  return t.LABEL ?? t.name;
+  return t === EOF ? 'the end of the file' : (t.LABEL ?? t.name);
 }
 
 function found(image: string): string {
@@ -89,6 +91,16 @@ interface GrammarPath {
   lastTokOccurrence: number;
 }
 
+/** The parts of chevrotain's error recovery the parser adjusts (not in its typings). */
+interface ChevrotainRecovery {
+  RULE_STACK_IDX: number;
+  currIdx: number;
+  flattenFollowSet(): TokenType[];
+  findReSyncTokenType(): TokenType;
+  getNextPossibleTokenTypes(path: GrammarPath): TokenType[];
+  tryInRepetitionRecovery(repetition: (...args: unknown[]) => void, args: unknown[], lookahead: () => boolean, expected: TokenType): void;
+}
+
 type Partial = { kind: 'model'; node: A.ModelNode; start: number } | { kind: 'stage'; node: A.StageStatement; start: number };
 
 /**
@@ -104,6 +116,8 @@ export class ResnetParser extends EmbeddedActionsParser {
   private partials: Partial[] = [];
   /** The file's items so far, for the same reason. */
   private items: (A.ImportNode | A.ModelNode)[] = [];
+  /** Forgets where error recovery resynchronised in the last input (set up in the constructor). */
+  private resetResync: () => void = () => undefined;
 
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, errorMessageProvider: errorMessages, maxLookahead: 2 });
@@ -111,7 +125,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     // Recovering from a syntax error, chevrotain walks the grammar for the tokens that may
     // follow where the error is, at every error. The grammar is fixed, so the answer for a
     // place in it is too: keep it. A file of many errors parses several times faster.
-    const self = this as unknown as { getNextPossibleTokenTypes(path: GrammarPath): TokenType[] };
+    const self = this as unknown as ChevrotainRecovery;
     const walk = self.getNextPossibleTokenTypes.bind(this);
     const known = new Map<string, TokenType[]>();
     self.getNextPossibleTokenTypes = (path) => {
@@ -120,11 +134,56 @@ export class ResnetParser extends EmbeddedActionsParser {
       if (!follows) known.set(key, (follows = walk(path)));
       return follows;
     };
+    // Before such a recovery chevrotain looks ahead for the first token it could resume at
+    // (one of the follow set of the rules being parsed), from every error anew: at the top of a
+    // file that is the end of it, so a file of many errors took quadratic time. The first such
+    // token from a position is the same for every position up to it: keep it per follow set.
+    const resyncs = new Map<string, { from: number; at: number; type: TokenType }>();
+    this.resetResync = () => resyncs.clear();
+    self.findReSyncTokenType = () => {
+      const follows = self.flattenFollowSet();
+      const key = follows.map((t) => t.tokenTypeIdx).join(' ');
+      const from = self.currIdx + 1;
+      const known = resyncs.get(key);
+      if (known && known.from <= from && from <= known.at) return known.type;
+      for (let k = 1; ; k++) {
+        const token = this.LA(k);
+        const type = follows.find((t) => tokenMatcher(token, t));
+        if (type) {
+          resyncs.set(key, { from, at: from + k - 1, type });
+          return type;
+        }
+      }
+    };
+    // Recovering inside a repetition (a MANY), chevrotain skips to where the repetition can go
+    // on and calls it again, from within itself: one level of the call stack per error, so a
+    // file of 2,000 stray braces overflowed it. The call is the last thing each level does, so
+    // a trampoline runs it instead, one rule level at a time: same parse, a flat stack.
+    const recover = self.tryInRepetitionRecovery.bind(this);
+    const pending = new Map<number, () => void>();
+    self.tryInRepetitionRecovery = (repetition, args, lookahead, expected) => {
+      const level = self.RULE_STACK_IDX;
+      const resume = (...again: unknown[]): void => void pending.set(level, () => repetition.apply(this, again));
+      if (pending.has(level)) {
+        recover(resume, args, lookahead, expected); // inside this level's trampoline: hand the call back to it
+        return;
+      }
+      pending.set(level, () => recover(resume, args, lookahead, expected));
+      try {
+        for (let next = pending.get(level); next; next = pending.get(level)) {
+          pending.set(level, undefined as unknown as () => void);
+          next();
+        }
+      } finally {
+        pending.delete(level);
+      }
+    };
   }
 
   /** Parses a token vector; the syntax errors are in `errors` afterwards. */
   parseTokens(tokens: IToken[], textLength: number): { items: (A.ImportNode | A.ModelNode)[]; unknowns: A.UnknownNode[] } {
     this.input = tokens;
+    this.resetResync();
     this.textLength = textLength;
     this.unknowns = [];
     this.partials = [];

@@ -27,6 +27,17 @@ describe('depth limits', () => {
     expect(codes.filter((c) => c.startsWith('R00'))).toEqual(['R0003']);
   });
 
+  it('recovers from thousands of stray braces and statements without recursing, reading every model', () => {
+    // Each error inside a repetition made chevrotain's recovery call itself once more.
+    const strays = ['model a { } }\n', 'model a { stage s { } } } x\n', 'oup 8 }\n'];
+    for (const stray of strays) {
+      const file = check(`${validModel}${stray.repeat(8_000)}`);
+      expect(file.models.map((m) => m.name)).toEqual(['ok']);
+      expect(file.diagnostics.filter((d) => d.code === 'R0003').length).toBeGreaterThanOrEqual(8_000);
+    }
+    expect(check(`${validModel}}`).diagnostics.map((d) => d.message)).toEqual(["expected 'import' or 'model', found '}'"]);
+  });
+
   it(`skips a token longer than ${maxTokenLength} characters (R0005), keeping the message short`, () => {
     const name = 'n'.repeat(maxTokenLength + 1);
     const file = check(`model ${name} { }\n${validModel}`);
