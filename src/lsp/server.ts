@@ -1,10 +1,22 @@
 import {
   type CancellationToken,
+  CodeActionRequest,
+  CompletionRequest,
   type Connection,
   createConnection,
   type Diagnostic,
   DiagnosticSeverity,
+  DefinitionRequest,
   DidChangeWatchedFilesNotification,
+  DocumentFormattingRequest,
+  DocumentSymbolRequest,
+  FoldingRangeRequest,
+  HoverRequest,
+  InlayHintRequest,
+  PrepareRenameRequest,
+  ReferencesRequest,
+  RenameRequest,
+  SemanticTokensRequest,
   type InitializeResult,
   ProposedFeatures,
   ResponseError,
@@ -192,19 +204,23 @@ export function startServer(connection: Connection): Project {
       return file ? answer(file, params, slices) : empty;
     });
 
-  connection.onCompletion(request('completion', (p) => completion(project, P.documentUri(p), P.position(p))));
-  connection.onHover(request('hover', (p) => hover(project, P.documentUri(p), P.position(p))));
-  connection.languages.inlayHint.on(withFile('inlay hints', [], (f, p, slices) => inlayHints(f, P.range(p), slices)));
-  connection.onDocumentSymbol(withFile('document symbols', [], (f, _p, slices) => documentSymbols(f, slices)));
-  connection.onFoldingRanges(withFile('folding ranges', [], (f, _p, slices) => foldingRanges(f, slices)));
-  connection.languages.semanticTokens.on(withFile('semantic tokens', { data: [] }, (f, _p, slices) => semanticTokens(f, slices)));
-  connection.onDefinition(request('definition', (p) => definition(project, P.documentUri(p), P.position(p))));
-  connection.onReferences(
+  // Registered by method, not through the typed helpers (onHover, …): those read the
+  // parameters (for progress tokens) before any handler can check them.
+  connection.onRequest(CompletionRequest.method, request('completion', (p) => completion(project, P.documentUri(p), P.position(p))));
+  connection.onRequest(HoverRequest.method, request('hover', (p) => hover(project, P.documentUri(p), P.position(p))));
+  connection.onRequest(InlayHintRequest.method, withFile('inlay hints', [], (f, p, slices) => inlayHints(f, P.range(p), slices)));
+  connection.onRequest(DocumentSymbolRequest.method, withFile('document symbols', [], (f, _p, slices) => documentSymbols(f, slices)));
+  connection.onRequest(FoldingRangeRequest.method, withFile('folding ranges', [], (f, _p, slices) => foldingRanges(f, slices)));
+  connection.onRequest(SemanticTokensRequest.method, withFile('semantic tokens', { data: [] }, (f, _p, slices) => semanticTokens(f, slices)));
+  connection.onRequest(DefinitionRequest.method, request('definition', (p) => definition(project, P.documentUri(p), P.position(p))));
+  connection.onRequest(
+    ReferencesRequest.method,
     request('references', (p, slices) => references(project, P.documentUri(p), P.position(p), (p as { context?: { includeDeclaration?: unknown } }).context?.includeDeclaration === true, slices)),
   );
-  connection.onPrepareRename(request('prepare rename', (p) => prepareRename(project, P.documentUri(p), P.position(p))));
-  connection.onRenameRequest(request('rename', (p, slices) => rename(project, P.documentUri(p), P.position(p), P.newName(p), slices)));
-  connection.onDocumentFormatting(
+  connection.onRequest(PrepareRenameRequest.method, request('prepare rename', (p) => prepareRename(project, P.documentUri(p), P.position(p))));
+  connection.onRequest(RenameRequest.method, request('rename', (p, slices) => rename(project, P.documentUri(p), P.position(p), P.newName(p), slices)));
+  connection.onRequest(
+    DocumentFormattingRequest.method,
     request('formatting', (p) => {
       const doc = project.document(P.documentUri(p));
       if (!doc) return [];
@@ -216,7 +232,7 @@ export function startServer(connection: Connection): Project {
       return result.edits;
     }),
   );
-  connection.onCodeAction(withFile('code actions', [], (f, p, slices) => codeActions(project, f, P.documentUri(p), P.range(p), slices)));
+  connection.onRequest(CodeActionRequest.method, withFile('code actions', [], (f, p, slices) => codeActions(project, f, P.documentUri(p), P.range(p), slices)));
   connection.onRequest(
     graphRequest,
     request('graph', async (p: GraphParams): Promise<GraphResult | ResponseError> => {
