@@ -10,7 +10,7 @@ import { checkPath } from './load.js';
 import type { Output } from './output.js';
 
 /** Text output shows this many diagnostics of a file, then says how many more there are. */
-const maxShownPerFile = 100;
+export const maxShownPerFile = 100;
 
 /** The `--json` document: the contract scripts and CI rely on. */
 export interface CheckReport {

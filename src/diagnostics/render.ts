@@ -51,7 +51,7 @@ export function renderDiagnostic(d: Diagnostic, o: RenderOptions): string {
 }
 
 /** The most characters of a source line a frame shows; a longer line is cut around the span. */
-const frameWidth = 120;
+export const frameWidth = 120;
 
 /**
  * The diagnostic's line with a caret under its span. Only that line goes to code-frame (with

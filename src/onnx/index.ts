@@ -10,11 +10,12 @@
  *   writeOnnxFile(path, model, weights, { opset?, inference? }): number
  *     The same bytes streamed to `path` through a temporary file (no partial file on
  *     failure); returns the size written.
- *   importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet
+ *   importOnnxWeights(bytes: Uint8Array, model: CheckedModel, { maxSteps? }): WeightSet
  *     The weights of another ONNX file of the same architecture, matched by each layer's
  *     place in the network (never by names or file order), in PyTorch's names and layouts.
- *     Throws OnnxError (stable `code`, `layer` where the mismatch happened).
- *   importOnnxWeightSource(bytes, model): WeightLookup
+ *     Throws OnnxError (stable `code`, `layer` where the mismatch happened; R0507 past
+ *     `maxSteps` steps of matching, 1,000,000 unless set).
+ *   importOnnxWeightSource(bytes, model, { maxSteps? }): WeightLookup
  *     The same, matched (and checked) at once but decoded tensor by tensor on demand.
  *   compileOnnx(model, options): OnnxCompileResult
  *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.

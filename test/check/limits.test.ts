@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { maxExtendsDepth, maxImportDepth, Workspace } from '../../src/check/workspace.js';
+import { maxShownPerFile } from '../../src/cli/check.js';
+import { frameWidth } from '../../src/diagnostics/render.js';
+import { maxDrawnStages } from '../../src/graph/diagram.js';
+import { sliceMs } from '../../src/lsp/cooperate.js';
+import { maxMessageBytes } from '../../src/lsp/framing.js';
+import { maxMatchSteps } from '../../src/onnx/import.js';
 import { maxNesting, maxTokenLength } from '../../src/syntax/limits.js';
 import { importChain, validModel } from '../faults/hostile.js';
 import { check, tempFiles } from '../helpers/check.js';
@@ -73,5 +80,25 @@ describe('depth limits', () => {
       expect(file.diagnostics.map((x) => [x.code, x.message])).toEqual([['R0112', `'m${maxExtendsDepth + 1}' is more than ${maxExtendsDepth} generations of 'extends' from its root model`]]);
       expect(file.models).toHaveLength(maxExtendsDepth + 1);
     }
+  });
+});
+
+describe('docs/limits.md', () => {
+  it('states the limits the code enforces', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'limits.md'), 'utf8');
+    const n = (v: number): string => v.toLocaleString('en-US');
+    const rows: [RegExp, string][] = [
+      [/\| braces nested inside each other \| (\d+) /, String(maxNesting)],
+      [/\| length of a name, number, size or quoted path \| ([\d,]+) characters/, n(maxTokenLength)],
+      [/\| an import chain .*? \| ([\d,]+) files/, n(maxImportDepth)],
+      [/\| generations of `extends` above a model \| ([\d,]+) /, n(maxExtendsDepth)],
+      [/\| diagnostics printed per file .*? \| ([\d,]+) /, n(maxShownPerFile)],
+      [/\| columns of a source line .*? \| ([\d,]+) /, n(frameWidth)],
+      [/\| stages drawn by .*? \| ([\d,]+) /, n(maxDrawnStages)],
+      [/\| steps of matching .*? \| ([\d,]+) /, n(maxMatchSteps)],
+      [/\| a message from the editor \| ([\d,]+) MiB /, n(maxMessageBytes / 2 ** 20)],
+      [/\| work of one request .*? \| ([\d,]+) ms /, n(sliceMs)],
+    ];
+    for (const [row, value] of rows) expect(row.exec(doc)?.[1], String(row)).toBe(value);
   });
 });
