@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -30,6 +30,10 @@ export function transpiledCli(): Promise<string> {
   built ??= (async () => {
     const cache = join(root, 'node_modules', '.cache');
     mkdirSync(cache, { recursive: true });
+    // Copies left by runs that were killed: those over an hour old (others may be in use).
+    for (const old of readdirSync(cache).filter((f) => f.startsWith('resnetc-faults-'))) {
+      if (Date.now() - statSync(join(cache, old)).mtimeMs > 3_600_000) rmSync(join(cache, old), { recursive: true, force: true });
+    }
     const dir = mkdtempSync(join(cache, 'resnetc-faults-'));
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
