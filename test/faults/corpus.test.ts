@@ -179,12 +179,97 @@ describe('the fault corpus through the command line', () => {
   });
 });
 
+describe('the language server: a large document, bad parameters, cancellation, broken framing', () => {
+  let server: LspProcess;
+  beforeAll(async () => {
+    // The folder the editor opened holds nothing: the documents below are open ones.
+    mkdirSync(join(dir, 'lsp-messages'));
+    server = await LspProcess.start(join(dir, 'lsp-messages'));
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const large = manyModels(1_000_000);
+  let largeUri = '';
+
+  it('answers documentSymbol and inlayHint on a large document in linear time (case 11: quadratic before)', async () => {
+    const text = large;
+    const uri = (largeUri = server.open(join(dir, 'open', 'large.resnet'), text));
+    await server.diagnosticsOf(uri);
+    const symbols = await server.request('textDocument/documentSymbol', { textDocument: { uri } });
+    expect(symbols.timedOut).toBeUndefined();
+    expect((symbols.result as unknown[]).length).toBeGreaterThan(15_000);
+    const lines = text.split('\n').length;
+    const hints = await server.request('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: lines, character: 0 } } });
+    expect(hints.timedOut).toBeUndefined();
+    expect((hints.result as unknown[]).length).toBeGreaterThan(15_000);
+  });
+
+  it('answers requests with bad parameters with InvalidParams, never an edit or a crash (case 15)', async () => {
+    const uri = server.open(join(dir, 'open', 'params.resnet'), validModel);
+    const at = { textDocument: { uri }, position: { line: 0, character: 7 } };
+    for (const newName of [null, '', 'two words', 42, 'x'.repeat(2000)]) {
+      const answer = await server.request('textDocument/rename', { ...at, newName });
+      expect(answer.error?.code, `rename to ${JSON.stringify(newName)?.slice(0, 20)}`).toBe(-32602);
+    }
+    for (const position of [{ line: -1, character: 0 }, { line: '0', character: 0 }, null, { line: 1.5, character: 0 }]) {
+      const answer = await server.request('textDocument/hover', { textDocument: { uri }, position });
+      expect(answer.error?.code, `hover at ${JSON.stringify(position)}`).toBe(-32602);
+    }
+    for (const params of [null, {}, { textDocument: null }, { textDocument: { uri: 42 } }]) {
+      const answer = await server.request('textDocument/documentSymbol', params);
+      expect(answer.error?.code, `documentSymbol of ${JSON.stringify(params)}`).toBe(-32602);
+    }
+    // A document whose text is not a string is ignored, and the server goes on.
+    server.notify('textDocument/didOpen', { textDocument: { uri: `${uri}.bad`, languageId: 'resnet', version: 1, text: 42 } });
+    expect((await server.request('textDocument/hover', at)).result).toBeTruthy();
+  });
+
+  it('answers a cancelled request with RequestCancelled or its result, and serves others meanwhile', async () => {
+    const small = server.open(join(dir, 'open', 'small.resnet'), validModel);
+    const symbols = server.request('textDocument/documentSymbol', { textDocument: { uri: largeUri } });
+    server.cancel(symbols.id);
+    const hover = await server.request('textDocument/hover', { textDocument: { uri: small }, position: { line: 0, character: 7 } });
+    expect(hover.result).toBeTruthy();
+    const answer = await symbols;
+    expect(answer.timedOut).toBeUndefined();
+    if (answer.error) expect(answer.error.code).toBe(-32800);
+  });
+
+  it('keeps serving after framing errors (case 15: it stopped answering for good)', async () => {
+    const uri = server.open(join(dir, 'open', 'framing.resnet'), validModel);
+    const hover = { textDocument: { uri }, position: { line: 0, character: 7 } };
+    const broken = [
+      'Content-Type: x\r\n\r\n{"jsonrpc":"2.0","id":9999}',
+      'Content-Length: abc\r\n\r\n{}',
+      'Content-Length: 5\r\n\r\n{abc}',
+      'Content-Length: 100000\r\n\r\n{"jsonrpc":"2.0"}',
+      'Content-Length: 3\r\n\r\n{"jsonrpc":"2.0","id":9998,"method":"shutdown"}',
+      'garbage\r\n\r\n',
+    ];
+    for (const bytes of broken) {
+      server.sendRaw(bytes);
+      const answer = await server.request('textDocument/hover', hover);
+      expect(answer.result, `no answer after ${JSON.stringify(bytes)}`).toBeTruthy();
+    }
+  });
+
+  it('is alive at the end, logged no internal failure and exits cleanly', async () => {
+    expect(server.alive).toBe(true);
+    expect(server.log.filter((l) => / failed: |R0000|internal error/.test(l))).toEqual([]);
+    expect(server.stderr).toBe('');
+    await server.stop();
+    expect(server.exit?.code).toBe(0);
+  });
+});
+
 describe('the fault corpus through the language server', () => {
   let server: LspProcess;
   beforeAll(async () => {
     // The folder the editor opened holds nothing: the documents below are open ones.
-    mkdirSync(join(dir, 'open'));
-    server = await LspProcess.start(join(dir, 'open'));
+    mkdirSync(join(dir, 'lsp-corpus'));
+    server = await LspProcess.start(join(dir, 'lsp-corpus'));
   }, 30_000);
   afterAll(async () => {
     await server?.stop();
@@ -231,71 +316,6 @@ describe('the fault corpus through the language server', () => {
       expect(server.alive).toBe(true);
     });
   }
-
-  const large = manyModels(1_000_000);
-  let largeUri = '';
-
-  it('answers documentSymbol and inlayHint on a large document in linear time (case 11: quadratic before)', async () => {
-    const text = large;
-    const uri = (largeUri = server.open(join(dir, 'open', 'large.resnet'), text));
-    await server.diagnosticsOf(uri);
-    const symbols = await server.request('textDocument/documentSymbol', { textDocument: { uri } });
-    expect(symbols.timedOut).toBeUndefined();
-    expect((symbols.result as unknown[]).length).toBeGreaterThan(15_000);
-    const lines = text.split('\n').length;
-    const hints = await server.request('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: lines, character: 0 } } });
-    expect(hints.timedOut).toBeUndefined();
-    expect((hints.result as unknown[]).length).toBeGreaterThan(15_000);
-  });
-
-  it('keeps serving after framing errors (case 15: it stopped answering for good)', async () => {
-    const uri = server.open(join(dir, 'open', 'framing.resnet'), validModel);
-    const hover = { textDocument: { uri }, position: { line: 0, character: 7 } };
-    const broken = [
-      'Content-Type: x\r\n\r\n{"jsonrpc":"2.0","id":9999}',
-      'Content-Length: abc\r\n\r\n{}',
-      'Content-Length: 5\r\n\r\n{abc}',
-      'Content-Length: 100000\r\n\r\n{"jsonrpc":"2.0"}',
-      'Content-Length: 3\r\n\r\n{"jsonrpc":"2.0","id":9998,"method":"shutdown"}',
-      'garbage\r\n\r\n',
-    ];
-    for (const bytes of broken) {
-      server.sendRaw(bytes);
-      const answer = await server.request('textDocument/hover', hover);
-      expect(answer.result, `no answer after ${JSON.stringify(bytes)}`).toBeTruthy();
-    }
-  });
-
-  it('answers requests with bad parameters with InvalidParams, never an edit or a crash (case 15)', async () => {
-    const uri = server.open(join(dir, 'open', 'params.resnet'), validModel);
-    const at = { textDocument: { uri }, position: { line: 0, character: 7 } };
-    for (const newName of [null, '', 'two words', 42, 'x'.repeat(2000)]) {
-      const answer = await server.request('textDocument/rename', { ...at, newName });
-      expect(answer.error?.code, `rename to ${JSON.stringify(newName)?.slice(0, 20)}`).toBe(-32602);
-    }
-    for (const position of [{ line: -1, character: 0 }, { line: '0', character: 0 }, null, { line: 1.5, character: 0 }]) {
-      const answer = await server.request('textDocument/hover', { textDocument: { uri }, position });
-      expect(answer.error?.code, `hover at ${JSON.stringify(position)}`).toBe(-32602);
-    }
-    for (const params of [null, {}, { textDocument: null }, { textDocument: { uri: 42 } }]) {
-      const answer = await server.request('textDocument/documentSymbol', params);
-      expect(answer.error?.code, `documentSymbol of ${JSON.stringify(params)}`).toBe(-32602);
-    }
-    // A document whose text is not a string is ignored, and the server goes on.
-    server.notify('textDocument/didOpen', { textDocument: { uri: `${uri}.bad`, languageId: 'resnet', version: 1, text: 42 } });
-    expect((await server.request('textDocument/hover', at)).result).toBeTruthy();
-  });
-
-  it('answers a cancelled request with RequestCancelled or its result, and serves others meanwhile', async () => {
-    const small = server.open(join(dir, 'open', 'small.resnet'), validModel);
-    const symbols = server.request('textDocument/documentSymbol', { textDocument: { uri: largeUri } });
-    server.cancel(symbols.id);
-    const hover = await server.request('textDocument/hover', { textDocument: { uri: small }, position: { line: 0, character: 7 } });
-    expect(hover.result).toBeTruthy();
-    const answer = await symbols;
-    expect(answer.timedOut).toBeUndefined();
-    if (answer.error) expect(answer.error.code).toBe(-32800);
-  });
 
   it('is alive at the end, logged no internal failure and exits cleanly', async () => {
     expect(server.alive).toBe(true);
