@@ -179,16 +179,33 @@ describe('the fault corpus through the command line', () => {
   });
 });
 
-describe('the language server: a large document, bad parameters, cancellation, broken framing', () => {
-  let server: LspProcess;
+/**
+ * A language server for the tests of a describe block, over an empty folder (the documents
+ * are open ones), stopped after them.
+ */
+function serve(folder: string, started: (server: LspProcess) => void): void {
+  let server: LspProcess | undefined;
   beforeAll(async () => {
-    // The folder the editor opened holds nothing: the documents below are open ones.
-    mkdirSync(join(dir, 'lsp-messages'));
-    server = await LspProcess.start(join(dir, 'lsp-messages'));
+    mkdirSync(join(dir, folder));
+    started((server = await LspProcess.start(join(dir, folder))));
   }, 30_000);
   afterAll(async () => {
     await server?.stop();
   });
+}
+
+/** The server lived through it all, logged no internal failure, and ends as the protocol says. */
+async function endsCleanly(server: LspProcess): Promise<void> {
+  expect(server.alive).toBe(true);
+  expect(server.log.filter((l) => / failed: |R0000|internal error/.test(l))).toEqual([]);
+  expect(server.stderr).toBe('');
+  await server.stop();
+  expect(server.exit?.code).toBe(0);
+}
+
+describe('the language server: a large document, bad parameters, cancellation, broken framing', () => {
+  let server: LspProcess;
+  serve('lsp-messages', (started) => (server = started));
 
   const large = manyModels(1_000_000);
   let largeUri = '';
@@ -255,25 +272,12 @@ describe('the language server: a large document, bad parameters, cancellation, b
     }
   });
 
-  it('is alive at the end, logged no internal failure and exits cleanly', async () => {
-    expect(server.alive).toBe(true);
-    expect(server.log.filter((l) => / failed: |R0000|internal error/.test(l))).toEqual([]);
-    expect(server.stderr).toBe('');
-    await server.stop();
-    expect(server.exit?.code).toBe(0);
-  });
+  it('is alive at the end, logged no internal failure and exits cleanly', () => endsCleanly(server));
 });
 
 describe('the fault corpus through the language server', () => {
   let server: LspProcess;
-  beforeAll(async () => {
-    // The folder the editor opened holds nothing: the documents below are open ones.
-    mkdirSync(join(dir, 'lsp-corpus'));
-    server = await LspProcess.start(join(dir, 'lsp-corpus'));
-  }, 30_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serve('lsp-corpus', (started) => (server = started));
 
   /** Requests a document's every provider, as an editor does on opening it; returns what failed. */
   async function everyProvider(uri: string, text: string): Promise<string[]> {
@@ -317,11 +321,5 @@ describe('the fault corpus through the language server', () => {
     });
   }
 
-  it('is alive at the end, logged no internal failure and exits cleanly', async () => {
-    expect(server.alive).toBe(true);
-    expect(server.log.filter((l) => / failed: |R0000|internal error/.test(l))).toEqual([]);
-    expect(server.stderr).toBe('');
-    await server.stop();
-    expect(server.exit?.code).toBe(0);
-  });
+  it('is alive at the end, logged no internal failure and exits cleanly', () => endsCleanly(server));
 });

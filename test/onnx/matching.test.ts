@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { targets } from '../../src/cli/compile.js';
-import { emitOnnx, importOnnxWeights, OnnxError } from '../../src/onnx/index.js';
+import { emitOnnx, importOnnxWeights } from '../../src/onnx/index.js';
 import { maxMatchSteps } from '../../src/onnx/import.js';
 import { type GraphProto, onnx } from '../../src/onnx/proto.js';
-import { checkText, randomWeights } from './helpers.js';
+import { checkText, randomWeights, thrown } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-matching-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,16 +19,6 @@ const spec = `model tiny {
   stage a { blocks 2  width 8 }
   stage b { blocks 1  width 16  stride 2 }
 }`;
-
-function thrown(f: () => unknown): OnnxError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof OnnxError) return e;
-    throw e;
-  }
-  throw new Error('expected an OnnxError');
-}
 
 /** The model's ONNX graph, changed by `edit`, as bytes. */
 function edited(edit: (graph: GraphProto) => void): { bytes: Uint8Array; weights: ReturnType<typeof randomWeights> } {
