@@ -68,7 +68,7 @@ export const codes = {
   R0506: { severity: 'error', title: 'weights file has layers beyond the spec' },
   R0507: { severity: 'error', title: 'weights file too ambiguous to match' },
   R0508: { severity: 'error', title: 'weights file makes a value twice' },
-  R0509: { severity: 'error', title: 'weights file graph not in topological order' },
+  R0509: { severity: 'error', title: 'weights file graph has a cycle' },
   // TensorFlow.js and training
   R0601: { severity: 'error', title: 'data source not found or not recognised' },
   R0602: { severity: 'error', title: 'data does not fit the model' },

@@ -62,6 +62,11 @@ export interface GraphResult {
   svg: string;
 }
 
+/** An error as the log shows it: with its stack, for the bug report. */
+function trace(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
 /**
  * The language server: each request is answered by one provider module reading the
  * checked file the `Project` keeps for the document. Text sync is incremental; each change
@@ -111,7 +116,7 @@ export function startServer(connection: Connection): Project {
       if (!file) return;
       diagnostics = toLspDiagnostics(project, file);
     } catch (e) {
-      connection.console.error(`resnetc: checking ${path} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      connection.console.error(`resnetc: checking ${path} failed: ${trace(e)}`);
       const message = `internal error in resnetc while checking this file, please report it: ${e instanceof Error ? e.message : String(e)}`;
       diagnostics = [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: DiagnosticSeverity.Error, code: 'R0000', source: 'resnetc', message }];
     }
@@ -129,7 +134,7 @@ export function startServer(connection: Connection): Project {
     try {
       publishChanged(paths);
     } catch (e) {
-      connection.console.error(`resnetc: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      connection.console.error(`resnetc: ${trace(e)}`);
     }
   };
   const publishChanged = (paths: string[]): void => {
@@ -191,7 +196,7 @@ export function startServer(connection: Connection): Project {
         return await answer(params, slices);
       } catch (e) {
         if (e instanceof ResponseError) return e as ResponseError<void>;
-        connection.console.error(`resnetc: ${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        connection.console.error(`resnetc: ${name} failed: ${trace(e)}`);
         return new ResponseError(ErrorCodes.InternalError, `resnetc: ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     };
@@ -266,12 +271,11 @@ export function startStdioServer(): Promise<void> {
   const connection = createConnection(ProposedFeatures.all, reader, new StreamMessageWriter(process.stdout));
   const log = (message: string): void => connection.console.error(message);
   reader.problems = log;
-  const describe = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
   // Standard output carries the protocol: what the code might print goes to the log.
   for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) console[level] = (...args: unknown[]) => log(args.map(String).join(' '));
   // One failed request (or check) must not take the editor's server down with it.
-  process.on('unhandledRejection', (e) => log(`resnetc: ${describe(e)}`));
-  process.on('uncaughtException', (e) => log(`resnetc: ${describe(e)}`));
+  process.on('unhandledRejection', (e) => log(`resnetc: ${trace(e)}`));
+  process.on('uncaughtException', (e) => log(`resnetc: ${trace(e)}`));
   let shutdown = false;
   connection.onShutdown(() => {
     shutdown = true;

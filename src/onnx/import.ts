@@ -38,7 +38,7 @@ export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel, option
  */
 export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
   const net = OnnxNet.parse(bytes);
-  const bindings = new Matcher(net, model, options.maxSteps ?? maxMatchSteps).run();
+  const bindings = new Matcher(net, model, options.maxSteps ?? maxMatchSteps(model)).run();
   const layerOf = new Map<string, string>();
   for (const { layer } of walkLayers(model)) {
     for (const t of layerTensors(layer)) {
@@ -58,7 +58,7 @@ export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel, o
 }
 
 export interface MatchOptions {
-  /** The most steps of matching before giving up with R0507 (`maxMatchSteps` unless set). */
+  /** The most steps of matching before giving up with R0507 (`maxMatchSteps(model)` unless set). */
   maxSteps?: number;
 }
 
@@ -333,10 +333,17 @@ interface Failure {
 
 /**
  * The most steps of matching (a candidate node looked at, a reading extended) tried before
- * giving up (R0507). Matching ResNet-152's own export takes about 1,100; the bound only
- * stops graphs built to be ambiguous, within a second or two.
+ * giving up (R0507): 100,000 and 100 per layer of the spec. Matching a network's own export
+ * takes two or three a layer (ResNet-152: about 1,100 for its 500 layers); the bound only
+ * stops graphs built to be ambiguous, in seconds (a step costs some 10 to 60 µs).
  */
-export const maxMatchSteps = 1_000_000;
+export function maxMatchSteps(model: CheckedModel): number {
+  let layers = 0;
+  for (const _ of walkLayers(model)) layers++;
+  return matchSteps.base + matchSteps.perLayer * layers;
+}
+
+export const matchSteps = { base: 100_000, perLayer: 100 } as const;
 
 class Matcher {
   private readonly rank = new Map<string, number>();

@@ -14,7 +14,7 @@
  *     The weights of another ONNX file of the same architecture, matched by each layer's
  *     place in the network (never by names or file order), in PyTorch's names and layouts.
  *     Throws OnnxError (stable `code`, `layer` where the mismatch happened; R0507 past
- *     `maxSteps` steps of matching, 1,000,000 unless set).
+ *     `maxSteps` steps of matching, 100,000 and 100 per layer of the model unless set).
  *   importOnnxWeightSource(bytes, model, { maxSteps? }): WeightLookup
  *     The same, matched (and checked) at once but decoded tensor by tensor on demand.
  *   compileOnnx(model, options): OnnxCompileResult

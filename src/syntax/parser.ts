@@ -160,7 +160,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     // file of 2,000 stray braces overflowed it. The call is the last thing each level does, so
     // a trampoline runs it instead, one rule level at a time: same parse, a flat stack.
     const recover = self.tryInRepetitionRecovery.bind(this);
-    const pending = new Map<number, () => void>();
+    const pending = new Map<number, (() => void) | undefined>();
     self.tryInRepetitionRecovery = (repetition, args, lookahead, expected) => {
       const level = self.RULE_STACK_IDX;
       const resume = (...again: unknown[]): void => void pending.set(level, () => repetition.apply(this, again));
@@ -171,7 +171,7 @@ export class ResnetParser extends EmbeddedActionsParser {
       pending.set(level, () => recover(resume, args, lookahead, expected));
       try {
         for (let next = pending.get(level); next; next = pending.get(level)) {
-          pending.set(level, undefined as unknown as () => void);
+          pending.set(level, undefined);
           next();
         }
       } finally {

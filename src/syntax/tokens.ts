@@ -112,7 +112,7 @@ export interface LexResult extends ILexingResult {
 export function tokenize(text: string): LexResult {
   const result = wordLexer.tokenize(text);
   const errors: LexError[] = result.errors.map((e) => ({ ...e, code: 'R0001' }));
-  for (const t of result.groups['malformed'] ?? []) errors.push(lexError(t, 'R0001', `'${t.image}' is not a number`));
+  for (const t of result.groups['malformed'] ?? []) errors.push(lexError(t, 'R0001', 'not a number'));
   delete result.groups['malformed'];
   let kept = 0;
   for (const t of result.tokens) {

@@ -7,7 +7,7 @@ import { frameWidth } from '../../src/diagnostics/render.js';
 import { maxDrawnStages } from '../../src/graph/diagram.js';
 import { sliceMs } from '../../src/lsp/cooperate.js';
 import { maxMessageBytes } from '../../src/lsp/framing.js';
-import { maxMatchSteps } from '../../src/onnx/import.js';
+import { matchSteps } from '../../src/onnx/import.js';
 import { maxNesting, maxTokenLength } from '../../src/syntax/limits.js';
 import { importChain, validModel } from '../faults/hostile.js';
 import { check, tempFiles } from '../helpers/check.js';
@@ -95,7 +95,8 @@ describe('docs/limits.md', () => {
       [/\| diagnostics printed per file .*? \| ([\d,]+) /, n(maxShownPerFile)],
       [/\| columns of a source line .*? \| ([\d,]+) /, n(frameWidth)],
       [/\| stages drawn by .*? \| ([\d,]+) /, n(maxDrawnStages)],
-      [/\| steps of matching .*? \| ([\d,]+) /, n(maxMatchSteps)],
+      [/\| steps of matching .*? \| ([\d,]+) and \d+ per layer/, n(matchSteps.base)],
+      [/\| steps of matching .*? \| [\d,]+ and (\d+) per layer/, n(matchSteps.perLayer)],
       [/\| a message from the editor \| ([\d,]+) MiB /, n(maxMessageBytes / 2 ** 20)],
       [/\| work of one request .*? \| ([\d,]+) ms /, n(sliceMs)],
     ];

@@ -66,12 +66,15 @@ describe('matching a --weights file is bounded and ends on any graph', () => {
     for (const [name, values] of weights) expect(back.get(name), name).toEqual(values);
   });
 
-  it(`gives up after a bounded number of steps (R0507; ${maxMatchSteps.toLocaleString('en-US')} by default)`, () => {
+  it('gives up after a bounded number of steps (R0507; 100,000 and 100 per layer by default)', () => {
     const { bytes } = edited(() => undefined);
     const e = thrown(() => importOnnxWeights(bytes, checkText(spec), { maxSteps: 20 }));
     expect(e.code).toBe('R0507');
     expect(e.message).toContain('too ambiguous to match: 20 readings');
     expect(importOnnxWeights(bytes, checkText(spec)).size).toBeGreaterThan(0);
+    // Its layers: stem conv, norm, act (3); two basic blocks of 6 (conv, norm, act, conv, norm,
+    // act); one of 8 (a projection's conv and norm besides); head pool and fc (2): 25.
+    expect(maxMatchSteps(checkText(spec))).toBe(100_000 + 100 * 25);
   });
 });
 
