@@ -25,7 +25,7 @@ export class Relocation {
     return this.moves(o.file, o) ? { file: o.file, start: o.start + this.by, end: o.end + this.by } : o;
   }
 
-  /** A deep copy of plain data (a diagnostic) with its ranges moved. */
+  /** A deep copy of plain data (a diagnostic) with its ranges moved; as deep as a diagnostic's type. */
   data<T>(value: T, file?: string): T {
     if (typeof value !== 'object' || value === null) return value;
     if (Array.isArray(value)) {

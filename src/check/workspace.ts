@@ -17,6 +17,15 @@ import { reportWarnings } from './warnings.js';
 import { readDeclaration } from './read-declaration.js';
 import { Relocation } from './relocate.js';
 
+/**
+ * The longest import chain read, in files (R0111): a file importing a file importing a
+ * file… Each file of a chain is read and checked; docs/limits.md lists every limit.
+ */
+export const maxImportDepth = 100;
+
+/** The most generations of `extends` above a model (R0112): each one merges the chain again. */
+export const maxExtendsDepth = 100;
+
 /** A parsed file, kept while its text is unchanged. */
 export interface ParsedFile {
   path: string;
@@ -168,20 +177,59 @@ class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/** A file being loaded: its imports, the next one to follow, the one being followed. */
+interface LoadFrame {
+  path: string;
+  state: FileState;
+  imports: ImportNode[];
+  next: number;
+  following?: ImportNode;
+  importedPaths: Map<string, ImportNode>;
+}
+
 /** One consistent pass over the files reachable from those asked for. */
 class CheckRun {
   private states = new Map<string, FileState | null>();
   /** Files being loaded, outermost first, each with the import it is following. */
-  private loading: { path: string; state: FileState; following?: ImportNode }[] = [];
+  private loading: LoadFrame[] = [];
   private effective = new Map<ModelDecl, ModelDecl | null>();
-  private resolving = new Set<ModelDecl>();
+  /** How many `extends` a resolved (merged) declaration is from its root model. */
+  private generations = new Map<ModelDecl, number>();
   private checkedFiles = new Map<string, CheckedFile>();
 
   constructor(private readonly workspace: Workspace) {}
 
+  /** Checks a file, after the files it imports (whose errors are reported at their imports). */
   checkFile(path: string): CheckedFile | undefined {
     const state = this.load(path);
     if (!state) return undefined;
+    // Post-order along the imports that are not part of a cycle (those make a DAG), with an
+    // explicit stack: an import chain of any length never overflows the call stack.
+    const stack = [{ state, targets: this.importTargets(state), next: 0 }];
+    const visiting = new Set([path]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const target = top.targets[top.next++];
+      if (target === undefined) {
+        stack.pop();
+        this.checkLoaded(top.state);
+        continue;
+      }
+      const imported = this.states.get(target);
+      if (!imported || visiting.has(target) || this.checkedFiles.has(target)) continue;
+      visiting.add(target);
+      stack.push({ state: imported, targets: this.importTargets(imported), next: 0 });
+    }
+    return this.checkedFiles.get(path);
+  }
+
+  private importTargets(state: FileState): string[] {
+    return [...state.imports].filter(([imp]) => !state.cyclic.has(imp)).map(([, target]) => target);
+  }
+
+  /** Builds a loaded file's models, once its imports are checked. */
+  private checkLoaded(state: FileState): CheckedFile {
+    const path = state.parsed.path;
     const done = this.checkedFiles.get(path);
     if (done) return done;
 
@@ -191,7 +239,7 @@ class CheckRun {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
       let built = this.workspace.builds.get(merged) ?? this.movedBuild(decl, merged);
-      if (built) state.diagnostics.push(...built.diagnostics);
+      if (built) for (const d of built.diagnostics) state.diagnostics.push(d); // not push(...): a model may have 100,000
       else {
         const mark = state.diagnostics.length;
         const base = buildModel(merged, report.forModel(decl), this.workspace.blockSummaries);
@@ -212,10 +260,34 @@ class CheckRun {
     return checked;
   }
 
-  /** Parses a file and reads its declarations and imports; null when it cannot be read. */
+  /**
+   * Parses a file and the files it imports, and reads their declarations; null when it
+   * cannot be read. Depth first along the imports, with an explicit stack rather than
+   * recursion: an import chain of any length never overflows the call stack, and one
+   * deeper than `maxImportDepth` files is cut there (R0111).
+   */
   private load(path: string): FileState | null {
     const known = this.states.get(path);
     if (known !== undefined) return known;
+    const bottom = this.loading.length;
+    const state = this.open(path);
+    if (!state) return null;
+    while (this.loading.length > bottom) {
+      const frame = this.loading[this.loading.length - 1]!;
+      const imp = frame.imports[frame.next++];
+      if (!imp) {
+        this.loading.pop();
+        const parent = this.loading[this.loading.length - 1];
+        if (this.loading.length > bottom && parent) this.link(parent, frame.state);
+        continue;
+      }
+      this.follow(frame, imp);
+    }
+    return state;
+  }
+
+  /** Reads a file's declarations and pushes its frame; null when it cannot be read. */
+  private open(path: string): FileState | null {
     const parsed = this.workspace.parseFile(path);
     if (!parsed) {
       this.states.set(path, null);
@@ -223,8 +295,6 @@ class CheckRun {
     }
     const state: FileState = { parsed, diagnostics: [], decls: new Map(), scope: new Map(), imports: new Map(), cyclic: new Set() };
     this.states.set(path, state);
-    const frame: (typeof this.loading)[number] = { path, state };
-    this.loading.push(frame);
     const report = this.reporterFor(state);
     const syntax = parsed.syntax;
 
@@ -241,7 +311,7 @@ class CheckRun {
 
     for (const node of syntax.models) {
       let read = this.workspace.declarations.get(node);
-      if (read?.path === path && read.span.start === node.span.start) state.diagnostics.push(...read.diagnostics);
+      if (read?.path === path && read.span.start === node.span.start) for (const d of read.diagnostics) state.diagnostics.push(d);
       else {
         const earlier = read?.path === path ? read : undefined;
         const mark = state.diagnostics.length;
@@ -262,59 +332,82 @@ class CheckRun {
       state.decls.set(decl.name, decl);
       state.scope.set(decl.name, { file: path, decl });
     }
-
-    const importedPaths = new Map<string, ImportNode>();
-    for (const imp of syntax.imports) {
-      if (!imp.path) continue;
-      const target = resolve(dirname(path), imp.path.value);
-      const earlier = importedPaths.get(target);
-      if (earlier) {
-        report.at('R0110', imp.span, `'${imp.path.value}' is already imported`, {
-          related: [{ file: path, span: earlier.span, message: 'first imported here' }],
-          fixes: [{ title: 'remove this import', span: imp.span, newText: '' }],
-        });
-        continue;
-      }
-      importedPaths.set(target, imp);
-      if (!target.endsWith('.resnet')) {
-        // Never read (and quote) a file that is not a spec: docs/files.md.
-        report.at('R0814', imp.path.span, `'${imp.path.value}' is not a .resnet file`, { help: 'an import names a spec: a file whose name ends in .resnet' });
-        continue;
-      }
-      const cycleStart = this.loading.findIndex((f) => f.path === target);
-      if (cycleStart >= 0) {
-        frame.following = imp;
-        this.reportCycle(this.loading.slice(cycleStart));
-        continue;
-      }
-      frame.following = imp;
-      const imported = this.load(target);
-      if (!imported) {
-        const refused = this.workspace.readError(target);
-        if (refused) report.at(refused.code, imp.path.span, refused.message, refused.help ? { help: refused.help } : {});
-        else report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
-        continue;
-      }
-      state.imports.set(imp, target);
-      for (const [name, decl] of imported.decls) {
-        const own = state.scope.get(name);
-        if (own) {
-          if (own.file === path) {
-            report.at('R0106', own.decl.nameSpan, `model '${name}' is also declared in '${imp.path.value}'`, {
-              related: [{ file: target, span: decl.nameSpan, message: 'declared there' }],
-            });
-          }
-          continue;
-        }
-        state.scope.set(name, { file: target, decl });
-      }
-    }
-    this.loading.pop();
+    this.loading.push({ path, state, imports: syntax.imports, next: 0, importedPaths: new Map() });
     return state;
   }
 
+  /** The next import of the file on top of the stack: reported, or its file opened (pushed). */
+  private follow(frame: LoadFrame, imp: ImportNode): void {
+    if (!imp.path) return;
+    const report = this.reporterFor(frame.state);
+    const target = resolve(dirname(frame.path), imp.path.value);
+    const earlier = frame.importedPaths.get(target);
+    if (earlier) {
+      report.at('R0110', imp.span, `'${imp.path.value}' is already imported`, {
+        related: [{ file: frame.path, span: earlier.span, message: 'first imported here' }],
+        fixes: [{ title: 'remove this import', span: imp.span, newText: '' }],
+      });
+      return;
+    }
+    frame.importedPaths.set(target, imp);
+    if (!target.endsWith('.resnet')) {
+      // Never read (and quote) a file that is not a spec: docs/files.md.
+      report.at('R0814', imp.path.span, `'${imp.path.value}' is not a .resnet file`, { help: 'an import names a spec: a file whose name ends in .resnet' });
+      return;
+    }
+    frame.following = imp;
+    const cycleStart = this.loading.findIndex((f) => f.path === target);
+    if (cycleStart >= 0) {
+      this.reportCycle(this.loading.slice(cycleStart));
+      return;
+    }
+    const known = this.states.get(target);
+    if (known === undefined && this.loading.length >= maxImportDepth) {
+      const help = `an import chain (a file importing a file importing a file…) may be at most ${maxImportDepth} files long; the rest of the chain was not read`;
+      report.at('R0111', imp.path.span, `importing '${imp.path.value}' makes a chain of more than ${maxImportDepth} files`, { help });
+      // Said in the file being checked too, at its import that leads there: the cut is far down.
+      const root = this.loading[0]!;
+      const first = root.following!;
+      this.reporterFor(root.state).at('R0111', first.path!.span, `importing '${first.path!.value}' leads to a chain of more than ${maxImportDepth} files (cut where ${displayName(frame.path)} imports '${imp.path.value}')`, {
+        help,
+        related: [{ file: frame.path, span: imp.path.span, message: 'cut here' }],
+      });
+      return;
+    }
+    const imported = known === undefined ? this.open(target) : known;
+    if (!imported) {
+      const refused = this.workspace.readError(target);
+      if (refused) report.at(refused.code, imp.path.span, refused.message, refused.help ? { help: refused.help } : {});
+      else report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
+      return;
+    }
+    frame.state.imports.set(imp, target);
+    // A file opened now is linked when its own imports are done (see `load`).
+    if (known !== undefined) this.link(frame, imported);
+  }
+
+  /** The models of an imported file (its own, not its imports') come into the importer's scope. */
+  private link(frame: LoadFrame, imported: FileState): void {
+    const imp = frame.following!;
+    const path = frame.path;
+    const target = imported.parsed.path;
+    const report = this.reporterFor(frame.state);
+    for (const [name, decl] of imported.decls) {
+      const own = frame.state.scope.get(name);
+      if (own) {
+        if (own.file === path) {
+          report.at('R0106', own.decl.nameSpan, `model '${name}' is also declared in '${imp.path!.value}'`, {
+            related: [{ file: target, span: decl.nameSpan, message: 'declared there' }],
+          });
+        }
+        continue;
+      }
+      frame.state.scope.set(name, { file: target, decl });
+    }
+  }
+
   /** Every file of an import cycle gets the error, at its import that leads around the cycle. */
-  private reportCycle(cycle: { path: string; state: FileState; following?: ImportNode }[]): void {
+  private reportCycle(cycle: LoadFrame[]): void {
     const names = cycle.map((f) => displayName(f.path));
     for (const [i, f] of cycle.entries()) {
       const imp = f.following!;
@@ -363,7 +456,7 @@ class CheckRun {
     }
     for (const [imp, target] of state.imports) {
       if (state.cyclic.has(imp)) continue;
-      const checked = this.checkFile(target);
+      const checked = this.checkedFiles.get(target);
       const errors = checked?.diagnostics.filter((d) => d.severity === 'error') ?? [];
       if (errors.length > 0) {
         const first = errors[0]!;
@@ -380,39 +473,79 @@ class CheckRun {
     }
   }
 
-  /** A declaration with everything it inherits merged in; null when its parent cannot be had. */
+  /**
+   * A declaration with everything it inherits merged in; null when its parent cannot be had.
+   * Walks up the `extends` chain to a declaration already resolved (or without a parent),
+   * then merges back down: a loop, not recursion, so a chain of any length is safe; a model
+   * more than `maxExtendsDepth` generations from its root is refused (R0112).
+   */
   private resolveExtends(decl: ModelDecl, state: FileState): ModelDecl | null {
-    const known = this.effective.get(decl);
-    if (known !== undefined) return known;
-    if (!decl.parent) {
-      this.effective.set(decl, decl);
-      return decl;
-    }
-    const report = this.reporterFor(state);
-    const parentName = decl.parent.text;
-    const found = state.scope.get(parentName);
-    let result: ModelDecl | null = null;
-    if (!found) {
-      const suggestion = didYouMean(parentName, state.scope.keys());
-      report.at('R0104', decl.parent.span, `no model named '${parentName}' here`, {
-        help: suggestion ? `did you mean '${suggestion}'?` : 'declare it in this file, or import the file that declares it',
-        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: decl.parent.span, newText: suggestion }] : [],
-      });
-    } else if (this.resolving.has(found.decl) || found.decl === decl) {
-      report.at('R0105', decl.parent.span, `'${decl.name}' extends itself through '${parentName}'`, { help: 'a model cannot inherit from its own descendants' });
-    } else {
-      this.resolving.add(decl);
-      const parentState = found.file === state.parsed.path ? state : this.load(found.file);
-      const parent = parentState ? this.resolveExtends(found.decl, parentState) : null;
-      this.resolving.delete(decl);
-      if (parent) {
-        const known = this.workspace.merges.get(decl);
-        result = known?.parent === parent ? known.merged : mergeExtends(parent, decl);
-        this.workspace.merges.set(decl, { parent, merged: result });
+    const chain: { decl: ModelDecl; state: FileState }[] = [];
+    const onChain = new Set<ModelDecl>();
+    let current = decl;
+    let currentState = state;
+    let top: ModelDecl | null;
+    for (;;) {
+      const known = this.effective.get(current);
+      if (known !== undefined) {
+        top = known;
+        break;
       }
+      if (!current.parent) {
+        this.effective.set(current, current);
+        this.generations.set(current, 0);
+        top = current;
+        break;
+      }
+      const parentName = current.parent.text;
+      const found = currentState.scope.get(parentName);
+      const report = this.reporterFor(currentState);
+      if (!found) {
+        const suggestion = didYouMean(parentName, currentState.scope.keys());
+        report.at('R0104', current.parent.span, `no model named '${parentName}' here`, {
+          help: suggestion ? `did you mean '${suggestion}'?` : 'declare it in this file, or import the file that declares it',
+          fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: current.parent.span, newText: suggestion }] : [],
+        });
+        this.effective.set(current, null);
+        top = null;
+        break;
+      }
+      if (onChain.has(found.decl) || found.decl === current) {
+        report.at('R0105', current.parent.span, `'${current.name}' extends itself through '${parentName}'`, { help: 'a model cannot inherit from its own descendants' });
+        this.effective.set(current, null);
+        top = null;
+        break;
+      }
+      chain.push({ decl: current, state: currentState });
+      onChain.add(current);
+      const parentState = found.file === currentState.parsed.path ? currentState : this.load(found.file);
+      if (!parentState) {
+        top = null;
+        break;
+      }
+      current = found.decl;
+      currentState = parentState;
     }
-    this.effective.set(decl, result);
-    return result;
+    // Back down the chain: each declaration merged onto its resolved parent.
+    let parent = top;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const { decl: child, state: childState } = chain[i]!;
+      let result: ModelDecl | null = null;
+      const generation = parent ? this.generations.get(parent)! + 1 : 0;
+      if (parent && generation > maxExtendsDepth) {
+        this.reporterFor(childState).at('R0112', child.parent!.span, `'${child.name}' is more than ${maxExtendsDepth} generations of 'extends' from its root model`, {
+          help: `a model may extend a model that extends another… at most ${maxExtendsDepth} times over`,
+        });
+      } else if (parent) {
+        const known = this.workspace.merges.get(child);
+        result = known?.parent === parent ? known.merged : mergeExtends(parent, child);
+        this.workspace.merges.set(child, { parent, merged: result });
+        this.generations.set(result, generation);
+      }
+      this.effective.set(child, result);
+      parent = result;
+    }
+    return parent;
   }
 
   private reporterFor(state: FileState): FileReporter {

@@ -4,7 +4,7 @@ import { Workspace } from '../check/workspace.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { summarize, displayPath } from '../diagnostics/render.js';
 import { describeCount } from '../model/count-format.js';
-import { CliError, printError } from './errors.js';
+import { CliError, exitCodes, printError } from './errors.js';
 import { checkPath, printDiagnostics, resnetFiles } from './load.js';
 import { CodedError } from '../diagnostics/coded-error.js';
 import type { Output } from './output.js';
@@ -43,6 +43,7 @@ function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, ou
     if (!opts.json) printError(out, e);
     errors++;
   }
+  let internal = false;
   for (const path of files) {
     let diagnostics: Diagnostic[];
     let entry: CheckReport['files'][number];
@@ -66,7 +67,7 @@ function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, ou
         })),
       };
       if (!opts.json) {
-        printDiagnostics(out, workspace, diagnostics);
+        printDiagnostics(out, workspace, diagnostics, checked.path);
         if (!opts.quiet) {
           for (const m of checked.models) {
             const shape = `${m.output.c}x${m.output.h}x${m.output.w}`;
@@ -75,7 +76,15 @@ function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, ou
         }
       }
     } catch (e) {
-      if (!(e instanceof CodedError)) throw e;
+      if (!(e instanceof CodedError)) {
+        // A bug in resnetc: the other files still get their results, and the exit code says so.
+        const message = `internal error in resnetc while checking this file, please report it: ${e instanceof Error ? e.message : String(e)}`;
+        report.files.push({ file: path, diagnostics: [{ code: 'R0000', severity: 'error', message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] });
+        if (!opts.json) out.err(`${out.paint(['bold', 'red'], 'error[R0000]')}${out.paint('bold', `: ${path}: ${message}`)}\n`);
+        internal = true;
+        errors++;
+        continue;
+      }
       diagnostics = [{ code: e.code, severity: 'error', message: e.message, file: resolve(path), span: { start: 0, end: 0 } }];
       entry = { file: path, diagnostics: [{ code: e.code, severity: 'error', message: e.message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] };
       if (!opts.json) printError(out, e);
@@ -86,5 +95,5 @@ function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, ou
   }
   if (opts.json) out.out(JSON.stringify(report, null, 2) + '\n');
   else if (errors + warnings > 0) out.err(`${summarize(errors, warnings)} in ${files.length} ${files.length === 1 ? 'file' : 'files'}\n`);
-  return errors > 0 ? 1 : 0;
+  return internal ? exitCodes.internal : errors > 0 ? exitCodes.failed : exitCodes.ok;
 }

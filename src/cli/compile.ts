@@ -17,6 +17,11 @@ export interface CompileOptions {
   zeroInitResidual: boolean;
   /** An ONNX file, safetensors file or tfjs model directory of the same architecture to take the weights from. */
   weights?: string;
+  /**
+   * Runs the final write: the command line holds Ctrl-C and SIGTERM back for it (and only
+   * for it), so an interrupt never cuts a write short yet stops any earlier step at once.
+   */
+  writing: <T>(write: () => T | Promise<T>) => Promise<T>;
 }
 
 /** A compile target: writes the model where the options say and returns a one-line report. */
@@ -24,10 +29,10 @@ export type CompileTarget = (model: CheckedModel, options: CompileOptions) => Pr
 
 /** ONNX: src/onnx does the work (loaded only when asked for); its failures become command-line errors with their codes. */
 const compileOnnxTarget: CompileTarget = async (model, o) => {
-  const { compileOnnx } = await import('../onnx/index.js');
+  const { prepareOnnxCompile } = await import('../onnx/index.js');
   const { isPytorchWeightsFile, readSafetensorsWeights } = await import('../weights/state-dict.js');
   const weights = o.weights === undefined ? {} : isPytorchWeightsFile(o.weights) ? { weights: { lookup: readSafetensorsWeights(o.weights, model), from: o.weights } } : { weightsFile: o.weights };
-  const result = compileOnnx(model, {
+  const compile = prepareOnnxCompile(model, {
     output: o.output,
     opset: o.opset ?? defaultOpset,
     inference: o.inference,
@@ -35,6 +40,7 @@ const compileOnnxTarget: CompileTarget = async (model, o) => {
     zeroInitResidual: o.zeroInitResidual,
     ...weights,
   });
+  const result = await o.writing(() => compile.write());
   const form = o.inference ? 'inference form' : 'training form';
   return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${(result.bytes / 1e6).toFixed(1)} MB`;
 };
@@ -44,12 +50,12 @@ export const targets: Record<string, CompileTarget> = {
   onnx: async (model, o) => {
     if (o.weights === undefined || !isTfjsModelPath(o.weights)) return compileOnnxTarget(model, o);
     const { compileOnnxFromTfjs } = await import('../tfjs/compile.js');
-    return compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
+    return compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, writing: o.writing, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
   },
   // TensorFlow.js takes some 300 ms to load: only the commands that use it load it.
   tfjs: async (model, o) => {
     const { compileTfjs } = await import('../tfjs/compile.js');
-    return compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, ...(o.weights !== undefined ? { weights: o.weights } : {}) });
+    return compileTfjs(model, { output: o.output, seed: o.seed, zeroInitResidual: o.zeroInitResidual, writing: o.writing, ...(o.weights !== undefined ? { weights: o.weights } : {}) });
   },
   // PyTorch's formats: the weights as a state_dict, and the model as a Python module (src/torch).
   safetensors: async (model, o) => (await import('../torch/compile.js')).compileSafetensors(model, o),
@@ -89,7 +95,8 @@ export function registerCompile(program: Command, out: Output): void {
         zeroInitResidual: opts.zeroInitResidual ?? false,
         ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
         ...(opts.weights !== undefined ? { weights: opts.weights } : {}),
+        writing: withInterruptsDeferred,
       };
-      out.out((await withInterruptsDeferred(async () => target(model, options))) + '\n');
+      out.out((await target(model, options)) + '\n');
     });
 }

@@ -15,7 +15,8 @@ export function printError(out: Output, e: CodedError): void {
   if (e.help) out.err(`  ${out.paint('blue', '=')} ${out.paint('bold', 'help')}: ${e.help}\n`);
 }
 
-export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
+/** 0 clean, 1 failed (bad input), 2 bad usage, 70 an internal error (a bug in resnetc: R0000). */
+export const exitCodes = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
 /**
  * A command stopped by the diagnostics it has just printed: its message is the line that

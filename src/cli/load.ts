@@ -100,7 +100,12 @@ export function loadModel(path: string, name: string | undefined, out: Output, c
   return { checked: file, model };
 }
 
+/** Text output shows this many diagnostics of a file, then says how many more there are (`--json` gives them all). */
+export const maxShownPerFile = 100;
+
 /** Diagnostics rustc-style on standard error, as `resnetc check` prints them. */
-export function printDiagnostics(out: Output, workspace: Workspace, diagnostics: readonly Diagnostic[]): void {
-  for (const d of diagnostics) out.err(renderDiagnostic(d, { color: out.color, cwd: process.cwd(), sourceOf: (f) => workspace.parseFile(f)?.source }) + '\n');
+export function printDiagnostics(out: Output, workspace: Workspace, diagnostics: readonly Diagnostic[], file?: string): void {
+  for (const d of diagnostics.slice(0, maxShownPerFile)) out.err(renderDiagnostic(d, { color: out.color, cwd: process.cwd(), sourceOf: (f) => workspace.parseFile(f)?.source }) + '\n');
+  const more = diagnostics.length - maxShownPerFile;
+  if (more > 0) out.err(`… and ${more.toLocaleString('en-US')} more${file ? ` in ${displayPath(file, process.cwd())}` : ''} (\`resnetc check --json\` lists them all)\n`);
 }

@@ -14,6 +14,8 @@ export const codes = {
   R0001: { severity: 'error', title: 'unexpected character' },
   R0002: { severity: 'error', title: 'unterminated string' },
   R0003: { severity: 'error', title: 'syntax error' },
+  R0004: { severity: 'error', title: 'braces nested too deep' },
+  R0005: { severity: 'error', title: 'token too long' },
   // Files, imports, models
   R0101: { severity: 'error', title: 'file not found' },
   R0102: { severity: 'error', title: 'import cycle' },
@@ -25,6 +27,8 @@ export const codes = {
   R0108: { severity: 'error', title: 'file declares no model' },
   R0109: { severity: 'warning', title: 'unused import' },
   R0110: { severity: 'warning', title: 'duplicate import' },
+  R0111: { severity: 'error', title: 'import chain too long' },
+  R0112: { severity: 'error', title: 'extends chain too long' },
   // Statements and values
   R0201: { severity: 'error', title: 'missing statement' },
   R0202: { severity: 'error', title: 'duplicate statement' },
@@ -69,6 +73,9 @@ export const codes = {
   R0504: { severity: 'error', title: 'weights file has a tensor of another shape' },
   R0505: { severity: 'error', title: 'weights stored in a form resnetc cannot read' },
   R0506: { severity: 'error', title: 'weights file has layers beyond the spec' },
+  R0507: { severity: 'error', title: 'weights file too ambiguous to match' },
+  R0508: { severity: 'error', title: 'weights file makes a value twice' },
+  R0509: { severity: 'error', title: 'weights file graph has a cycle' },
   // TensorFlow.js and training
   R0601: { severity: 'error', title: 'data source not found or not recognised' },
   R0602: { severity: 'error', title: 'data does not fit the model' },

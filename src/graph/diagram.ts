@@ -8,7 +8,7 @@ import type { CheckedModel, Layer, Shape } from '../model/types.js';
  */
 export interface Box {
   id: string;
-  kind: 'input' | 'stem' | 'stage' | 'final' | 'head' | 'output';
+  kind: 'input' | 'stem' | 'stage' | 'more' | 'final' | 'head' | 'output';
   /** First line in bold, the rest plain. */
   lines: string[];
 }
@@ -46,6 +46,13 @@ function layerText(l: Layer): string | undefined {
 
 const shortcutNames: Record<string, string> = { A: 'A, zero-pad', B: 'B, projection', C: 'C, projection everywhere', D: 'D, avg-pool projection' };
 
+/**
+ * The most stages drawn: the first and last halves of them, and one box saying how many more
+ * there are between (a layout of thousands of boxes takes ELK minutes; a real network has
+ * a handful of stages).
+ */
+export const maxDrawnStages = 64;
+
 export function diagramOf(model: CheckedModel): Diagram {
   const total = model.totals.params;
   const boxes: Box[] = [{ id: 'input', kind: 'input', lines: ['input', shape(model.input)] }];
@@ -64,7 +71,18 @@ export function diagramOf(model: CheckedModel): Diagram {
     boxes.push({ id: 'stem', kind: 'stem', lines: ['stem', ...layers, `${compactCount(params)} params${share(params, total)}`] });
     link('stem', model.stem[model.stem.length - 1]!.out);
   }
-  for (const stage of model.stages) {
+  const hidden = Math.max(0, model.stages.length - maxDrawnStages);
+  const shownFirst = model.stages.length - hidden - Math.floor(maxDrawnStages / 2);
+  for (const [i, stage] of model.stages.entries()) {
+    if (hidden > 0 && i >= shownFirst && i < shownFirst + hidden) {
+      if (i === shownFirst) {
+        const skipped = model.stages.slice(i, i + hidden);
+        const params = skipped.reduce((n, st) => n + st.params, 0);
+        boxes.push({ id: 'more', kind: 'more', lines: [`… ${hidden.toLocaleString('en-US')} more stages`, `${compactCount(params)} params${share(params, total)}`] });
+        link('more', skipped[skipped.length - 1]!.out);
+      }
+      continue;
+    }
     const first = stage.blocks[0];
     const id = `stage:${stage.name}`;
     const kind = first?.kind ?? 'block';

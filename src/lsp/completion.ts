@@ -9,7 +9,8 @@ import type { ModelNode } from '../syntax/ast.js';
 import { readNumber } from '../syntax/literals.js';
 import { LBrace, RBrace, tokenize } from '../syntax/tokens.js';
 import { blockKindDoc, keywordDocs, shortcutKindDoc } from './keyword-docs.js';
-import { checkedModelOf, shapeText } from './hover.js';
+import { checkedModelOf } from './checked.js';
+import { shapeText } from './hover.js';
 import { compactCount } from '../model/count-format.js';
 import { offsetOf } from './positions.js';
 import { resnetFilesIn } from '../util/resnet-files.js';
@@ -139,8 +140,7 @@ export function completion(project: Project, uri: string, position: Position): C
 
   const written = writtenHere(ctx);
   const items: CompletionItem[] = statementsIn[ctx.place].filter((w) => !(once.has(w) && written.has(w))).map((w) => keywordItem(w));
-  if (ctx.place === 'model' && ctx.model?.extendsName) items.push(...inheritedStages(project, checked(), ctx.model, true));
-  return items;
+  return ctx.place === 'model' && ctx.model?.extendsName ? items.concat(inheritedStages(project, checked(), ctx.model, true)) : items;
 }
 
 function isKeywordToken(t: IToken): boolean {
@@ -212,8 +212,8 @@ function inheritedStages(project: Project, file: CheckedFile | undefined, model:
     .map((s, i) => ({
       label: asStatements ? `stage ${s.name}` : s.name,
       kind: CompletionItemKind.Module,
-      detail: `inherited from ${checked.name}: blocks ${s.blocks.length}, width ${s.width}${s.stride !== 1 ? `, stride ${s.stride}` : ''} → ${shapeText(s.out)}`,
-      insertText: `${asStatements ? 'stage ' : ''}${s.name} { blocks \${1:${s.blocks.length}} }`,
+      detail: `inherited from ${checked.name}: blocks ${s.depth}, width ${s.width}${s.stride !== 1 ? `, stride ${s.stride}` : ''} → ${shapeText(s.out)}`,
+      insertText: `${asStatements ? 'stage ' : ''}${s.name} { blocks \${1:${s.depth}} }`,
       insertTextFormat: InsertTextFormat.Snippet,
       sortText: `~${String(i).padStart(3, '0')}`,
     }));

@@ -1,8 +1,7 @@
 import type { Hover, Position } from 'vscode-languageserver';
 import { describeCount, shareText } from '../model/count-format.js';
-import type { CheckedFile } from '../check/workspace.js';
 import type { CheckedModel, Shape, Stage } from '../model/types.js';
-import type { ModelNode } from '../syntax/ast.js';
+import { checkedModelOf, checkedStageAt } from './checked.js';
 import { blockKindDoc, keywordMarkdown, shortcutKindDoc } from './keyword-docs.js';
 import { offsetOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
@@ -15,23 +14,10 @@ export function share(part: number, whole: number): string {
   return shareText(part, whole, '–');
 }
 
-/** The checked model a model declaration became (undefined when it has errors). */
-export function checkedModelOf(file: CheckedFile, model: ModelNode | undefined): CheckedModel | undefined {
-  const name = model?.name?.text;
-  return name === undefined ? undefined : file.models.find((m) => m.name === name && m.origin.start === model!.span.start);
-}
-
-/** The checked stage a stage statement of this file became. */
-export function checkedStageAt(model: CheckedModel, file: string, start: number): Stage | undefined {
-  return model.stages.find((s) => s.origin.file === file && s.origin.start === start);
-}
-
 export function stageMarkdown(model: CheckedModel, stage: Stage): string {
-  const first = stage.blocks[0];
-  const kind = first ? `${first.kind}` : 'no';
-  const shortcut = first ? `, shortcut ${first.shortcut.option}` : '';
+  // From the stage's own fields: reading `blocks` would build every block of it.
   return [
-    `**stage ${stage.name}** of \`${model.name}\`: ${stage.blocks.length} × ${kind} blocks, width ${stage.width}, stride ${stage.stride}${shortcut}`,
+    `**stage ${stage.name}** of \`${model.name}\`: ${stage.depth} × ${stage.kind} blocks, width ${stage.width}, stride ${stage.stride}, shortcut ${stage.shortcut}`,
     '',
     `| | |`,
     `|---|---|`,
@@ -43,7 +29,7 @@ export function stageMarkdown(model: CheckedModel, stage: Stage): string {
 }
 
 export function modelMarkdown(model: CheckedModel): string {
-  const blocks = model.stages.reduce((n, s) => n + s.blocks.length, 0);
+  const blocks = model.stages.reduce((n, s) => n + s.depth, 0);
   const lines = [
     `**model ${model.name}**${model.parent ? ` extends \`${model.parent}\`` : ''}`,
     '',
@@ -55,7 +41,7 @@ export function modelMarkdown(model: CheckedModel): string {
     `| buffers | ${describeCount(model.totals.buffers)} (norm running statistics) |`,
     `| stages | ${model.stages.length} (${blocks} blocks) |`,
   ];
-  for (const s of model.stages) lines.push(`| ${s.name} | ${s.blocks.length} blocks → ${shapeText(s.out)}, ${share(s.params, model.totals.params)} of params |`);
+  for (const s of model.stages) lines.push(`| ${s.name} | ${s.depth} blocks → ${shapeText(s.out)}, ${share(s.params, model.totals.params)} of params |`);
   return lines.join('\n');
 }
 

@@ -94,7 +94,7 @@ function lineEnd(text: string, offset: number): number {
   return i;
 }
 
-/** Moves every span (the `{ start, end }` objects) in syntax nodes by `by`, in place. */
+/** Moves every span (the `{ start, end }` objects) in syntax nodes by `by`, in place; as deep as the tree's types, like `detach`. */
 function shift(node: unknown, by: number): void {
   if (by === 0 || typeof node !== 'object' || node === null) return;
   if (Array.isArray(node)) {

@@ -1,19 +1,22 @@
 import { InlayHintKind, type InlayHint, type Range } from 'vscode-languageserver';
 import { compactCount, describeCount } from '../model/count-format.js';
 import type { CheckedFile } from '../check/workspace.js';
-import { checkedModelOf, checkedStageAt, shapeText, share } from './hover.js';
+import { checkedModelOf, checkedStageAt } from './checked.js';
+import { shapeText, share } from './hover.js';
+import type { Slices } from './cooperate.js';
 import { offsetOf, positionOf } from './positions.js';
 
 /**
  * After each stage written in the file: its output shape and parameters; after each model's
  * closing brace: its totals. Both come from the checked model, so they always agree with
- * `resnetc check` and `expect`.
+ * `resnetc check` and `expect`. Linear in the document; pauses between models.
  */
-export function inlayHints(file: CheckedFile, range: Range): InlayHint[] {
+export async function inlayHints(file: CheckedFile, range: Range, slices: Slices): Promise<InlayHint[]> {
   const from = offsetOf(file.source, range.start);
   const to = offsetOf(file.source, range.end);
   const hints: InlayHint[] = [];
   for (const node of file.syntax.models) {
+    if (slices.due()) await slices.pause();
     if (node.span.end < from || node.span.start > to) continue;
     const model = checkedModelOf(file, node);
     if (!model) continue;

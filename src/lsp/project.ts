@@ -97,15 +97,16 @@ export class Project {
   /** Every file a file imported when last checked, directly or through others. */
   importsOf(path: string): Set<string> {
     const seen = new Set<string>();
-    const visit = (p: string): void => {
+    const queue = [path];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue[i]!;
       if (!this.directImports.has(p)) this.check(p);
       for (const target of this.directImports.get(p) ?? []) {
         if (seen.has(target)) continue;
         seen.add(target);
-        visit(target);
+        queue.push(target);
       }
-    };
-    visit(path);
+    }
     return seen;
   }
 

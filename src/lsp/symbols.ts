@@ -1,13 +1,16 @@
 import { type DocumentSymbol, SymbolKind } from 'vscode-languageserver';
 import type { CheckedFile } from '../check/workspace.js';
-import { checkedModelOf, checkedStageAt, shapeText } from './hover.js';
+import { checkedModelOf, checkedStageAt } from './checked.js';
+import { shapeText } from './hover.js';
 import { compactCount } from '../model/count-format.js';
+import type { Slices } from './cooperate.js';
 import { rangeOf } from './positions.js';
 
-/** The outline: each model, with its stem and stages. */
-export function documentSymbols(file: CheckedFile): DocumentSymbol[] {
+/** The outline: each model, with its stem and stages. Linear in the document; pauses between models. */
+export async function documentSymbols(file: CheckedFile, slices: Slices): Promise<DocumentSymbol[]> {
   const out: DocumentSymbol[] = [];
   for (const node of file.syntax.models) {
+    if (slices.due()) await slices.pause();
     if (!node.name) continue;
     const model = checkedModelOf(file, node);
     const children: DocumentSymbol[] = [];
@@ -21,7 +24,7 @@ export function documentSymbols(file: CheckedFile): DocumentSymbol[] {
           kind: SymbolKind.Module,
           range: rangeOf(file.source, s.span),
           selectionRange: rangeOf(file.source, s.name.span),
-          detail: stage ? `${stage.blocks.length} blocks → ${shapeText(stage.out)}` : '',
+          detail: stage ? `${stage.depth} blocks → ${shapeText(stage.out)}` : '',
         });
       }
     }

@@ -11,14 +11,17 @@
  *     The same bytes streamed to `path` by src/io's writer (a temporary file renamed into
  *     place: no partial file on failure; never onto an input or a non-regular file);
  *     returns the size written. Throws FileError (R0801–R0805, R0903).
- *   importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet
+ *   importOnnxWeights(bytes: Uint8Array, model: CheckedModel, { maxSteps? }): WeightSet
  *     The weights of another ONNX file of the same architecture, matched by each layer's
  *     place in the network (never by names or file order), in PyTorch's names and layouts.
- *     Throws OnnxError (stable `code`, `layer` where the mismatch happened).
- *   importOnnxWeightSource(bytes, model): WeightLookup
+ *     Throws OnnxError (stable `code`, `layer` where the mismatch happened; R0507 past
+ *     `maxSteps` steps of matching, 100,000 and 100 per layer of the model unless set).
+ *   importOnnxWeightSource(bytes, model, { maxSteps? }): WeightLookup
  *     The same, matched (and checked) at once but decoded tensor by tensor on demand.
  *   compileOnnx(model, options): OnnxCompileResult
  *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.
+ *   prepareOnnxCompile(model, options): { weightsFrom, write(): OnnxCompileResult }
+ *     The same in two steps: every check now, the write when asked.
  *
  * Every failure a user can cause is a CodedError with a code from src/diagnostics/codes.ts:
  * an OnnxError, a FileError for a file src/io refuses to read or write (docs/files.md), or a
@@ -92,6 +95,22 @@ export interface OnnxCompileResult {
 
 /** `resnetc compile --target onnx`: weights initialised or imported, then the file written. */
 export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): OnnxCompileResult {
+  return prepareOnnxCompile(model, options).write();
+}
+
+/** A compile whose every check is done (weights matched), with only the write left. */
+export interface PreparedOnnxCompile {
+  weightsFrom: string;
+  /** Writes the file (atomically) and says what was written. */
+  write(): OnnxCompileResult;
+}
+
+/**
+ * `compileOnnx` in two steps: everything that may fail or take long (matching a weights
+ * file) now, the write when asked. The command line holds Ctrl-C back during the write
+ * only, so a long match stays interruptible.
+ */
+export function prepareOnnxCompile(model: CheckedModel, options: OnnxCompileOptions): PreparedOnnxCompile {
   checkOpset(options.opset ?? defaultOpset);
   let weights: WeightLookup;
   let weightsFrom: string;
@@ -107,6 +126,5 @@ export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): O
     weights = initialWeightSource(model, { seed: options.seed ?? 0, zeroInitResidual: options.zeroInitResidual ?? false });
     weightsFrom = `seed ${options.seed ?? 0}${options.zeroInitResidual ? ', zero-init residual' : ''}`;
   }
-  const bytes = writeOnnxFile(options.output, model, weights, options);
-  return { path: options.output, bytes, weightsFrom };
+  return { weightsFrom, write: () => ({ path: options.output, bytes: writeOnnxFile(options.output, model, weights, options), weightsFrom }) };
 }

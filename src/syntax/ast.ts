@@ -200,7 +200,9 @@ export interface FileNode {
 /**
  * A deep copy of a syntax node (or a span). The language server's re-parse moves the spans
  * of unchanged nodes in place, so whatever outlives a check (declarations, diagnostics)
- * keeps copies, never the tree's own span objects.
+ * keeps copies, never the tree's own span objects. Recursive, but only as deep as the
+ * tree's types (file, model, statement, option, value, span): no input nests it deeper,
+ * since what unknown braces hold is not kept in the tree.
  */
 export function detach<T>(node: T): T {
   if (typeof node !== 'object' || node === null) return node;

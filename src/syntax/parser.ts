@@ -3,9 +3,13 @@ import {
   type IOrAlt,
   type IParserErrorMessageProvider,
   type IToken,
+  type ITokenGrammarPath,
   type TokenType,
   defaultParserErrorProvider,
+  EOF,
+  tokenMatcher,
 } from 'chevrotain';
+import { quoted } from '../diagnostics/excerpt.js';
 import type * as A from './ast.js';
 import { readNumber, readSize } from './literals.js';
 import type { Span } from './source.js';
@@ -31,11 +35,11 @@ const errorMessages: IParserErrorMessageProvider = {
 };
 
 function describe(t: TokenType): string {
-  return t.LABEL ?? t.name;
+  return t === EOF ? 'the end of the file' : (t.LABEL ?? t.name);
 }
 
 function found(image: string): string {
-  return image === '' ? 'the end of the file' : `'${image}'`;
+  return image === '' ? 'the end of the file' : quoted(image);
 }
 
 function list(items: string[]): string {
@@ -80,6 +84,17 @@ function unquote(image: string): string {
 /** An option as its alternative reads it; the rule adds the span. */
 type OptionRead = Omit<A.OptionNode, 'span'>;
 
+/** The parts of chevrotain's error recovery the parser adjusts or reads (not in its typings). */
+interface ChevrotainRecovery {
+  RULE_STACK_IDX: number;
+  currIdx: number;
+  flattenFollowSet(): TokenType[];
+  tryInRepetitionRecovery(repetition: (...args: unknown[]) => void, args: unknown[], lookahead: () => boolean, expected: TokenType): void;
+}
+
+/** chevrotain's own recovery methods, which the parser's call after adjusting. */
+const recovery = EmbeddedActionsParser.prototype as unknown as ChevrotainRecovery;
+
 type Partial = { kind: 'model'; node: A.ModelNode; start: number } | { kind: 'stage'; node: A.StageStatement; start: number };
 
 /**
@@ -95,15 +110,83 @@ export class ResnetParser extends EmbeddedActionsParser {
   private partials: Partial[] = [];
   /** The file's items so far, for the same reason. */
   private items: (A.ImportNode | A.ModelNode)[] = [];
+  /** What error recovery found, kept (see the methods below). */
+  private readonly follows = new Map<string, TokenType[]>();
+  private readonly resyncs = new Map<string, { from: number; at: number; type: TokenType }>();
+  private readonly pendingRepetitions = new Map<number, (() => void) | undefined>();
 
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, errorMessageProvider: errorMessages, maxLookahead: 2 });
     this.performSelfAnalysis();
   }
 
+  // ---- chevrotain's error recovery, adjusted (methods of its traits) ----
+
+  /**
+   * The tokens that may follow a place in the grammar, where an error is recovered from.
+   * chevrotain walks the grammar for them at every error; the grammar is fixed, so the answer
+   * for a place is too: kept. A file of many errors parses several times faster.
+   */
+  protected override getNextPossibleTokenTypes(path: ITokenGrammarPath): TokenType[] {
+    const key = `${path.ruleStack.join(' ')}|${path.occurrenceStack.join(' ')}|${path.lastTok.name}|${path.lastTokOccurrence}`;
+    let follows = this.follows.get(key);
+    if (!follows) this.follows.set(key, (follows = super.getNextPossibleTokenTypes(path)));
+    return follows;
+  }
+
+  /**
+   * The first token ahead that recovery inside a repetition may resume at (one of the follow
+   * set of the rules being parsed). chevrotain looks for it from every error anew, at the top
+   * of a file as far as its end: quadratic in a file of many errors. The first such token from
+   * a position is the same for every position up to it: kept per follow set.
+   */
+  findReSyncTokenType(): TokenType {
+    const self = this as unknown as ChevrotainRecovery;
+    const follows = self.flattenFollowSet();
+    const key = follows.map((t) => t.tokenTypeIdx).join(' ');
+    const from = self.currIdx + 1;
+    const known = this.resyncs.get(key);
+    if (known && known.from <= from && from <= known.at) return known.type;
+    for (let k = 1; ; k++) {
+      const token = this.LA(k);
+      const type = follows.find((t) => tokenMatcher(token, t));
+      if (type) {
+        this.resyncs.set(key, { from, at: from + k - 1, type });
+        return type;
+      }
+    }
+  }
+
+  /**
+   * Recovery inside a repetition (a MANY): chevrotain skips to where the repetition can go on
+   * and calls it again, from within itself: a level of the call stack per error, so a file of
+   * 2,000 stray braces overflowed it. That call is the last thing each level does, so a
+   * trampoline runs it instead, one rule level at a time: the same parse, a flat stack.
+   */
+  tryInRepetitionRecovery(repetition: (...args: unknown[]) => void, args: unknown[], lookahead: () => boolean, expected: TokenType): void {
+    const level = (this as unknown as ChevrotainRecovery).RULE_STACK_IDX;
+    const pending = this.pendingRepetitions;
+    const recover = (): void => recovery.tryInRepetitionRecovery.call(this, resume, args, lookahead, expected);
+    const resume = (...again: unknown[]): void => void pending.set(level, () => repetition.apply(this, again));
+    if (pending.has(level)) {
+      recover(); // inside this level's trampoline: hand the call back to it
+      return;
+    }
+    pending.set(level, recover);
+    try {
+      for (let next = pending.get(level); next; next = pending.get(level)) {
+        pending.set(level, undefined);
+        next();
+      }
+    } finally {
+      pending.delete(level);
+    }
+  }
+
   /** Parses a token vector; the syntax errors are in `errors` afterwards. */
   parseTokens(tokens: IToken[], textLength: number): { items: (A.ImportNode | A.ModelNode)[]; unknowns: A.UnknownNode[] } {
     this.input = tokens;
+    this.resyncs.clear();
     this.textLength = textLength;
     this.unknowns = [];
     this.partials = [];

@@ -66,12 +66,18 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
   }
 }
 
+/** Runs the final write (the command line holds interrupts back for it alone); by default, just runs it. */
+export type Writing = <T>(write: () => T | Promise<T>) => Promise<T>;
+
+const direct: Writing = async (write) => write();
+
 export interface TfjsCompileOptions {
   /** The directory to write model.json and weights.bin to. */
   output: string;
   seed: number;
   zeroInitResidual: boolean;
   weights?: string;
+  writing?: Writing;
 }
 
 /** `resnetc compile --target tfjs`: the tfjs Layers format, weights initialised or imported. No tfjs-node needed. */
@@ -81,7 +87,7 @@ export async function compileTfjs(model: CheckedModel, options: TfjsCompileOptio
   const tfModel = buildTfjsModel(model);
   try {
     setWeights(tfModel, model, weights);
-    await saveModelDir(tfModel, options.output);
+    await (options.writing ?? direct)(() => saveModelDir(tfModel, options.output));
   } catch (e) {
     if (e instanceof WeightMismatch) throw new TfjsError('R0606', e.message);
     throw e;
@@ -97,12 +103,14 @@ export interface OnnxFromTfjsOptions {
   weights: string;
   opset?: number;
   inference: boolean;
+  writing?: Writing;
 }
 
 /** `resnetc compile --target onnx --weights DIR` where DIR is a tfjs model: export trained weights and running statistics to ONNX. */
 export async function compileOnnxFromTfjs(model: CheckedModel, options: OnnxFromTfjsOptions): Promise<string> {
   await useBackend('cpu');
   const weights = await readWeights(options.weights, model);
-  const bytes = writeOnnxFile(options.output, model, weights, { inference: options.inference, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  const write = (): number => writeOnnxFile(options.output, model, weights, { inference: options.inference, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  const bytes = await (options.writing ?? direct)(write);
   return `wrote ${options.output}: ${model.name}, ONNX${options.opset !== undefined ? ` opset ${options.opset}` : ''}, ${options.inference ? 'inference' : 'training'} form, weights from ${options.weights}, ${(bytes / 1e6).toFixed(1)} MB`;
 }

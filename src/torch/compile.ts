@@ -22,6 +22,8 @@ export interface TorchCompileOptions {
   zeroInitResidual: boolean;
   /** An ONNX file, a tfjs model directory or a safetensors file of the same network. */
   weights?: string;
+  /** Runs the final write (the command line holds Ctrl-C back for it alone); the write runs as it is when absent. */
+  writing?: <T>(write: () => T | Promise<T>) => Promise<T>;
 }
 
 /** The one place the PyTorch targets write a file: through src/io's writer (atomic, never over an input or a device; docs/files.md). */
@@ -41,6 +43,8 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
   return importOnnxWeightSource(readWeightsBytes(path), model);
 }
 
+const run = async <T>(write: () => T | Promise<T>): Promise<T> => write();
+
 async function weightsFor(model: CheckedModel, o: TorchCompileOptions): Promise<{ weights: WeightLookup; from: string }> {
   if (o.weights !== undefined) return { weights: await readWeights(o.weights, model), from: o.weights };
   return {
@@ -58,18 +62,20 @@ export async function compileSafetensors(model: CheckedModel, o: TorchCompileOpt
   const { weights, from } = await weightsFor(model, o);
   const metadata = stateDictMetadata(model, `resnetc ${version}`);
   let bytes = 0;
-  writeOutput(o.output, (sink) => {
-    bytes = writeStateDict(model, weights, metadata, sink);
-  });
+  await (o.writing ?? run)(() =>
+    writeOutput(o.output, (sink) => {
+      bytes = writeStateDict(model, weights, metadata, sink);
+    }),
+  );
   return `wrote ${o.output}: ${model.name}, safetensors under ${namesOf(model)}, running statistics included, weights from ${from}, ${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 /** `resnetc compile --target pytorch`: the model as a Python module (weights go in with --target safetensors). */
-export function compilePytorch(model: CheckedModel, o: TorchCompileOptions): string {
+export async function compilePytorch(model: CheckedModel, o: TorchCompileOptions): Promise<string> {
   if (o.weights !== undefined) {
     throw new CodedError('R0901', '--weights does not apply to --target pytorch: the module is code', 'write the weights with --target safetensors and load them with load_state_dict', 2);
   }
   const text = new TextEncoder().encode(emitPython(model, { version }));
-  writeOutput(o.output, (sink) => sink.write(text));
+  await (o.writing ?? run)(() => writeOutput(o.output, (sink) => sink.write(text)));
   return `wrote ${o.output}: ${model.name}, a PyTorch module under ${namesOf(model)} (build() returns it)`;
 }
