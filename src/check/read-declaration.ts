@@ -1,18 +1,28 @@
 import type { Code } from '../diagnostics/codes.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { Origin, Shape, ShortcutOption } from '../model/types.js';
+import type { BlockKind, Origin, Shape, ShortcutOption } from '../model/types.js';
 import type * as A from '../syntax/ast.js';
 import { detach } from '../syntax/ast.js';
 import type { Span } from '../syntax/source.js';
 import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { groupDigits } from '../model/count-format.js';
-import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
+import { keywordAt, meaning, optionsFor, spellings, strideOnWords } from '../syntax/vocabulary.js';
+import { activations, blockExpansion, blockKinds, defaults, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
 
 /**
  * Bounds that keep a typo (`blocks 1000000`) from making the checker build a network no
  * machine could hold; far beyond any published ResNet.
  */
 const limits = { value: 1_000_000, blocks: 10_000 };
+
+/** Why an option of bottleneck blocks is refused on another kind: what to write instead. */
+function notForKind(key: string, kind: BlockKind): string {
+  if (key === 'stride_on') return 'stride_on picks which convolution of a bottleneck block takes the stride';
+  if (key === 'groups' || key === 'width_per_group') {
+    return `groups and width_per_group shape the 3x3 convolution of bottleneck blocks; for a wider ${kind} block, raise the stage's width`;
+  }
+  return `'${key}' applies to ${keywordAt('block', key)?.of?.join(', ')} blocks`;
+}
 
 /** Validates one model declaration's statements; reports what is wrong where it was written. */
 export function readDeclaration(node: A.ModelNode, file: string, report: Reporter): ModelDecl | undefined {
@@ -230,7 +240,7 @@ class ValueReader {
       const kernel = this.kernel(l.kernel, l.kind);
       if (l.kind === 'conv') {
         const channels = this.whole(l.channels, 'the number of channels', 1);
-        const opts = this.wholeOptions(l.options, ['stride', 'groups'], 'a stem conv');
+        const opts = this.wholeOptions(l.options, optionsFor('stem', l.kind), 'a stem conv');
         const stride = opts.get('stride');
         const groups = opts.get('groups');
         if (!kernel || !channels || stride === null || groups === null) {
@@ -239,7 +249,7 @@ class ValueReader {
         }
         layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l.span), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
       } else {
-        const opts = this.wholeOptions(l.options, ['stride'], `a stem ${l.kind}`);
+        const opts = this.wholeOptions(l.options, optionsFor('stem', l.kind), `a stem ${l.kind}`);
         const stride = opts.get('stride');
         if (!kernel || stride === null) {
           valid = false;
@@ -256,39 +266,31 @@ class ValueReader {
     const kindText = s.blockKind.text;
     const kind = blockKinds.find((k) => k === kindText);
     if (!kind) return this.unknownKind('R0203', 'block kind', s.blockKind, blockKinds);
-    const bottleneck = isBottleneck(kind);
-    const numeric = s.options.filter((o) => o.key.text !== 'stride_on');
-    const allowed = bottleneck ? ['expansion', 'groups', 'width_per_group', 'se'] : ['expansion', 'se'];
+    const applies = optionsFor('block', kind);
     const where = `${kind} blocks`;
     let valid = true;
-    for (const o of numeric) {
-      if (!bottleneck && (o.key.text === 'groups' || o.key.text === 'width_per_group')) {
-        this.report.report('R0209', this.at(o.key.span), `'${o.key.text}' does not apply to ${where}`, {
-          help: `groups and width_per_group shape the 3x3 convolution of bottleneck blocks; for a wider ${kind} block, raise the stage's width`,
-        });
-        valid = false;
-      }
-    }
+    // An option of other kinds (the vocabulary's `of`): said with what it is for.
+    const ours = s.options.filter((o) => {
+      if (applies.includes(o.key.text)) return true;
+      this.report.report('R0209', this.at(o.key.span), `'${o.key.text}' does not apply to ${where}`, { help: notForKind(o.key.text, kind) });
+      valid = false;
+      return false;
+    });
+    const numeric = ours.filter((o) => o.key.text !== 'stride_on');
     const opts = this.wholeOptions(
-      numeric.filter((o) => bottleneck || (o.key.text !== 'groups' && o.key.text !== 'width_per_group')),
-      allowed,
+      numeric,
+      applies.filter((w) => w !== 'stride_on'),
       where,
     );
     let strideOn: '1x1' | '3x3' = defaults.strideOn;
     const strideOnSeen = new Map<string, Span>();
-    for (const o of s.options.filter((x) => x.key.text === 'stride_on')) {
-      if (!bottleneck) {
-        this.report.report('R0209', this.at(o.key.span), `'stride_on' does not apply to ${where}`, {
-          help: 'stride_on picks which convolution of a bottleneck block takes the stride',
-        });
-        valid = false;
-        continue;
-      }
+    for (const o of ours.filter((x) => x.key.text === 'stride_on')) {
       if (!this.firstTime(strideOnSeen, 'stride_on', o.span)) continue;
       const text = o.value?.text;
-      if (text === '1x1' || text === '3x3') strideOn = text;
+      const value = text === undefined ? undefined : meaning(strideOnWords, text);
+      if (value) strideOn = value;
       else if (o.value) {
-        this.report.report('R0208', this.at(o.value.span), `stride_on is 1x1 or 3x3, not ${text}`);
+        this.report.report('R0208', this.at(o.value.span), `stride_on is ${spellings(strideOnWords).join(' or ')}, not ${text}`);
         valid = false;
       }
     }

@@ -78,7 +78,7 @@ export function hover(project: Project, uri: string, position: Position): Hover 
       return markdown(`${result.ok ? '✓' : '✗'} the model's ${result.what} ${result.what === 'output' ? 'is' : 'are'} **${actual}**`);
     }
     case 'keyword': {
-      const doc = keywordMarkdown(word.text);
+      const doc = keywordMarkdown(word.text, word.place);
       if (word.text === 'stage' && word.statement && model) {
         const stage = checkedStageAt(model, file.path, word.statement.span.start);
         if (stage) return markdown(`${stageMarkdown(model, stage)}\n\n---\n${doc ?? ''}`);

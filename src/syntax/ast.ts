@@ -1,4 +1,5 @@
 import type { Span } from './source.js';
+import type { bodyPlaces } from './vocabulary.js';
 
 /** The syntax tree: plain data, every node and every value keeping its span. */
 
@@ -178,7 +179,7 @@ export interface CommentNode {
 }
 
 /** Where an unknown word stood, which decides what it may have meant. */
-export type UnknownContext = 'file' | 'model' | 'stem' | 'block' | 'stage' | 'norm';
+export type UnknownContext = (typeof bodyPlaces)[number];
 
 /** A word the grammar does not know where a statement or option should be (see the parser). */
 export interface UnknownNode {
