@@ -400,17 +400,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     const start = this.begin();
     const kw = this.CONSUME(T.Kw.block);
     const blockKind = nameOf(this.CONSUME(T.Name));
-    const options: A.OptionNode[] = [];
-    let hasBody = false;
-    this.OPTION(() => {
-      this.CONSUME(T.LBrace);
-      hasBody = true;
-      this.MANY(() => {
-        const o = this.SUBRULE(this.blockOption);
-        if (o) options.push(o);
-      });
-      this.CONSUME(T.RBrace);
-    });
+    const { options, hasBody } = this.optionBody(this.blockOption);
     return { kind: 'block', keyword: tokenSpan(kw), blockKind, options, hasBody, span: this.finish(start) };
   });
 
@@ -466,17 +456,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     const start = this.begin();
     const kw = this.CONSUME(T.Kw.norm);
     const normKind = nameOf(this.CONSUME(T.Name));
-    const options: A.OptionNode[] = [];
-    let hasBody = false;
-    this.OPTION(() => {
-      this.CONSUME(T.LBrace);
-      hasBody = true;
-      this.MANY(() => {
-        const o = this.SUBRULE(this.normOption);
-        if (o) options.push(o);
-      });
-      this.CONSUME(T.RBrace);
-    });
+    const { options, hasBody } = this.optionBody(this.normOption);
     return { kind: 'norm', keyword: tokenSpan(kw), normKind, options, hasBody, span: this.finish(start) };
   });
 
@@ -613,6 +593,22 @@ export class ResnetParser extends EmbeddedActionsParser {
       },
     },
   ];
+
+  /** `[ "{" { option } "}" ]` after a kind (`block KIND`, `norm KIND`): the options, and whether the braces were written, even empty. */
+  private optionBody(option: typeof this.blockOption): { options: A.OptionNode[]; hasBody: boolean } {
+    const options: A.OptionNode[] = [];
+    let hasBody = false;
+    this.OPTION(() => {
+      this.CONSUME(T.LBrace);
+      hasBody = true;
+      this.MANY(() => {
+        const o = this.SUBRULE(option);
+        if (o) options.push(o);
+      });
+      this.CONSUME(T.RBrace);
+    });
+    return { options, hasBody };
+  }
 
   private skipUnknown(context: A.UnknownContext): undefined {
     this.SUBRULE(this.unknownStatement, { ARGS: [context] });
