@@ -3,14 +3,15 @@ import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
 import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
 import { readWeights } from '../tfjs/compile.js';
-import { epochPlan, standardAugment } from '../train/batches.js';
+import { epochPlan, imageAugment, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
-import { checkFits, loadData } from '../train/data.js';
+import { checkFits, isImageFolderData, openData } from '../train/data.js';
+import { checkOutsideData, channelValues } from './images.js';
 import type { Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
 import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
-import { CliError } from './errors.js';
+import { CliError, warn } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
@@ -31,6 +32,9 @@ interface TrainFlags {
   backend: string;
   weights?: string;
   zeroInitResidual?: boolean;
+  mean?: string;
+  std?: string;
+  skipBadImages?: boolean;
 }
 
 function number(flag: string, text: string, check: (n: number) => boolean, what: string): number {
@@ -62,7 +66,7 @@ export function registerTrain(program: Command, out: Output): void {
   program
     .command('train')
     .argument('<file>', 'a .resnet file')
-    .requiredOption('--data <source>', "a directory of IDX files (gzipped or not) or CIFAR-10 binary batches, or 'synthetic[:N]'")
+    .requiredOption('--data <source>', "an image folder (train/CLASS/IMAGE, val/CLASS/IMAGE), a directory of IDX files (gzipped or not) or CIFAR-10 binary batches, or 'synthetic[:N]'")
     .requiredOption('--out <dir>', 'where the checkpoint, final model, metrics and plot go')
     .option('-m, --model <name>', 'the model to train (needed when the file declares several)')
     .option('--epochs <n>', 'epochs to train', '10')
@@ -71,13 +75,16 @@ export function registerTrain(program: Command, out: Output): void {
     .option('--momentum <x>', 'SGD momentum', '0.9')
     .option('--weight-decay <x>', 'L2 weight decay (PyTorch convention)', '5e-4')
     .option('--schedule <kind>', 'learning-rate schedule: cosine | step | constant', 'cosine')
-    .option('--augment', 'random shifts (pad 4, crop) and horizontal flips')
+    .option('--augment', 'random shifts (pad 4, crop) and horizontal flips; for an image folder, random resized crops and horizontal flips')
     .option('--resume [dir]', `continue from a checkpoint (default: OUT/${checkpointDir})`)
     .option('--seed <n>', 'seed of the initialisation, the shuffling and the augmentation', '0')
     .option('--limit <n>', 'use only the first N examples of each split')
     .option('--backend <name>', `${backendChoices.join(' | ')}`, 'auto')
     .option('--weights <path>', 'start from the weights of an ONNX file or a tfjs model directory (fine-tuning)')
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
+    .option('--mean <values>', "an image folder's normalisation mean, one value per channel (default ImageNet's: 0.485,0.456,0.406)")
+    .option('--std <values>', "an image folder's normalisation standard deviation, one value per channel (default ImageNet's: 0.229,0.224,0.225)")
+    .option('--skip-bad-images', 'leave out images that cannot be read or decoded, with a warning, instead of stopping')
     .action(async (file: string, flags: TrainFlags) => {
       // Everything the user can get wrong is checked before training starts.
       const epochs = number('--epochs', flags.epochs, positiveWhole, 'a positive whole number');
@@ -94,8 +101,12 @@ export function registerTrain(program: Command, out: Output): void {
       const outDir = resolve(flags.out);
       const { model } = loadModel(file, flags.model, out, 'train', 'build');
 
-      const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
+      const mean = channelValues('--mean', flags.mean, model.input.c, false);
+      const std = channelValues('--std', flags.std, model.input.c, true);
+      const data = openData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}), mean, std, skipBadImages: flags.skipBadImages ?? false });
       checkFits(data, model.input, model.classes, model.name);
+      if (!isImageFolderData(data) && (mean || std || flags.skipBadImages)) throw new CliError('R0607', `--mean, --std and --skip-bad-images apply to image folders; ${data.description} is not one`, 2);
+      if (isImageFolderData(data)) checkOutsideData(outDir, flags.data);
 
       const options: TrainOptions = {
         epochs,
@@ -104,7 +115,7 @@ export function registerTrain(program: Command, out: Output): void {
         momentum,
         weightDecay,
         schedule: flags.schedule as Schedule,
-        augment: flags.augment ? standardAugment : undefined,
+        augment: flags.augment ? (isImageFolderData(data) ? imageAugment : standardAugment) : undefined,
         seed,
         out: outDir,
         zeroInitResidual: flags.zeroInitResidual ?? false,
@@ -129,6 +140,7 @@ export function registerTrain(program: Command, out: Output): void {
       checkTrainOutputs(outDir);
 
       out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
+      if (isImageFolderData(data)) for (const w of data.warnings) warn(out, w.code, w.message);
 
       let stop = false;
       const onSigint = (): void => {
@@ -170,7 +182,7 @@ export function registerTrain(program: Command, out: Output): void {
             onWarning: (code, message) => {
               if (barStarted) bar.stop();
               barStarted = false;
-              out.err(`${out.paint(['bold', 'yellow'], `warning[${code}]`)}${out.paint('bold', `: ${message}`)}\n`);
+              warn(out, code, message);
             },
           },
         );
