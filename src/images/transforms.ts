@@ -99,7 +99,7 @@ export function resizeShortSide(height: number, width: number, size: number): { 
  */
 export function centerCropBox(height: number, width: number, cropHeight: number, cropWidth: number): Box {
   const along = (size: number, crop: number): number => {
-    if (crop > size) return -Math.floor((crop - size) / 2);
+    if (crop > size) return 0 - Math.floor((crop - size) / 2);
     return pythonRound((size - crop) / 2);
   };
   return { top: along(height, cropHeight), left: along(width, cropWidth), height: cropHeight, width: cropWidth };
