@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { loadSharp } from '../images/decode.js';
 import { scanEvalFolder } from '../images/folder.js';
 import type { Preprocess } from '../images/preprocess.js';
 import { EvalTally, type EvalResult } from '../infer/metrics.js';
@@ -80,6 +81,7 @@ export function registerEval(program: Command, out: Output): void {
       const inf = await openInference(file, flags, out, 'eval');
       try {
         const data = evalData(flags.data, inf.preprocess, inf.classes, limit, flags.skipBadImages ?? false, out);
+        if ('files' in data.split) await loadSharp(); // R0940 without sharp, before the progress bar
         const name = (i: number): string => (inf.preprocess.classes ? inf.name(i) : (data.folderClasses[i] ?? String(i)));
         const steps = Math.ceil(data.split.count / batchSize);
         const order = Uint32Array.from({ length: data.split.count }, (_, i) => i);

@@ -7,6 +7,7 @@ import { epochPlan, imageAugment, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
 import { checkFits, isImageFolderData, openData } from '../train/data.js';
 import { checkOutsideData, channelValues } from './images.js';
+import { loadSharp } from '../images/decode.js';
 import type { Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
@@ -106,7 +107,10 @@ export function registerTrain(program: Command, out: Output): void {
       const data = openData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}), mean, std, skipBadImages: flags.skipBadImages ?? false });
       checkFits(data, model.input, model.classes, model.name);
       if (!isImageFolderData(data) && (mean || std || flags.skipBadImages)) throw new CliError('R0607', `--mean, --std and --skip-bad-images apply to image folders; ${data.description} is not one`, 2);
-      if (isImageFolderData(data)) checkOutsideData(outDir, flags.data);
+      if (isImageFolderData(data)) {
+        checkOutsideData(outDir, flags.data);
+        await loadSharp(); // R0940 without sharp, before anything is written
+      }
 
       const options: TrainOptions = {
         epochs,

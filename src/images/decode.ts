@@ -9,7 +9,7 @@ import type { Box } from './transforms.js';
 /**
  * One image file → the model's input, as torchvision's ImageFolder + transforms make it:
  * decoded by libvips (through sharp), converted to 8-bit RGB, cropped, resized with
- * bilinear filtering, flipped, then (pixels.ts) converted to the model's channels and
+ * bilinear filtering, flipped, then (preprocess.ts: writeModelInput) converted to the model's channels and
  * normalised. Decoding, colour conversion and shrinking run on libuv's threads, so images
  * decode while the main thread trains.
  *

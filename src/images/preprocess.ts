@@ -48,7 +48,7 @@ export const imagenetGrayStd = [0.2256];
 /** A preprocessing file that cannot be used (R0659), or a missing one where it is needed. */
 export class PreprocessError extends CodedError {
   constructor(message: string, help?: string) {
-    super('R0659', message, help ?? `preprocess.json is written by resnetc train beside model.json; its format is in docs/data.md`);
+    super('R0659', message, help ?? `preprocess.json is written by resnetc train beside model.json; its format is in docs/images.md`);
   }
 }
 
