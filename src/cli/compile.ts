@@ -16,6 +16,8 @@ export interface CompileOptions {
   inference: boolean;
   seed: number;
   zeroInitResidual: boolean;
+  /** ONNX: tensors in an external data file beside the model even when it would fit in one (they go there anyway past 2 GiB). */
+  externalData?: boolean;
   /** An ONNX file, safetensors file or tfjs model directory of the same architecture to take the weights from. */
   weights?: string;
   /**
@@ -28,6 +30,8 @@ export interface CompileOptions {
 /** A compile target: writes the model where the options say and returns a one-line report. */
 export type CompileTarget = (model: CheckedModel, options: CompileOptions) => Promise<string> | string;
 
+const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
 /** ONNX: src/onnx does the work (loaded only when asked for); its failures become command-line errors with their codes. */
 const compileOnnxTarget: CompileTarget = async (model, o) => {
   const { prepareOnnxCompile } = await import('../onnx/index.js');
@@ -39,11 +43,13 @@ const compileOnnxTarget: CompileTarget = async (model, o) => {
     inference: o.inference,
     seed: o.seed,
     zeroInitResidual: o.zeroInitResidual,
+    externalData: o.externalData ?? false,
     ...weights,
   });
   const result = await o.writing(() => compile.write());
   const form = o.inference ? 'inference form' : 'training form';
-  return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${(result.bytes / 1e6).toFixed(1)} MB`;
+  const data = result.data ? `, tensors in ${result.data.path} (external data, ${megabytes(result.data.bytes)})` : '';
+  return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${megabytes(result.bytes)}${data}`;
 };
 
 /** Every target `--target` accepts. Another backend adds its entry here (e.g. `tfjs: compileTfjsTarget`). */
@@ -51,7 +57,7 @@ export const targets: Record<string, CompileTarget> = {
   onnx: async (model, o) => {
     if (o.weights === undefined || !isTfjsModelPath(o.weights)) return compileOnnxTarget(model, o);
     const { compileOnnxFromTfjs } = await import('../tfjs/compile.js');
-    return compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, writing: o.writing, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
+    return compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, externalData: o.externalData ?? false, writing: o.writing, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
   },
   // TensorFlow.js takes some 300 ms to load: only the commands that use it load it.
   tfjs: async (model, o) => {
@@ -82,8 +88,9 @@ export function registerCompile(program: Command, out: Output): void {
     .option('--inference', 'fold the norms into the convolutions: the graph a deployment wants')
     .option('--seed <n>', 'seed of the weight initialisation', integer('--seed'), 0)
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
+    .option('--external-data', 'ONNX: write the tensors to OUTPUT.data beside the model (ONNX external data), as is done anyway for a model over 2 GiB')
     .option('--weights <path>', 'take the weights from an ONNX file, a safetensors state_dict (torchvision\'s or timm\'s names) or a tfjs model directory of the same architecture')
-    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; weights?: string }) => {
+    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; externalData?: boolean; weights?: string }) => {
       const target = targets[opts.target];
       if (!target) {
         throw new CliError('R0901', `unknown target '${opts.target}'`, 2, `the targets are ${Object.keys(targets).join(', ')}`);
@@ -94,6 +101,7 @@ export function registerCompile(program: Command, out: Output): void {
         inference: opts.inference ?? false,
         seed: opts.seed,
         zeroInitResidual: opts.zeroInitResidual ?? false,
+        externalData: opts.externalData ?? false,
         ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
         ...(opts.weights !== undefined ? { weights: opts.weights } : {}),
         writing: withInterruptsDeferred,

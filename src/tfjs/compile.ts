@@ -3,8 +3,7 @@ import { CodedError } from '../diagnostics/coded-error.js';
 import { layerTensors, tensorSize } from '../model/tensors.js';
 import type { CheckedModel } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
-import { importOnnxWeights, OnnxError, writeOnnxFile } from '../onnx/index.js';
-import { readInputFile } from '../io/read.js';
+import { OnnxError, readOnnxWeights, writeOnnxFile } from '../onnx/index.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
 import { isPytorchWeightsFile, readSafetensorsWeights } from '../weights/state-dict.js';
 import { checkWeightSet } from '../weights/validate.js';
@@ -22,7 +21,7 @@ export class TfjsError extends CodedError {
 
 /**
  * Weights for a model from a file: an ONNX file of the same architecture (read by the ONNX
- * target's importOnnxWeights, matched by place), a safetensors state_dict (matched by the
+ * target's readOnnxWeights, matched by place, external data included), a safetensors state_dict (matched by the
  * naming table; a pickled .pth is refused with R1000) or a tfjs model directory written by
  * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet. Refuses (R0816)
  * weights holding NaN, an infinity or a negative running variance (src/weights/validate.ts),
@@ -59,7 +58,7 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
     }
   }
   try {
-    return checkWeightSet(importOnnxWeights(readInputFile(path, 'weights'), model), path);
+    return checkWeightSet(readOnnxWeights(path, model), path);
   } catch (e) {
     if (e instanceof OnnxError) throw new TfjsError('R0606', e.message, e.help ?? 'give an ONNX file or a tfjs model directory (with model.json) of the same architecture');
     throw e;
@@ -103,6 +102,8 @@ export interface OnnxFromTfjsOptions {
   weights: string;
   opset?: number;
   inference: boolean;
+  /** Tensors in an external data file beside the model even when it would fit in one (writeOnnxFile). */
+  externalData?: boolean;
   writing?: Writing;
 }
 
@@ -110,7 +111,7 @@ export interface OnnxFromTfjsOptions {
 export async function compileOnnxFromTfjs(model: CheckedModel, options: OnnxFromTfjsOptions): Promise<string> {
   await useBackend('cpu');
   const weights = await readWeights(options.weights, model);
-  const write = (): number => writeOnnxFile(options.output, model, weights, { inference: options.inference, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  const write = (): number => writeOnnxFile(options.output, model, weights, { inference: options.inference, externalData: options.externalData ?? false, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
   const bytes = await (options.writing ?? direct)(write);
   return `wrote ${options.output}: ${model.name}, ONNX${options.opset !== undefined ? ` opset ${options.opset}` : ''}, ${options.inference ? 'inference' : 'training'} form, weights from ${options.weights}, ${(bytes / 1e6).toFixed(1)} MB`;
 }

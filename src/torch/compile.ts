@@ -4,7 +4,7 @@ import type { CheckedModel } from '../model/types.js';
 import { writeOutputFile, type ByteSink } from '../io/write.js';
 import { isTfjsModelPath } from '../tfjs/model-path.js';
 import { initialWeightSource, type WeightLookup } from '../weights/init.js';
-import { isPytorchWeightsFile, readSafetensorsWeights, readWeightsBytes, stateDictMetadata, writeStateDict } from '../weights/state-dict.js';
+import { isPytorchWeightsFile, readSafetensorsWeights, stateDictMetadata, writeStateDict } from '../weights/state-dict.js';
 import { torchLayout } from '../weights/torch-names.js';
 import { emitPython } from './python.js';
 
@@ -39,8 +39,8 @@ function writeOutput(path: string, write: (sink: ByteSink) => void): void {
 export async function readWeights(path: string, model: CheckedModel): Promise<WeightLookup> {
   if (isTfjsModelPath(path)) return (await import('../tfjs/compile.js')).readWeights(path, model);
   if (isPytorchWeightsFile(path)) return readSafetensorsWeights(path, model);
-  const { importOnnxWeightSource } = await import('../onnx/index.js');
-  return importOnnxWeightSource(readWeightsBytes(path), model);
+  const { readOnnxWeightSource } = await import('../onnx/index.js');
+  return readOnnxWeightSource(path, model);
 }
 
 const run = async <T>(write: () => T | Promise<T>): Promise<T> => write();
