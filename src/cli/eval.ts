@@ -7,7 +7,7 @@ import { EvalTally, type EvalResult } from '../infer/metrics.js';
 import { passBatches, stepIndices } from '../train/batches.js';
 import { DataError, type Dataset, type FileSplit, fileSplit, inMemory, loadData } from '../train/data.js';
 import { warn } from './errors.js';
-import { duration, type InferenceFlags, openInference, positiveOption, runtimes } from './inference.js';
+import { duration, type InferenceFlags, inferenceOptions, openInference, positiveOption } from './inference.js';
 import type { Output } from './output.js';
 
 interface EvalFlags extends InferenceFlags {
@@ -62,15 +62,8 @@ function classTable(result: EvalResult, name: (i: number) => string): string {
 }
 
 export function registerEval(program: Command, out: Output): void {
-  program
-    .command('eval')
-    .argument('<file>', 'a .resnet file')
-    .requiredOption('--weights <path>', 'the trained weights: a tfjs model folder (OUT/model), an ONNX file (run by ONNX Runtime) or a safetensors file')
+  inferenceOptions(program.command('eval').argument('<file>', 'a .resnet file'))
     .requiredOption('--data <source>', "an image folder (its val/ or test/ split, or class folders), a directory of IDX files or CIFAR-10 batches (their test split), or 'synthetic[:N]'")
-    .option('-m, --model <name>', 'the model (needed when the file declares several)')
-    .option('--preprocess <file>', 'the normalisation and class names (default: preprocess.json kept with the weights)')
-    .option('--runtime <name>', `${runtimes.join(' | ')}: auto runs an .onnx file in ONNX Runtime, anything else in tfjs`, 'auto')
-    .option('--backend <name>', 'the tfjs backend, as for train', 'auto')
     .option('--batch-size <n>', 'images per batch', '64')
     .option('--limit <n>', 'evaluate on N images only (of an image folder: spread evenly over its classes)')
     .option('--skip-bad-images', 'leave out images that cannot be read or decoded, with a warning, instead of stopping')

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { findPreprocess, plainPreprocess, type Preprocess, preprocessFile, readPreprocess } from '../images/preprocess.js';
 import { type Classifier, onnxClassifier, tfjsClassifier } from '../infer/classifier.js';
@@ -34,6 +35,16 @@ export interface InferenceFlags {
 }
 
 export const runtimes = ['auto', 'tfjs', 'onnx'] as const;
+
+/** Adds the options of InferenceFlags but `--json` (whose wording differs) to `command`. */
+export function inferenceOptions(command: Command): Command {
+  return command
+    .requiredOption('--weights <path>', 'the trained weights: a tfjs model folder (OUT/model), an ONNX file (run by ONNX Runtime) or a safetensors file')
+    .option('-m, --model <name>', 'the model (needed when the file declares several)')
+    .option('--preprocess <file>', 'the normalisation and class names (default: preprocess.json kept with the weights)')
+    .option('--runtime <name>', `${runtimes.join(' | ')}: auto runs an .onnx file in ONNX Runtime, anything else in tfjs`, 'auto')
+    .option('--backend <name>', 'the tfjs backend, as for train', 'auto');
+}
 
 /** What eval and predict run: the spec's model, its preprocessing, the classifier and the name of each class. */
 export interface Inference {

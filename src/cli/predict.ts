@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { decodeImage } from '../images/decode.js';
 import { evalGeometry, writeModelInput } from '../images/preprocess.js';
 import { type Ranked, topClasses } from '../infer/metrics.js';
-import { type InferenceFlags, openInference, positiveOption, runtimes } from './inference.js';
+import { type InferenceFlags, inferenceOptions, openInference, positiveOption } from './inference.js';
 import type { Output } from './output.js';
 
 interface PredictFlags extends InferenceFlags {
@@ -11,15 +11,7 @@ interface PredictFlags extends InferenceFlags {
 }
 
 export function registerPredict(program: Command, out: Output): void {
-  program
-    .command('predict')
-    .argument('<file>', 'a .resnet file')
-    .argument('<images...>', 'image files (JPEG, PNG, WebP, TIFF, GIF)')
-    .requiredOption('--weights <path>', 'the trained weights: a tfjs model folder (OUT/model), an ONNX file (run by ONNX Runtime) or a safetensors file')
-    .option('-m, --model <name>', 'the model (needed when the file declares several)')
-    .option('--preprocess <file>', 'the normalisation and class names (default: preprocess.json kept with the weights)')
-    .option('--runtime <name>', `${runtimes.join(' | ')}: auto runs an .onnx file in ONNX Runtime, anything else in tfjs`, 'auto')
-    .option('--backend <name>', 'the tfjs backend, as for train', 'auto')
+  inferenceOptions(program.command('predict').argument('<file>', 'a .resnet file').argument('<images...>', 'image files (JPEG, PNG, WebP, TIFF, GIF)'))
     .option('--top <k>', 'classes shown per image', '5')
     .option('--batch-size <n>', 'images per batch', '64')
     .option('--json', 'print the predictions as JSON')
