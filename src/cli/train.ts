@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
 import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
-import { readWeights } from '../tfjs/compile.js';
 import { epochPlan, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
 import { checkFits, loadData } from '../train/data.js';
@@ -10,9 +9,10 @@ import type { Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
 import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
-import { CliError } from './errors.js';
+import { CliError, printWarning } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
+import { weightSource } from './weights.js';
 
 interface TrainFlags {
   data: string;
@@ -30,6 +30,7 @@ interface TrainFlags {
   limit?: string;
   backend: string;
   weights?: string;
+  strictWeights?: boolean;
   zeroInitResidual?: boolean;
 }
 
@@ -76,7 +77,8 @@ export function registerTrain(program: Command, out: Output): void {
     .option('--seed <n>', 'seed of the initialisation, the shuffling and the augmentation', '0')
     .option('--limit <n>', 'use only the first N examples of each split')
     .option('--backend <name>', `${backendChoices.join(' | ')}`, 'auto')
-    .option('--weights <path>', 'start from the weights of an ONNX file or a tfjs model directory (fine-tuning)')
+    .option('--weights <path>', 'start from the weights of an ONNX file, a safetensors state_dict or a tfjs model directory (fine-tuning: a head of other classes is initialised afresh, other input channels adapted as timm does)')
+    .option('--strict-weights', 'refuse --weights whose head or input channels differ from the spec instead of adapting them')
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
     .action(async (file: string, flags: TrainFlags) => {
       // Everything the user can get wrong is checked before training starts.
@@ -124,8 +126,7 @@ export function registerTrain(program: Command, out: Output): void {
         throw e;
       }
 
-      let initial;
-      if (flags.weights !== undefined) initial = await readWeights(flags.weights, model);
+      const initial = flags.weights !== undefined ? await weightSource(model, { path: flags.weights, seed, zeroInitResidual: false, strict: flags.strictWeights ?? false }, out) : undefined;
       checkTrainOutputs(outDir);
 
       out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
@@ -170,7 +171,7 @@ export function registerTrain(program: Command, out: Output): void {
             onWarning: (code, message) => {
               if (barStarted) bar.stop();
               barStarted = false;
-              out.err(`${out.paint(['bold', 'yellow'], `warning[${code}]`)}${out.paint('bold', `: ${message}`)}\n`);
+              printWarning(out, code, message);
             },
           },
         );

@@ -110,6 +110,12 @@ export const codes = {
   R1005: { severity: 'error', title: 'tensor missing from the weights file' },
   R1006: { severity: 'error', title: 'tensor the model does not have' },
   R1007: { severity: 'error', title: 'tensor of another shape' },
+  R1008: { severity: 'error', title: 'weights file of a format resnetc does not read' },
+  R1009: { severity: 'warning', title: 'head of another number of classes initialised afresh' },
+  R1010: { severity: 'warning', title: 'first convolution adapted to another number of input channels' },
+  R1011: { severity: 'error', title: 'head of another number of classes, under --strict-weights' },
+  R1012: { severity: 'error', title: 'another number of input channels, under --strict-weights' },
+  R1013: { severity: 'error', title: 'input channels that cannot be adapted' },
   // Command line
   R0901: { severity: 'error', title: 'bad usage' },
   R0902: { severity: 'error', title: 'cannot read file' },

@@ -6,6 +6,7 @@ import { prepareOutputFolder, writeOutputFile } from '../io/write.js';
 import { modelDirFiles, saveModelDir } from '../tfjs/io.js';
 import { getWeights, setWeights, weightTensors } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
+import type { WeightLookup } from '../weights/source.js';
 import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, random } from './batches.js';
 import { type Checkpoint, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
 import { writeCheckpointDir } from './checkpoint-store.js';
@@ -24,8 +25,8 @@ export interface TrainOptions {
   seed: number;
   /** Where the checkpoint, final model, metrics and plot go. */
   out: string;
-  /** Starting weights (PyTorch layout); the seeded initialisation when absent. */
-  initial?: WeightSet;
+  /** Starting weights (a WeightSet or a WeightSource: PyTorch's names and layouts); the seeded initialisation when absent. */
+  initial?: WeightLookup;
   /** Zero-init the last norm of each residual branch (torchvision's zero_init_residual). */
   zeroInitResidual?: boolean;
   /** A checkpoint directory to continue from. */

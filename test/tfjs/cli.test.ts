@@ -207,13 +207,13 @@ describe('resnetc train', () => {
     expect(r.stderr).toContain('error[R0604]: there is no checkpoint to resume');
   });
 
-  it('reports weights of another network with R0606', async () => {
+  it("reports weights of another network with the format's own code, as compile does (R0504 for an ONNX file)", async () => {
     const spec = specFile();
     const other = checkText(specText.replace('width 16', 'width 24'));
     const onnxPath = join(tempDir(), 'other.onnx');
     writeFileSync(onnxPath, emitOnnx(other, initialWeights(other)));
     const r = await cli('train', spec, '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--weights', onnxPath);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error\[R0606\]/);
+    expect(r.stderr).toMatch(/^error\[R0504\]: b.block0.conv1: expected a convolution weight of 16x8x3x3; the file's Conv 'b.block0.conv1' has 24x8x3x3/);
   });
 });
