@@ -89,6 +89,10 @@ export const codes = {
   R0610: { severity: 'error', title: 'checkpoint of another format version' },
   R0611: { severity: 'error', title: 'batch size leaves a norm one value per channel' },
   R0612: { severity: 'warning', title: 'last batch dropped: it would leave a norm one value per channel' },
+  R0613: { severity: 'error', title: '--freeze names no part of the model' },
+  R0614: { severity: 'error', title: '--freeze leaves nothing to train' },
+  R0615: { severity: 'error', title: 'option does not apply to the optimizer' },
+  R0616: { severity: 'error', title: 'warmup as long as the run' },
   // Files resnetc reads and writes (docs/files.md)
   R0801: { severity: 'error', title: 'output would overwrite an input' },
   R0802: { severity: 'error', title: 'output path is not a regular file or folder' },
