@@ -201,6 +201,27 @@ describe('resnetc train', () => {
     expect(r.stderr).toContain("error[R0607]: --epochs must be a positive whole number, not '0'");
   });
 
+  it.each([
+    ['an unknown optimizer', ['--optimizer', 'adam'], 'R0607', "unknown optimizer 'adam'"],
+    ['betas that are not two numbers in [0, 1)', ['--optimizer', 'adamw', '--betas', '0.9'], 'R0607', "--betas must be two numbers in [0, 1) separated by a comma (e.g. 0.9,0.999), not '0.9'"],
+    ['label smoothing above 1', ['--label-smoothing', '1.5'], 'R0607', "--label-smoothing must be in [0, 1], not '1.5'"],
+    ['a part the model lacks', ['--freeze', 'stem,conv2'], 'R0613', "--freeze names 'conv2', which is not a part of tiny with parameters"],
+    ['a part by a near name', ['--freeze', 'stm'], 'R0613', "--freeze names 'stm', which is not a part of tiny with parameters; did you mean 'stem'?"],
+    ['every part frozen', ['--freeze', 'stem,a,b,fc'], 'R0614', '--freeze stem,a,b,head freezes every parameter of tiny: there is nothing left to train'],
+    ['momentum with AdamW', ['--optimizer', 'adamw', '--momentum', '0.9'], 'R0615', '--momentum does not apply to --optimizer adamw'],
+    ['Nesterov with AdamW', ['--optimizer', 'adamw', '--nesterov'], 'R0615', '--nesterov does not apply to --optimizer adamw'],
+    ["AdamW's betas with SGD", ['--betas', '0.9,0.99'], 'R0615', '--betas does not apply to --optimizer sgd'],
+    ["AdamW's eps with SGD", ['--eps', '1e-6'], 'R0615', '--eps does not apply to --optimizer sgd'],
+    ['Nesterov without momentum', ['--nesterov', '--momentum', '0'], 'R0615', '--nesterov needs momentum: --momentum is 0'],
+    ['a warmup as long as the run', ['--epochs', '2', '--warmup', '2'], 'R0616', '--warmup 2 is as long as the run or longer (--epochs 2)'],
+  ])('refuses %s before anything trains, with its code (exit 2)', async (_what, args, code, message) => {
+    const out = join(tempDir(), 'o');
+    const r = await cli('train', specFile(), '--data', 'synthetic', '--out', out, ...args);
+    expect(r.stderr).toContain(`error[${code}]: ${message}`);
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('reports a resume without a checkpoint with R0604', async () => {
     const r = await cli('train', specFile(), '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--resume');
     expect(r.code).toBe(1);
