@@ -76,6 +76,10 @@ export const codes = {
   R0507: { severity: 'error', title: 'weights file too ambiguous to match' },
   R0508: { severity: 'error', title: 'weights file makes a value twice' },
   R0509: { severity: 'error', title: 'weights file graph has a cycle' },
+  R0510: { severity: 'error', title: 'external data entries of a weights file are malformed' },
+  R0511: { severity: 'error', title: 'external data range lies beyond the end of its file' },
+  R0512: { severity: 'error', title: "external data length differs from the tensor's shape" },
+  R0513: { severity: 'error', title: 'ONNX model over the 2 GiB a file can hold' },
   // TensorFlow.js and training
   R0601: { severity: 'error', title: 'data source not found or not recognised' },
   R0602: { severity: 'error', title: 'data does not fit the model' },

@@ -21,11 +21,17 @@ export const inputLimits = {
   weights: 2048 * MiB,
   /** One data file (IDX or CIFAR-10 batch), compressed or not, and what it decompresses to. */
   data: 2048 * MiB,
+  /**
+   * An ONNX model's external data file: any size (it exists to pass protobuf's 2 GiB). Only
+   * the ranges the model's tensors name are read, each checked against the file's size and
+   * the tensor's shape first (src/onnx/external-data.ts).
+   */
+  externalData: Number.MAX_SAFE_INTEGER,
 } as const;
 
 export type InputKind = keyof typeof inputLimits;
 
-const kindNames: Record<InputKind, string> = { spec: 'spec', json: 'JSON file', weights: 'weights file', data: 'data file' };
+const kindNames: Record<InputKind, string> = { spec: 'spec', json: 'JSON file', weights: 'weights file', data: 'data file', externalData: 'external data file' };
 
 /** What a file that is not regular is, for messages. */
 export function fileKind(stats: Stats): string {
@@ -140,7 +146,7 @@ function readAll(fd: number, path: string, kind: InputKind, size: number): Buffe
 }
 
 /**
- * The path a file of a model names (a tfjs shard, later ONNX external data) resolved
+ * The path a file of a model names (a tfjs shard, ONNX external data) resolved
  * against the model's folder, refused unless it stays inside it: no absolute path, no
  * `..` out of it, no symbolic link leading out of it.
  * Throws FileError R0813; R0101 when the file does not exist.

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { commandInputs, inputInside, sameFileAs } from './command-inputs.js';
 import { errnoCode, FileError } from './file-error.js';
@@ -146,36 +146,130 @@ export function checkOutputFile(path: string, options: WriteOptions = {}): Targe
  * is touched, or after a failed write with the target as it was.
  */
 export function writeOutputFile(path: string, content: FileContent, options: WriteOptions = {}): number {
-  const { target, stats } = checkOutputFile(path, options);
-  removeLeftovers(leftoversOf(target));
-  const temp = temporaryPath(target, 'tmp');
+  return writeOutputFiles([{ path, content }], options)[0]!;
+}
+
+/** One file of an output made of several (writeOutputFiles). */
+export interface OutputFile {
+  path: string;
+  content: FileContent;
+  /** Refuse a symbolic link at `path` (R0802) instead of following it: for a file the user did not name. */
+  noLink?: boolean;
+}
+
+export interface FilesOptions extends WriteOptions {
+  /**
+   * Files the new output makes obsolete (an earlier model's external data that the new one
+   * does not name), removed once the output is in place; one that is an input of the
+   * command, or not a regular file, is left as it is.
+   */
+  obsolete?: readonly string[];
+}
+
+/**
+ * Writes several files as one output, an ONNX model and its external data: every target
+ * is checked first (as writeOutputFile), then each file is written under a temporary name
+ * and flushed; only when all are whole are they renamed into place, in the order given, so
+ * that the last one (the file that names the others) is the commit point. A failed rename
+ * puts back what the earlier ones replaced (kept meanwhile under a hard link), so a failure
+ * leaves every target as it was. Returns the bytes written to each file. Throws FileError
+ * as writeOutputFile, naming the file concerned.
+ */
+export function writeOutputFiles(files: readonly OutputFile[], options: FilesOptions = {}): number[] {
+  const targets = files.map((f) => {
+    if (f.noLink) refuseLink(f.path);
+    return checkOutputFile(f.path, options);
+  });
+  for (const t of targets) removeLeftovers(leftoversOf(t.target));
+  const temps: string[] = [];
+  const written: number[] = [];
+  try {
+    for (const [i, f] of files.entries()) {
+      const temp = temporaryPath(targets[i]!.target, 'tmp');
+      written.push(writeTemporary(f.path, temp, targets[i]!.stats, f.content, temps));
+    }
+  } catch (e) {
+    for (const temp of temps) rmSync(temp, { force: true });
+    throw e;
+  }
+  commit(files, targets, temps);
+  for (const folder of new Set(targets.map((t) => dirname(t.target)))) syncFolder(folder);
+  for (const path of options.obsolete ?? []) removeObsolete(path, options);
+  return written;
+}
+
+function refuseLink(path: string): void {
+  let stats: Stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (stats.isSymbolicLink()) throw new FileError('R0802', path, `'${path}' is a symbolic link; resnetc writes this file only as a regular file beside the one you named, and does not write through a link`, 'remove the link');
+}
+
+/** Writes `content` to the new file `temp` (noted in `temps` once made) and flushes it; returns its size. */
+function writeTemporary(path: string, temp: string, stats: Stats | undefined, content: FileContent, temps: string[]): number {
   let fd: number;
   try {
     fd = openSync(temp, 'wx', 0o666);
   } catch (e) {
     throw writeError(path, e);
   }
-  let written = 0;
-  let ok = false;
+  temps.push(temp);
   try {
     if (stats) keepModeAndOwner(fd, stats);
-    written = writeContent(fd, content);
+    const written = writeContent(fd, content);
     fsyncSync(fd);
-    ok = true;
+    return written;
   } catch (e) {
     throw writeError(path, e);
   } finally {
     closeSync(fd);
-    if (!ok) rmSync(temp, { force: true });
   }
+}
+
+/** Renames each temporary over its target, in order; on a failure, puts every target back as it was. */
+function commit(files: readonly OutputFile[], targets: readonly Target[], temps: readonly string[]): void {
+  // For each target an earlier rename replaces, a hard link to what it held: the way back.
+  const backups = targets.map(({ target, stats }, i) => {
+    if (!stats || i === targets.length - 1) return undefined;
+    const backup = temporaryPath(target, 'old');
+    try {
+      linkSync(target, backup);
+      return backup;
+    } catch {
+      return undefined;
+    }
+  });
+  let i = 0;
   try {
-    renameSync(temp, target);
+    for (; i < files.length; i++) renameSync(temps[i]!, targets[i]!.target);
   } catch (e) {
-    rmSync(temp, { force: true });
-    throw writeError(path, e);
+    for (let j = i - 1; j >= 0; j--) {
+      try {
+        if (backups[j]) renameSync(backups[j]!, targets[j]!.target);
+        else if (!targets[j]!.stats) rmSync(targets[j]!.target, { force: true });
+      } catch {
+        // The backup stays under its temporary name; the next write removes it.
+      }
+    }
+    for (const temp of temps.slice(i)) rmSync(temp, { force: true });
+    throw writeError(files[i]!.path, e);
+  } finally {
+    for (const backup of backups) if (backup) rmSync(backup, { force: true });
   }
-  syncFolder(dirname(target));
-  return written;
+}
+
+function removeObsolete(path: string, options: WriteOptions): void {
+  try {
+    const stats = lstatSync(path);
+    if (!stats.isFile()) return;
+    if (!options.replacesInput && sameFileAs(commandInputs(options.inputs), realpathSync(path), stats)) return;
+    rmSync(path);
+  } catch {
+    // Left for the user: the output itself is whole.
+  }
 }
 
 function keepModeAndOwner(fd: number, stats: Stats): void {
@@ -189,9 +283,13 @@ function keepModeAndOwner(fd: number, stats: Stats): void {
   }
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+/** The most one write(2) is given: Node refuses more than 2 GiB - 1 at once (ERR_OUT_OF_RANGE), Linux writes at most 2 GiB - 4 KiB. */
+const maxWrite = 1 << 30;
+
+/** Writes all of `bytes` to the open file `fd`, however large (a weight of over 2 GiB), in writes of at most 1 GiB. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
   let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  while (done < bytes.length) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, maxWrite));
 }
 
 /** Small chunks are gathered into a buffer; large ones (weight tensors) go to the file directly. */

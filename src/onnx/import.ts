@@ -4,7 +4,9 @@ import { walkLayers } from '../model/walk.js';
 import type { WeightSet } from '../weights/init.js';
 import type { WeightLookup } from '../weights/source.js';
 import type { Code } from '../diagnostics/codes.js';
+import { readInputFile } from '../io/read.js';
 import { OnnxError } from './errors.js';
+import { externalLocation, externalTensorData, readExternalTensorData, type ExternalTensorData } from './external-data.js';
 import { DataType, onnx, type ValueInfoProto, type DecodedAttribute as AttributeProto, type DecodedGraph, type DecodedNode as NodeProto, type DecodedTensor as TensorProto } from './proto.js';
 
 /**
@@ -38,7 +40,7 @@ export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel, option
  * tensor, never the model twice.
  */
 export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
-  return { get: parseOnnxWeights(bytes).match(model, options) };
+  return { get: parseOnnxWeights(bytes, options.path).match(model, options) };
 }
 
 /** An ONNX file decoded and checked (one value made by one node, no cycle), to be matched to models by place. */
@@ -54,9 +56,12 @@ export interface OnnxWeightsFile {
   match(model: CheckedModel, options?: MatchOptions): (name: string) => Float32Array | undefined;
 }
 
-/** Decodes an ONNX file for matching; throws OnnxError (R0502 not an ONNX model, R0508, R0509). */
-export function parseOnnxWeights(bytes: Uint8Array): OnnxWeightsFile {
-  const net = OnnxNet.parse(bytes);
+/**
+ * Decodes an ONNX file for matching; `path` (the file's) locates its external data, without
+ * which a tensor stored there is R0505. Throws OnnxError (R0502 not an ONNX model, R0508, R0509).
+ */
+export function parseOnnxWeights(bytes: Uint8Array, path?: string): OnnxWeightsFile {
+  const net = OnnxNet.parse(bytes, path);
   return {
     channels: net.inputChannels,
     classes: net.outputClasses,
@@ -82,6 +87,32 @@ export function parseOnnxWeights(bytes: Uint8Array): OnnxWeightsFile {
 export interface MatchOptions {
   /** The most steps of matching before giving up with R0507 (`maxMatchSteps(model)` unless set). */
   maxSteps?: number;
+  /** The path of the file the bytes are, whose folder holds its external data (a tensor stored there is R0505 without it). */
+  path?: string;
+}
+
+/**
+ * The weights of the ONNX file at `path` (read as src/io reads every weights file: a regular
+ * file, at most 2 GiB), matched as importOnnxWeightSource; tensors stored as external data
+ * are read from the files the model names in its folder (external-data.ts), each when asked
+ * for. Throws OnnxError and FileError.
+ */
+export function readOnnxWeightSource(path: string, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
+  return { get: readOnnxWeightsFile(path).match(model, options) };
+}
+
+/**
+ * The ONNX file at `path` decoded once for matching (read as readOnnxWeightSource reads it,
+ * external data located beside it), so that it can be matched against the spec or against the
+ * spec as the file's network with another head or input (src/weights/adapt.ts).
+ */
+export function readOnnxWeightsFile(path: string): OnnxWeightsFile {
+  return parseOnnxWeights(readInputFile(path, 'weights'), path);
+}
+
+/** readOnnxWeightSource's weights, all decoded. */
+export function readOnnxWeights(path: string, model: CheckedModel, options: MatchOptions = {}): WeightSet {
+  return importOnnxWeights(readInputFile(path, 'weights'), model, { ...options, path });
 }
 
 /**
@@ -176,7 +207,10 @@ class OnnxNet {
   inputChannels: number | undefined;
   outputClasses: number | undefined;
 
-  static parse(bytes: Uint8Array): OnnxNet {
+  /** The file's path, against which external data locations resolve; undefined for bytes from elsewhere. */
+  path: string | undefined;
+
+  static parse(bytes: Uint8Array, path?: string): OnnxNet {
     let model: ReturnType<typeof onnx.ModelProto.decode>;
     try {
       model = onnx.ModelProto.decode(bytes);
@@ -188,6 +222,7 @@ class OnnxNet {
     const graph = model.graph as DecodedGraph | null;
     if (!graph || graph.node.length === 0) throw new OnnxError('R0502', 'the weights file is not an ONNX model: it has no graph');
     const net = new OnnxNet();
+    net.path = path;
     for (const t of graph.initializer as TensorProto[]) net.tensors.set(t.name, t);
     // ONNX's own rules, which the matcher relies on: every value is made by one node, and
     // the graph has no cycle. A file that breaks them is refused here, before any matching.
@@ -322,19 +357,30 @@ class OnnxNet {
     return false;
   }
 
-  /** Throws unless the tensor is stored in a form `values` reads (inside the file, float32 or float64, complete). */
+  /** The external data of each tensor checked so far (by the file's tensor name). */
+  private readonly external = new Map<string, ExternalTensorData>();
+
+  /**
+   * Throws unless the tensor is stored in a form `values` reads: float32 or float64,
+   * complete, inside the file or in external data beside it (external-data.ts: R0510–R0512,
+   * and FileError R0813, R0811, R0101 for its data file).
+   */
   checkStorage(b: Binding, layer: string): void {
     if ('fill' in b) return;
     const t = this.tensors.get(b.theirs)!;
-    if (t.dataLocation === 1) {
-      throw new OnnxError('R0505', `'${t.name}' is stored outside the file (external data), which resnetc does not read`, layer, 'save the model with its weights inside the file');
-    }
     if (t.dataType !== DataType.FLOAT && t.dataType !== DataType.DOUBLE) {
       throw new OnnxError('R0505', `'${t.name}' holds data type ${t.dataType}; resnetc reads float32 and float64 weights`, layer);
     }
     const expected = t.dims.map(toNumber).reduce((a, c) => a * c, 1);
-    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     const width = t.dataType === DataType.FLOAT ? 4 : 8;
+    if (t.dataLocation === externalLocation) {
+      if (this.path === undefined) {
+        throw new OnnxError('R0505', `'${t.name}' is stored outside the file (external data), and the file's folder is not known`, layer, 'read the model from its path (readOnnxWeights), where its external data lies');
+      }
+      if (!this.external.has(t.name)) this.external.set(t.name, externalTensorData(t, this.path, expected * width, layer));
+      return;
+    }
+    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     const stored = raw ? raw.length / width : t.dataType === DataType.FLOAT ? t.floatData.length : t.doubleData.length;
     if (stored !== expected) throw new OnnxError('R0505', `'${t.name}' holds ${stored} values but its shape says ${expected}`, layer);
   }
@@ -344,12 +390,14 @@ class OnnxNet {
     if ('fill' in b) return new Float32Array(b.length).fill(b.fill);
     this.checkStorage(b, layer);
     const t = this.tensors.get(b.theirs)!;
+    const ref = this.external.get(t.name);
+    // Bytes of their own (a copy of raw_data, or read from the data file), so the array may be handed out.
+    const own = ref ? readExternalTensorData(ref, t, layer) : t.rawData && t.rawData.length > 0 ? new Uint8Array(t.rawData) : undefined;
     let values: Float32Array;
-    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     if (t.dataType === DataType.FLOAT) {
-      values = raw ? new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : Float32Array.from(t.floatData);
+      values = own ? new Float32Array(own.buffer, own.byteOffset, own.byteLength / 4) : Float32Array.from(t.floatData);
     } else {
-      values = Float32Array.from(raw ? new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : t.doubleData);
+      values = Float32Array.from(own ? new Float64Array(own.buffer, own.byteOffset, own.byteLength / 8) : t.doubleData);
     }
     if (!b.transpose) return values;
     const [rows, cols] = b.transpose;

@@ -1,9 +1,9 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trackInputs } from '../../src/io/command-inputs.js';
 import { confinedPath, readInputFile } from '../../src/io/read.js';
-import { outputMarker, writeOutputDir, writeOutputFile } from '../../src/io/write.js';
+import { outputMarker, writeAll, writeOutputDir, writeOutputFile, writeOutputFiles } from '../../src/io/write.js';
 import { removeScratch, scratch } from '../faults/io-helpers.js';
 
 /** The writer's and reader's rules one at a time (docs/files.md); the command-line cases are in test/faults. */
@@ -50,6 +50,36 @@ describe('writeOutputFile', () => {
     });
     // Outside a command nothing is tracked.
     expect(codeOf(() => writeOutputFile(join(dir, 'spec.resnet'), 'x', { inputs: [join(dir, 'spec.resnet')] }))).toBe('R0801');
+  });
+});
+
+describe('writeOutputFiles', () => {
+  it('puts back the files earlier renames replaced when a later one fails, and leaves no temporary', () => {
+    for (const existed of [true, false]) {
+      const dir = scratch(existed ? { 'm.data': 'old data', 'm.txt': 'old model' } : { 'm.txt': 'old model' });
+      // The model's target turns into a folder while it is written: its rename fails after the data file's.
+      const model = (sink: { write(chunk: Uint8Array): void }): void => {
+        rmSync(join(dir, 'm.txt'));
+        mkdirSync(join(dir, 'm.txt'));
+        writeFileSync(join(dir, 'm.txt', 'x'), '');
+        sink.write(new Uint8Array([1]));
+      };
+      const code = codeOf(() => writeOutputFiles([{ path: join(dir, 'm.data'), content: 'new data' }, { path: join(dir, 'm.txt'), content: model }]));
+      expect(code, `existed ${existed}`).toMatch(/^R08|^R09/);
+      expect(existsSync(join(dir, 'm.data')) && readFileSync(join(dir, 'm.data'), 'utf8'), `existed ${existed}`).toBe(existed ? 'old data' : false);
+      expect(readdirSync(dir).sort()).toEqual(existed ? ['m.data', 'm.txt'] : ['m.txt']);
+    }
+  });
+
+  it('writes a chunk of over 2 GiB: one weight tensor can be (Node refuses one write of more, ERR_OUT_OF_RANGE)', () => {
+    // To /dev/null: the chunking is what is tested, not the disk. Pages never touched are never read from memory.
+    const big = new Uint8Array(2 ** 31 + 8);
+    const fd = openSync('/dev/null', 'w');
+    try {
+      expect(() => writeAll(fd, big)).not.toThrow();
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 

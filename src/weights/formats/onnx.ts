@@ -1,13 +1,13 @@
 import type { CheckedModel } from '../../model/types.js';
 import { firstConv, type WeightFile } from '../adapt.js';
 import type { WeightFileFormat } from '../format.js';
-import { readWeightsBytes } from '../read.js';
 import { looksLikeOnnx } from '../sniff.js';
 
 /**
  * An ONNX model of the same network (PyTorch's export, resnetc's own): its weights matched
  * to the spec's layers by place, by src/onnx/import.ts (the ONNX backend's knowledge, loaded
- * only when such a file is read), decoded tensor by tensor when asked for.
+ * only when such a file is read), decoded tensor by tensor when asked for, those stored as
+ * external data read from the files beside it that the model names.
  */
 export const onnxFormat: WeightFileFormat = {
   format: 'onnx',
@@ -16,8 +16,9 @@ export const onnxFormat: WeightFileFormat = {
   suffix: '.onnx',
   text: false,
   read: async (f) => {
-    const { parseOnnxWeights } = await import('../../onnx/import.js');
-    const file = parseOnnxWeights(readOnnxBytes(f.path));
+    // The backend's reader of ONNX files (readOnnxWeightSource's), external data included.
+    const { readOnnxWeightsFile } = await import('../../onnx/import.js');
+    const file = readOnnxWeightsFile(f.path);
     return {
       // The graph's input and output, wherever the model's first convolution and head are.
       ends: (model: CheckedModel) => ({
@@ -28,8 +29,3 @@ export const onnxFormat: WeightFileFormat = {
     } satisfies WeightFile;
   },
 };
-
-/** The one read of an ONNX weights file's bytes. */
-function readOnnxBytes(path: string): Uint8Array {
-  return readWeightsBytes(path);
-}
