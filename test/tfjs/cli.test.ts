@@ -237,4 +237,14 @@ describe('resnetc train', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error\[R0504\]: b.block0.conv1: expected a convolution weight of 16x8x3x3; the file's Conv 'b.block0.conv1' has 24x8x3x3/);
   });
+
+  it('reports a tfjs model of another network with R0606, naming the weight and both shapes', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'other.resnet'), specText.replace('width 16', 'width 24'));
+    expect((await cli('compile', join(dir, 'other.resnet'), '-t', 'tfjs', '-o', join(dir, 'other'))).code).toBe(0);
+    const r = await cli('train', specFile(), '--data', 'synthetic', '--out', join(dir, 'o'), '--weights', join(dir, 'other'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0606\]: in the tfjs model in '.*other', 'b\.block0\.conv1\/kernel' is \[3, 3, 8, 24\]; tiny needs \[3, 3, 8, 16\] \(b\.block0\.conv1\.weight\)/);
+    expect(existsSync(join(dir, 'o'))).toBe(false);
+  });
 });
