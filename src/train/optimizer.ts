@@ -66,23 +66,46 @@ class Buffers {
   }
 }
 
+/** What every optimizer keeps alike: its buffers by slot and its count of steps, read and written whole for a checkpoint. */
+abstract class SlottedOptimizer implements Optimizer {
+  abstract readonly name: OptimizerName;
+  abstract readonly slotNames: readonly Slot[];
+  protected readonly buffers = new Buffers();
+  protected steps = 0;
+
+  abstract step(variables: tf.Variable[], grads: tf.NamedTensorMap, lr: number): void;
+
+  state(variables: tf.Variable[]): OptimizerState {
+    return { slots: this.buffers.read(variables, this.slotNames), step: this.steps };
+  }
+
+  load(variables: tf.Variable[], state: OptimizerState): void {
+    this.buffers.write(variables, this.slotNames, state.slots);
+    this.steps = state.step;
+  }
+
+  dispose(): void {
+    this.buffers.dispose();
+  }
+}
+
 /**
  * SGD as `torch.optim.SGD(momentum, weight_decay, nesterov)` with dampening 0:
  *   g = grad + wd·w;  buf = momentum·buf + g (buf = g at the first step);
  *   d = nesterov ? g + momentum·buf : buf;  w −= lr·d
  */
-export class Sgd implements Optimizer {
+export class Sgd extends SlottedOptimizer {
   readonly name = 'sgd';
   /** Zeros without momentum (PyTorch keeps none), as checkpoints have always held them. */
   readonly slotNames: readonly Slot[] = ['momentum_buffer'];
-  private readonly buffers = new Buffers();
-  private steps = 0;
 
   constructor(
     readonly momentum: number,
     readonly weightDecay: number,
     readonly nesterov = false,
-  ) {}
+  ) {
+    super();
+  }
 
   step(variables: tf.Variable[], grads: tf.NamedTensorMap, lr: number): void {
     tf.tidy(() => {
@@ -102,19 +125,6 @@ export class Sgd implements Optimizer {
     });
     this.steps++;
   }
-
-  state(variables: tf.Variable[]): OptimizerState {
-    return { slots: this.buffers.read(variables, this.slotNames), step: this.steps };
-  }
-
-  load(variables: tf.Variable[], state: OptimizerState): void {
-    this.buffers.write(variables, this.slotNames, state.slots);
-    this.steps = state.step;
-  }
-
-  dispose(): void {
-    this.buffers.dispose();
-  }
 }
 
 /** PyTorch's defaults for torch.optim.AdamW: betas (0.9, 0.999), eps 1e-8 (lr 1e-3 and weight decay 1e-2 are the command's defaults with it). */
@@ -127,17 +137,17 @@ export const adamwDefaults = { betas: [0.9, 0.999] as [number, number], eps: 1e-
  *   w −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
  * (PyTorch keeps t per tensor; every trainable tensor is stepped at every step here, so one count serves all.)
  */
-export class AdamW implements Optimizer {
+export class AdamW extends SlottedOptimizer {
   readonly name = 'adamw';
   readonly slotNames: readonly Slot[] = ['exp_avg', 'exp_avg_sq'];
-  private readonly buffers = new Buffers();
-  private steps = 0;
 
   constructor(
     readonly weightDecay: number,
     readonly betas: readonly [number, number] = adamwDefaults.betas,
     readonly eps: number = adamwDefaults.eps,
-  ) {}
+  ) {
+    super();
+  }
 
   step(variables: tf.Variable[], grads: tf.NamedTensorMap, lr: number): void {
     const t = ++this.steps;
@@ -159,19 +169,6 @@ export class AdamW implements Optimizer {
         v.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
       }
     });
-  }
-
-  state(variables: tf.Variable[]): OptimizerState {
-    return { slots: this.buffers.read(variables, this.slotNames), step: this.steps };
-  }
-
-  load(variables: tf.Variable[], state: OptimizerState): void {
-    this.buffers.write(variables, this.slotNames, state.slots);
-    this.steps = state.step;
-  }
-
-  dispose(): void {
-    this.buffers.dispose();
   }
 }
 
