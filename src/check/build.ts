@@ -13,7 +13,7 @@ export function buildModel(
   report: Reporter,
   blockSummaries: Map<string, BlockSummary> = new Map(),
 ): Omit<CheckedModel, 'expects'> | undefined {
-  const nameOrigin: Origin = { file: decl.file, start: decl.nameSpan.start, end: decl.nameSpan.end };
+  const nameOrigin: Origin = { file: decl.file, node: decl.nameNode };
   const missing = (what: string, example: string): void =>
     report.report('R0201', nameOrigin, `model '${decl.name}' has no '${what}' statement`, { help: `add one, e.g. \`${example}\`` });
 
@@ -198,11 +198,6 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
   return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
 }
 
-/** The same stage, written elsewhere (its model moved in its file). Every checked stage is a LazyStage. */
-export function relocateStage(stage: Stage, origin: Origin): Stage {
-  return (stage as LazyStage).at(origin);
-}
-
 /**
  * A checked stage whose blocks are built when first read (rebuilt rather than kept from
  * the check: most checked models are never read this deep).
@@ -237,12 +232,6 @@ class LazyStage implements Stage {
     this.macs = counts.macs;
     this.biases = counts.biases;
     this.normParams = counts.normParams;
-  }
-
-  /** This stage with another origin, sharing its counts and its way of building blocks. */
-  at(origin: Origin): LazyStage {
-    const counts = { params: this.params, buffers: this.buffers, macs: this.macs, biases: this.biases, normParams: this.normParams };
-    return new LazyStage(this.name, this.index, this.depth, this.kind, this.shortcut, this.stride, this.width, this.in, this.out, origin, counts, this.make);
   }
 
   get blocks(): Block[] {

@@ -2,12 +2,12 @@ import type { Code } from '../diagnostics/codes.js';
 import type { Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
 import type { BlockKind, Origin, Shape, ShortcutOption } from '../model/types.js';
 import type { NameNode, NumberNode, SizeNode } from '../syntax/ast.js';
-import type { Span } from '../syntax/source.js';
 
 /**
  * A model's statements as written in one declaration, each value validated and
- * located. `undefined`: not written here. `null`: written, but invalid (already
- * reported), so later stages neither build on it nor report it missing.
+ * located: its origin links it to the syntax node that wrote it (positions are read from
+ * the node, never copied). `undefined`: not written here. `null`: written, but invalid
+ * (already reported), so later stages neither build on it nor report it missing.
  */
 
 export type Maybe<T> = T | null | undefined;
@@ -62,7 +62,8 @@ export interface ModelDecl {
   name: string;
   file: string;
   origin: Origin;
-  nameSpan: Span;
+  /** The model's name as written (its node: R0106, R0201… point at it). */
+  nameNode: NameNode;
   parent: NameNode | undefined;
   input: Maybe<Located<Shape>>;
   classes: Maybe<Located<number>>;

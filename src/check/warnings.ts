@@ -2,6 +2,7 @@ import { outputLength, paddingOnlyTaps, symmetricPadding } from '../model/arithm
 import type { CheckedModel, Shape, ShortcutOption, Stage } from '../model/types.js';
 import { branchConvs, changesShape } from './build.js';
 import type { BlockSpec, ModelDecl, Reporter, StageDecl } from './declaration.js';
+import { shortcutKindWords } from '../syntax/vocabulary.js';
 import { isBottleneck } from './vocabulary.js';
 
 /**
@@ -133,11 +134,9 @@ function stageChangesShape(stage: Stage): boolean {
   return changesShape(stage.in.c, stage.stride, stage.out.c);
 }
 
-const shortcutNames: Record<ShortcutOption, string> = { A: 'A (zero padding)', B: 'B (projection)', C: 'C', D: 'D (average-pool projection)' };
-
 function unusedShortcut(report: Reporter, option: ShortcutOption, origin: StageDecl['origin'], where: string): void {
   if (option === 'C') return; // C projects in every block
-  report.report('R0307', origin, `shortcut ${shortcutNames[option]} never takes effect in ${where}: no block there strides or changes its channels, so every shortcut is an identity`, {
+  report.report('R0307', origin, `shortcut ${option} (${shortcutKindWords.words[option].title}) never takes effect in ${where}: no block there strides or changes its channels, so every shortcut is an identity`, {
     help: `shortcut ${option} acts only where a block changes shape; remove the line, or write \`shortcut C\` to project in every block`,
   });
 }

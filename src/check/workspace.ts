@@ -1,21 +1,17 @@
 import { basename, dirname, resolve } from 'node:path';
-import { CodedError } from '../diagnostics/coded-error.js';
-import type { Code } from '../diagnostics/codes.js';
-import { codes } from '../diagnostics/codes.js';
-import type { Diagnostic, Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
+import type { CodedError } from '../diagnostics/coded-error.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { CheckedModel, Origin } from '../model/types.js';
-import { detach, type FileNode, type ImportNode, type ModelNode } from '../syntax/ast.js';
-import { parse } from '../syntax/parse.js';
-import { SourceText, type Span } from '../syntax/source.js';
-import { type BlockSummary, buildModel } from './build.js';
-import type { ModelDecl, Reporter } from './declaration.js';
-import { checkExpects } from './expect.js';
+import type { CheckedModel } from '../model/types.js';
+import type { ImportNode, ModelNode } from '../syntax/ast.js';
+import type { ModelDecl } from './declaration.js';
+import { Declarations } from './declarations.js';
+import { Files, type ParsedFile } from './files.js';
 import { type FileHost, diskHost } from './host.js';
-import { mergeExtends } from './merge.js';
-import { reportWarnings } from './warnings.js';
-import { readDeclaration } from './read-declaration.js';
-import { Relocation } from './relocate.js';
+import { Models } from './models.js';
+import { Collector } from './report.js';
+
+export type { ParsedFile } from './files.js';
 
 /**
  * The longest import chain read, in files (R0111): a file importing a file importing a
@@ -25,39 +21,6 @@ export const maxImportDepth = 100;
 
 /** The most generations of `extends` above a model (R0112): each one merges the chain again. */
 export const maxExtendsDepth = 100;
-
-/** A parsed file, kept while its text is unchanged. */
-export interface ParsedFile {
-  path: string;
-  source: SourceText;
-  syntax: FileNode;
-  diagnostics: Diagnostic[];
-}
-
-/** A model built from a merged declaration (undefined when it could not be), with the diagnostics building gave. */
-interface Built {
-  model: CheckedModel | undefined;
-  diagnostics: Diagnostic[];
-}
-
-/**
- * What reading a model's syntax node gave, and where the node was then. An editor's partial
- * re-parse moves unchanged nodes in place (src/lsp/incremental.ts): a node found elsewhere
- * than `span` says its model moved, unchanged, by the difference.
- */
-interface ReadDeclaration {
-  path: string;
-  span: Span;
-  decl: ModelDecl | undefined;
-  diagnostics: Diagnostic[];
-}
-
-interface MovedBuild {
-  /** The parent the earlier declaration was merged with (none without `extends`). */
-  parent: ModelDecl | undefined;
-  build: Built;
-  relocation: Relocation;
-}
 
 /** Everything the checker knows about one file. */
 export interface CheckedFile extends ParsedFile {
@@ -73,9 +36,11 @@ export interface CheckedFile extends ParsedFile {
   scope: Map<string, string>;
 }
 
+/** A file in one check: what loading it and its imports found, and the diagnostics of this check about it. */
 interface FileState {
   parsed: ParsedFile;
-  diagnostics: Diagnostic[];
+  /** This file's diagnostics, gathered in the order found: each phase's, as it returns them. */
+  found: Collector;
   decls: Map<string, ModelDecl>;
   /** Models visible in the file: its own, then those of the files it imports. */
   scope: Map<string, { file: string; decl: ModelDecl }>;
@@ -85,74 +50,40 @@ interface FileState {
 }
 
 /**
- * The checker's entry point: files in, checked files out. Parses are cached by text,
- * so an editor can ask again after every keystroke and only changed files are re-read.
- * Each `check` call works on a consistent snapshot of the host.
+ * The checker's entry point: files in, checked files out. Its phases keep what they made
+ * while their inputs are the same (Langium's document phases): `Files` the parses, while a
+ * file's text is unchanged; `Declarations` each model node's declaration; `Models` the
+ * merged declarations and the models built from them. An editor can ask again after every
+ * keystroke and only what changed is done again. Each `check` call works on a consistent
+ * snapshot of the host; scope and `extends` are resolved anew in each (they are cheap).
  */
 export class Workspace {
-  private parseCache = new Map<string, ParsedFile>();
-  /** Files the host refused to read (a FIFO, too large…), with why, until read again. */
-  private refusals = new Map<string, CodedError>();
-  /**
-   * A block's counts by its configuration (build.ts). Pure, so kept across checks: an
-   * editor re-checking after each keystroke builds only blocks it has not seen.
-   */
-  readonly blockSummaries = new BoundedMap<string, BlockSummary>(50_000);
-  /**
-   * What the checker made of each model, kept while its inputs are the same objects: a
-   * syntax node's declaration, a declaration merged with a given parent, the model built
-   * from a merged declaration — each with the diagnostics it gave. An editor's partial
-   * re-parse keeps the nodes it did not touch, so a keystroke re-checks one model.
-   */
-  readonly declarations = new WeakMap<ModelNode, ReadDeclaration>();
-  readonly merges = new WeakMap<ModelDecl, { parent: ModelDecl; merged: ModelDecl }>();
-  readonly builds = new WeakMap<ModelDecl, Built>();
-  /**
-   * Declarations of models an edit only moved, with what the checker made of their earlier
-   * selves and the move; each is used once. The entry holds the earlier build, never the
-   * earlier declaration: that one's own entry would keep the one before it, and so on back
-   * to the first keystroke.
-   */
-  readonly relocated = new WeakMap<ModelDecl, MovedBuild>();
+  private readonly files: Files;
+  private readonly declarations = new Declarations();
+  private readonly models = new Models();
 
-  constructor(private readonly host: FileHost = diskHost) {}
+  constructor(host: FileHost = diskHost) {
+    this.files = new Files(host);
+  }
 
-  /** Parses a file (cached while its text is unchanged); undefined when it cannot be read. */
+  /** Parses a file (kept while its text is unchanged); undefined when it cannot be read. */
   parseFile(path: string): ParsedFile | undefined {
-    const abs = resolve(path);
-    let text: string | undefined;
-    try {
-      text = this.host.readFile(abs);
-      this.refusals.delete(abs);
-    } catch (e) {
-      if (!(e instanceof CodedError)) throw e;
-      this.refusals.set(abs, e);
-    }
-    if (text === undefined) {
-      this.parseCache.delete(abs);
-      return undefined;
-    }
-    const cached = this.parseCache.get(abs);
-    if (cached && cached.source.text === text) return cached;
-    const result = parse(text, abs);
-    const parsed: ParsedFile = { path: abs, source: new SourceText(abs, text), syntax: result.file, diagnostics: result.diagnostics };
-    this.parseCache.set(abs, parsed);
-    return parsed;
+    return this.files.parse(path);
   }
 
   /** Why the host refused to read a file when it was last asked for (FileHost.readFile), if it did. */
   readError(path: string): CodedError | undefined {
-    return this.refusals.get(resolve(path));
+    return this.files.refusal(path);
   }
 
   /** Checks a file and the files it imports; undefined when the file cannot be read (readError says why, when the host said). */
   check(path: string): CheckedFile | undefined {
-    return new CheckRun(this).checkFile(resolve(path));
+    return new CheckRun(this.files, this.declarations, this.models).checkFile(resolve(path));
   }
 
   /** Forgets a file's parse, e.g. when an editor closes it. */
   forget(path: string): void {
-    this.parseCache.delete(resolve(path));
+    this.files.forget(path);
   }
 
   /**
@@ -161,19 +92,7 @@ export class Workspace {
    * while the host returns that text.
    */
   remember(parsed: ParsedFile): void {
-    this.parseCache.set(resolve(parsed.path), parsed);
-  }
-}
-
-/** A Map that forgets its oldest entries past a size. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override set(key: K, value: V): this {
-    if (this.size >= this.limit && !this.has(key)) this.delete(this.keys().next().value as K);
-    return super.set(key, value);
+    this.files.remember(parsed);
   }
 }
 
@@ -197,7 +116,11 @@ class CheckRun {
   private generations = new Map<ModelDecl, number>();
   private checkedFiles = new Map<string, CheckedFile>();
 
-  constructor(private readonly workspace: Workspace) {}
+  constructor(
+    private readonly files: Files,
+    private readonly declarations: Declarations,
+    private readonly models: Models,
+  ) {}
 
   /** Checks a file, after the files it imports (whose errors are reported at their imports). */
   checkFile(path: string): CheckedFile | undefined {
@@ -234,26 +157,17 @@ class CheckRun {
     if (done) return done;
 
     const models: CheckedModel[] = [];
-    const report = this.reporterFor(state);
     for (const decl of state.decls.values()) {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
-      let built = this.workspace.builds.get(merged) ?? this.movedBuild(decl, merged);
-      if (built) for (const d of built.diagnostics) state.diagnostics.push(d); // not push(...): a model may have 100,000
-      else {
-        const mark = state.diagnostics.length;
-        const base = buildModel(merged, report.forModel(decl), this.workspace.blockSummaries);
-        if (base) reportWarnings(merged, base, report.forModel(decl));
-        const model = base && { ...base, expects: checkExpects(base, decl.expects, report.forModel(decl)) };
-        built = { model, diagnostics: state.diagnostics.slice(mark) };
-        this.workspace.builds.set(merged, built);
-      }
+      const built = this.models.build(decl, merged);
+      for (const d of built.diagnostics) state.found.diagnostics.push(d); // not push(...): a model may have 100,000
       if (built.model) models.push(built.model);
     }
     this.reportImports(state);
     const declarations = new Map<string, ModelNode>();
     for (const m of state.parsed.syntax.models) if (m.name && !declarations.has(m.name.text)) declarations.set(m.name.text, m);
-    const all = [...state.parsed.diagnostics, ...state.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+    const all = [...state.parsed.diagnostics, ...state.found.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
     const scope = new Map([...state.scope].map(([name, { file }]) => [name, file]));
     const checked: CheckedFile = { ...state.parsed, diagnostics: dedupe(all), models, declarations, imports: state.imports, scope };
     this.checkedFiles.set(path, checked);
@@ -288,14 +202,14 @@ class CheckRun {
 
   /** Reads a file's declarations and pushes its frame; null when it cannot be read. */
   private open(path: string): FileState | null {
-    const parsed = this.workspace.parseFile(path);
+    const parsed = this.files.parse(path);
     if (!parsed) {
       this.states.set(path, null);
       return null;
     }
-    const state: FileState = { parsed, diagnostics: [], decls: new Map(), scope: new Map(), imports: new Map(), cyclic: new Set() };
+    const state: FileState = { parsed, found: new Collector(path), decls: new Map(), scope: new Map(), imports: new Map(), cyclic: new Set() };
     this.states.set(path, state);
-    const report = this.reporterFor(state);
+    const report = state.found;
     const syntax = parsed.syntax;
 
     let seenModel = false;
@@ -310,22 +224,14 @@ class CheckRun {
     }
 
     for (const node of syntax.models) {
-      let read = this.workspace.declarations.get(node);
-      if (read?.path === path && read.span.start === node.span.start) for (const d of read.diagnostics) state.diagnostics.push(d);
-      else {
-        const earlier = read?.path === path ? read : undefined;
-        const mark = state.diagnostics.length;
-        const decl = readDeclaration(node, path, report.plain());
-        read = { path, span: { start: node.span.start, end: node.span.end }, decl, diagnostics: state.diagnostics.slice(mark) };
-        this.workspace.declarations.set(node, read);
-        if (decl && earlier) this.noteMove(path, earlier, node, decl);
-      }
+      const read = this.declarations.of(node, path);
+      for (const d of read.diagnostics) state.found.diagnostics.push(d);
       const decl = read.decl;
       if (!decl) continue;
       const first = state.decls.get(decl.name);
       if (first) {
-        report.at('R0106', decl.nameSpan, `model '${decl.name}' is already declared in this file`, {
-          related: [{ file: path, span: first.nameSpan, message: 'first declared here' }],
+        report.at('R0106', decl.nameNode.span, `model '${decl.name}' is already declared in this file`, {
+          related: [{ file: path, span: first.nameNode.span, message: 'first declared here' }],
         });
         continue;
       }
@@ -339,7 +245,7 @@ class CheckRun {
   /** The next import of the file on top of the stack: reported, or its file opened (pushed). */
   private follow(frame: LoadFrame, imp: ImportNode): void {
     if (!imp.path) return;
-    const report = this.reporterFor(frame.state);
+    const report = frame.state.found;
     const target = resolve(dirname(frame.path), imp.path.value);
     const earlier = frame.importedPaths.get(target);
     if (earlier) {
@@ -368,7 +274,7 @@ class CheckRun {
       // Said in the file being checked too, at its import that leads there: the cut is far down.
       const root = this.loading[0]!;
       const first = root.following!;
-      this.reporterFor(root.state).at('R0111', first.path!.span, `importing '${first.path!.value}' leads to a chain of more than ${maxImportDepth} files (cut where ${displayName(frame.path)} imports '${imp.path.value}')`, {
+      root.state.found.at('R0111', first.path!.span, `importing '${first.path!.value}' leads to a chain of more than ${maxImportDepth} files (cut where ${displayName(frame.path)} imports '${imp.path.value}')`, {
         help,
         related: [{ file: frame.path, span: imp.path.span, message: 'cut here' }],
       });
@@ -376,7 +282,7 @@ class CheckRun {
     }
     const imported = known === undefined ? this.open(target) : known;
     if (!imported) {
-      const refused = this.workspace.readError(target);
+      const refused = this.files.refusal(target);
       if (refused) report.at(refused.code, imp.path.span, refused.message, refused.help ? { help: refused.help } : {});
       else report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
       return;
@@ -391,13 +297,13 @@ class CheckRun {
     const imp = frame.following!;
     const path = frame.path;
     const target = imported.parsed.path;
-    const report = this.reporterFor(frame.state);
+    const report = frame.state.found;
     for (const [name, decl] of imported.decls) {
       const own = frame.state.scope.get(name);
       if (own) {
         if (own.file === path) {
-          report.at('R0106', own.decl.nameSpan, `model '${name}' is also declared in '${imp.path!.value}'`, {
-            related: [{ file: target, span: decl.nameSpan, message: 'declared there' }],
+          report.at('R0106', own.decl.nameNode.span, `model '${name}' is also declared in '${imp.path!.value}'`, {
+            related: [{ file: target, span: decl.nameNode.span, message: 'declared there' }],
           });
         }
         continue;
@@ -414,41 +320,15 @@ class CheckRun {
       if (f.state.cyclic.has(imp)) continue;
       f.state.cyclic.add(imp);
       const around = [...names.slice(i), ...names.slice(0, i), names[i]].join(' -> ');
-      this.reporterFor(f.state).at('R0102', imp.path!.span, `importing '${imp.path!.value}' makes a cycle: ${around}`, {
+      f.state.found.at('R0102', imp.path!.span, `importing '${imp.path!.value}' makes a cycle: ${around}`, {
         help: 'files cannot import each other, directly or through others; move the shared models to a file both import',
       });
     }
   }
 
-  /**
-   * A model the edit only moved: reading its declaration again is cheap, building it is
-   * not, so remember what its earlier declaration built — movedBuild moves that model.
-   */
-  private noteMove(path: string, earlier: ReadDeclaration, node: ModelNode, decl: ModelDecl): void {
-    const by = node.span.start - earlier.span.start;
-    if (!earlier.decl || node.span.end - earlier.span.end !== by) return;
-    const merge = earlier.decl.parent ? this.workspace.merges.get(earlier.decl) : undefined;
-    const build = this.workspace.builds.get(merge?.merged ?? earlier.decl);
-    if (!build) return;
-    this.workspace.relocated.set(decl, { parent: merge?.parent, build, relocation: new Relocation(path, earlier.span, by) });
-  }
-
-  /** The model built from a moved declaration's earlier self, when it had the same parent. */
-  private movedBuild(decl: ModelDecl, merged: ModelDecl): Built | undefined {
-    const move = this.workspace.relocated.get(decl);
-    if (!move) return undefined;
-    this.workspace.relocated.delete(decl);
-    const parentNow = merged === decl ? undefined : this.workspace.merges.get(decl)?.parent;
-    if (move.parent !== parentNow) return undefined;
-    const earlier = move.build;
-    const built = { model: earlier.model && move.relocation.model(earlier.model), diagnostics: move.relocation.diagnostics(earlier.diagnostics) };
-    this.workspace.builds.set(merged, built);
-    return built;
-  }
-
   /** Import problems that need the imported files checked: errors inside them, unused imports. */
   private reportImports(state: FileState): void {
-    const report = this.reporterFor(state);
+    const report = state.found;
     const used = new Set<string>();
     for (const decl of state.decls.values()) {
       const parent = decl.parent ? state.scope.get(decl.parent.text) : undefined;
@@ -499,7 +379,7 @@ class CheckRun {
       }
       const parentName = current.parent.text;
       const found = currentState.scope.get(parentName);
-      const report = this.reporterFor(currentState);
+      const report = currentState.found;
       if (!found) {
         const suggestion = didYouMean(parentName, currentState.scope.keys());
         report.at('R0104', current.parent.span, `no model named '${parentName}' here`, {
@@ -533,56 +413,17 @@ class CheckRun {
       let result: ModelDecl | null = null;
       const generation = parent ? this.generations.get(parent)! + 1 : 0;
       if (parent && generation > maxExtendsDepth) {
-        this.reporterFor(childState).at('R0112', child.parent!.span, `'${child.name}' is more than ${maxExtendsDepth} generations of 'extends' from its root model`, {
+        childState.found.at('R0112', child.parent!.span, `'${child.name}' is more than ${maxExtendsDepth} generations of 'extends' from its root model`, {
           help: `a model may extend a model that extends another… at most ${maxExtendsDepth} times over`,
         });
       } else if (parent) {
-        const known = this.workspace.merges.get(child);
-        result = known?.parent === parent ? known.merged : mergeExtends(parent, child);
-        this.workspace.merges.set(child, { parent, merged: result });
+        result = this.models.merged(parent, child);
         this.generations.set(result, generation);
       }
       this.effective.set(child, result);
       parent = result;
     }
     return parent;
-  }
-
-  private reporterFor(state: FileState): FileReporter {
-    return new FileReporter(state);
-  }
-}
-
-type Extra = { help?: string; related?: RelatedLocation[]; fixes?: Fix[] };
-
-/** Adds diagnostics to one file; `forModel` moves those about inherited statements to the `extends`. */
-class FileReporter {
-  constructor(private readonly state: FileState) {}
-
-  at(code: Code, span: Span, message: string, extra: Extra = {}): void {
-    // Copies: the syntax tree's spans move in place when an editor re-parses (src/lsp/incremental.ts).
-    this.state.diagnostics.push({ code, severity: codes[code].severity, message, file: this.state.parsed.path, span: detach(span), ...detach(extra) });
-  }
-
-  plain(): Reporter {
-    return { report: (code, origin, message, extra) => this.at(code, origin, message, extra) };
-  }
-
-  forModel(decl: ModelDecl): Reporter {
-    const file = this.state.parsed.path;
-    const inside = (o: Origin): boolean => o.file === file && o.start >= decl.origin.start && o.end <= decl.origin.end;
-    const place = (code: Code, origin: Origin, message: string, extra: Extra = {}): void => {
-      if (inside(origin) || !decl.parent) {
-        this.at(code, origin, message, extra);
-        return;
-      }
-      // The cause was inherited: say so at the `extends`, and point at where it was written.
-      this.at(code, decl.parent.span, `${message} (inherited from '${decl.parent.text}')`, {
-        help: extra.help,
-        related: [{ file: origin.file, span: origin, message: 'written here' }, ...(extra.related ?? [])],
-      });
-    };
-    return { report: place };
   }
 }
 

@@ -86,7 +86,7 @@ export function loadModel(path: string, name: string | undefined, out: Output, c
   const node = file.declarations.get(chosen)!;
   const within = (d: Diagnostic, span: Span): boolean => d.span.start >= span.start && d.span.end <= span.end;
   let diagnostics = file.diagnostics.filter((d) => within(d, node.span) || !file.syntax.models.some((m) => within(d, m.span)));
-  const model = file.models.find((m) => m.name === chosen && m.origin.start === node.span.start);
+  const model = file.models.find((m) => m.origin.node === node);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   // A model that could not be built for want of another's statements (an inherited error): show everything.
   if (!model && errors.length === 0) diagnostics = file.diagnostics;

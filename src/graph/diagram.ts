@@ -1,5 +1,6 @@
 import { compactCount, describeCount, shareText } from '../model/count-format.js';
-import type { CheckedModel, Layer, Shape } from '../model/types.js';
+import type { CheckedModel, Layer, Shape, ShortcutOption } from '../model/types.js';
+import { shortcutKindWords } from '../syntax/vocabulary.js';
 
 /**
  * The architecture diagram's content, before any layout: one box per part of the network
@@ -44,7 +45,8 @@ function layerText(l: Layer): string | undefined {
   }
 }
 
-const shortcutNames: Record<string, string> = { A: 'A, zero-pad', B: 'B, projection', C: 'C, projection everywhere', D: 'D, avg-pool projection' };
+/** `A, zero-pad`: the kind and its title in the vocabulary. */
+const shortcutName = (option: ShortcutOption): string => `${option}, ${shortcutKindWords.words[option].title}`;
 
 /**
  * The most stages drawn: the first and last halves of them, and one box saying how many more
@@ -94,7 +96,7 @@ export function diagramOf(model: CheckedModel): Diagram {
       lines: [
         `${stage.name}: ${stage.blocks.length} × ${kind}`,
         details.join(' · '),
-        `shortcut ${first ? shortcutNames[first.shortcut.option] : '–'}`,
+        `shortcut ${first ? shortcutName(first.shortcut.option) : '–'}`,
         `→ ${shape(stage.out)}`,
         `${compactCount(stage.params)} params${share(stage.params, total)}`,
       ],

@@ -1,7 +1,7 @@
 import type { Hover, Position } from 'vscode-languageserver';
 import { describeCount, shareText } from '../model/count-format.js';
 import type { CheckedModel, Shape, Stage } from '../model/types.js';
-import { checkedModelOf, checkedStageAt } from './checked.js';
+import { checkedModelOf, checkedStageOf } from './checked.js';
 import { blockKindDoc, keywordMarkdown, shortcutKindDoc } from './keyword-docs.js';
 import { offsetOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
@@ -62,7 +62,7 @@ export function hover(project: Project, uri: string, position: Position): Hover 
       return markdown(parent ? modelMarkdown(parent) : undefined);
     }
     case 'stage-name': {
-      const stage = model && word.statement ? checkedStageAt(model, file.path, word.statement.span.start) : undefined;
+      const stage = model && word.statement?.kind === 'stage' ? checkedStageOf(model, word.statement) : undefined;
       return markdown(stage && model ? stageMarkdown(model, stage) : undefined);
     }
     case 'block-kind':
@@ -72,15 +72,15 @@ export function hover(project: Project, uri: string, position: Position): Hover 
     case 'number':
     case 'size': {
       if (word.statement?.kind !== 'expect' || !model) return null;
-      const result = model.expects.find((e) => e.origin.start === word.statement!.span.start);
+      const result = model.expects.find((e) => e.origin.node === word.statement);
       if (!result) return null;
       const actual = result.what === 'output' ? result.actual : describeCount(Number(result.actual));
       return markdown(`${result.ok ? '✓' : '✗'} the model's ${result.what} ${result.what === 'output' ? 'is' : 'are'} **${actual}**`);
     }
     case 'keyword': {
-      const doc = keywordMarkdown(word.text);
-      if (word.text === 'stage' && word.statement && model) {
-        const stage = checkedStageAt(model, file.path, word.statement.span.start);
+      const doc = keywordMarkdown(word.text, word.place);
+      if (word.text === 'stage' && word.statement?.kind === 'stage' && model) {
+        const stage = checkedStageOf(model, word.statement);
         if (stage) return markdown(`${stageMarkdown(model, stage)}\n\n---\n${doc ?? ''}`);
       }
       if (word.text === 'model' && model) return markdown(`${modelMarkdown(model)}\n\n---\n${doc ?? ''}`);

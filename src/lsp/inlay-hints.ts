@@ -1,7 +1,7 @@
 import { InlayHintKind, type InlayHint, type Range } from 'vscode-languageserver';
 import { compactCount, describeCount } from '../model/count-format.js';
 import type { CheckedFile } from '../check/workspace.js';
-import { checkedModelOf, checkedStageAt } from './checked.js';
+import { checkedModelOf, checkedStageOf } from './checked.js';
 import { shapeText, share } from './hover.js';
 import type { Slices } from './cooperate.js';
 import { offsetOf, positionOf } from './positions.js';
@@ -22,7 +22,7 @@ export async function inlayHints(file: CheckedFile, range: Range, slices: Slices
     if (!model) continue;
     for (const s of node.statements) {
       if (s.kind !== 'stage' || s.span.end < from || s.span.start > to) continue;
-      const stage = checkedStageAt(model, file.path, s.span.start);
+      const stage = checkedStageOf(model, s);
       if (!stage) continue;
       hints.push({
         position: positionOf(file.source, s.span.end),

@@ -28,7 +28,7 @@ export function definition(project: Project, uri: string, position: Position): L
   const { file, word } = hit;
   switch (word.role) {
     case 'import-path': {
-      const imp = file.syntax.imports.find((i) => i.path && i.path.span.start === word.span.start);
+      const imp = file.syntax.imports.find((i) => i.path?.span === word.span);
       const target = imp ? file.imports.get(imp) : undefined;
       return target ? [{ uri: project.uriOf(target), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }] : [];
     }
@@ -91,7 +91,7 @@ async function stageReferences(project: Project, target: StageSite, slices: Slic
       const stage = stageNamed(model, name);
       if (!stage) continue;
       const r = rootStage(project, { file, model, stage });
-      if (sameSite(r, root) && r.stage.span.start === root.stage.span.start) out.push({ file, span: stage.name!.span });
+      if (sameSite(r, root) && r.stage === root.stage) out.push({ file, span: stage.name!.span });
     }
   }
   return out;
@@ -107,7 +107,7 @@ export async function references(project: Project, uri: string, position: Positi
     return (await stageReferences(project, { file, model: word.model, stage: word.statement }, slices)).map((r) => located(project, r.file, r.span));
   }
   if (word.role === 'import-path') {
-    const imp = file.syntax.imports.find((i) => i.path && i.path.span.start === word.span.start);
+    const imp = file.syntax.imports.find((i) => i.path?.span === word.span);
     const target = imp ? file.imports.get(imp) : undefined;
     if (!target) return [];
     const out: Location[] = [];

@@ -1,6 +1,6 @@
 import { type DocumentSymbol, SymbolKind } from 'vscode-languageserver';
 import type { CheckedFile } from '../check/workspace.js';
-import { checkedModelOf, checkedStageAt } from './checked.js';
+import { checkedModelOf, checkedStageOf } from './checked.js';
 import { shapeText } from './hover.js';
 import { compactCount } from '../model/count-format.js';
 import type { Slices } from './cooperate.js';
@@ -18,7 +18,7 @@ export async function documentSymbols(file: CheckedFile, slices: Slices): Promis
       if (s.kind === 'stem') {
         children.push({ name: 'stem', kind: SymbolKind.Constructor, range: rangeOf(file.source, s.span), selectionRange: rangeOf(file.source, s.keyword), detail: `${s.layers.length} layers` });
       } else if (s.kind === 'stage' && s.name) {
-        const stage = model ? checkedStageAt(model, file.path, s.span.start) : undefined;
+        const stage = model ? checkedStageOf(model, s) : undefined;
         children.push({
           name: s.name.text,
           kind: SymbolKind.Module,

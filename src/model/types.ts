@@ -1,7 +1,7 @@
 /**
  * The checked model: what the checker produces and every backend and editor service
  * reads. Shapes and counts are resolved, every layer is named; nothing here refers to
- * syntax except the origins, which say where in which file a part was written.
+ * syntax except the origins, which link a part to the syntax node that wrote it.
  */
 
 /** A feature map of one image, as the language writes it: channels x height x width. */
@@ -11,11 +11,20 @@ export interface Shape {
   w: number;
 }
 
-/** Where a part of the model was written (possibly in a parent model's file). */
+/** A node of the syntax tree (src/syntax/ast.ts), as the checked model sees it: something written at a span of its file. */
+export interface Written {
+  readonly span: { readonly start: number; readonly end: number };
+}
+
+/**
+ * Where a part of the model was written (possibly in a parent model's file): the file and
+ * the syntax node itself. Read the node's span when a position is needed, never keep a
+ * copy: an editor's re-parse moves unchanged nodes in place (src/lsp/incremental.ts), and
+ * the checked model of a moved node stays right without being touched.
+ */
 export interface Origin {
   file: string;
-  start: number;
-  end: number;
+  node: Written;
 }
 
 export type ActivationFn = 'relu';

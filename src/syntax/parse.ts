@@ -6,30 +6,21 @@ import type { FileNode, ImportNode, ModelNode, UnknownContext } from './ast.js';
 import { maxNesting, maxTokenLength } from './limits.js';
 import { parser } from './parser.js';
 import { LBrace, RBrace, StringLiteral, tokenize, UnterminatedString } from './tokens.js';
+import { bodyPlaces, keywordsIn, placeNames } from './vocabulary.js';
 
 export interface ParseResult {
   file: FileNode;
   diagnostics: Diagnostic[];
 }
 
-/** The words that may stand where an unknown word was found, for "did you mean". */
-const wordsByContext: Record<UnknownContext, string[]> = {
-  file: ['import', 'model'],
-  model: ['input', 'classes', 'dropout', 'stem', 'block', 'shortcut', 'stage', 'norm', 'activation', 'expect', 'extends'],
-  stem: ['conv', 'maxpool', 'avgpool', 'stride', 'groups'],
-  block: ['expansion', 'groups', 'width_per_group', 'stride_on', 'se'],
-  stage: ['blocks', 'width', 'stride', 'block', 'shortcut'],
-  norm: ['eps', 'momentum'],
-};
-
-const contextNames: Record<UnknownContext, string> = {
-  file: 'at the top of a file',
-  model: 'in a model',
-  stem: 'in a stem',
-  block: 'in block options',
-  stage: 'in a stage',
-  norm: 'in norm options',
-};
+/**
+ * The words that may stand where an unknown word was found, for "did you mean": the
+ * vocabulary's words of that place (in a model, `extends` too: a misspelt one after the
+ * model's name is found there).
+ */
+const wordsByContext = Object.fromEntries(
+  bodyPlaces.map((place) => [place, [...new Set([...keywordsIn(place), ...(place === 'model' ? keywordsIn('header') : [])].map((k) => k.word))]]),
+) as Record<UnknownContext, string[]>;
 
 const ruleContexts: Record<string, UnknownContext> = {
   file: 'file',
@@ -129,7 +120,7 @@ export function parse(text: string, path: string): ParseResult {
     diagnostics.push({
       code: 'R0003',
       severity: 'error',
-      message: `unknown word ${quoted(u.word.text)} ${contextNames[u.context]}`,
+      message: `unknown word ${quoted(u.word.text)} ${placeNames[u.context]}`,
       file: path,
       span: u.word.span,
       help: suggestion ? `did you mean '${suggestion}'?` : `expected one of ${wordsByContext[u.context].map((w) => `'${w}'`).join(', ')}`,

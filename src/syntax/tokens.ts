@@ -1,5 +1,6 @@
 import { createToken, type ILexingError, type ILexingResult, type IToken, Lexer, type TokenType } from 'chevrotain';
 import { maxTokenLength } from './limits.js';
+import { type KeywordWord, keywordWords } from './vocabulary.js';
 
 // Every keyword can also stand where a name is expected (`stage output { … }`).
 export const Name = createToken({ name: 'Name', label: 'a name', pattern: Lexer.NA });
@@ -16,7 +17,7 @@ export const Identifier = createToken({
 
 // Keywords are not matched by the lexer: every word lexes as an Identifier and `tokenize`
 // turns those that are keywords into keyword tokens, one map lookup per word instead of
-// trying 29 patterns at every letter.
+// trying a pattern per keyword at every letter. The keywords are the vocabulary's.
 function keyword(word: string): TokenType {
   return createToken({ name: keywordTokenName(word), label: `'${word}'`, pattern: Lexer.NA, categories: [Name, NotBrace] });
 }
@@ -25,44 +26,10 @@ export function keywordTokenName(word: string): string {
   return 'Kw_' + word;
 }
 
-export const Import = keyword('import');
-export const Model = keyword('model');
-export const Extends = keyword('extends');
-export const Input = keyword('input');
-export const Classes = keyword('classes');
-export const Dropout = keyword('dropout');
-export const Stem = keyword('stem');
-export const Conv = keyword('conv');
-export const Maxpool = keyword('maxpool');
-export const Avgpool = keyword('avgpool');
-export const StrideOn = keyword('stride_on');
-export const Stride = keyword('stride');
-export const Groups = keyword('groups');
-export const Blocks = keyword('blocks');
-export const Block = keyword('block');
-export const Shortcut = keyword('shortcut');
-export const Stage = keyword('stage');
-export const WidthPerGroup = keyword('width_per_group');
-export const Width = keyword('width');
-export const Norm = keyword('norm');
-export const Eps = keyword('eps');
-export const Momentum = keyword('momentum');
-export const Activation = keyword('activation');
-export const Expect = keyword('expect');
-export const Params = keyword('params');
-export const Macs = keyword('macs');
-export const Output = keyword('output');
-export const Expansion = keyword('expansion');
-export const Se = keyword('se');
+/** The token of each keyword of the vocabulary, by its word: `Kw.stride`. */
+export const Kw = Object.fromEntries(keywordWords.map((w) => [w, keyword(w)])) as Record<KeywordWord, TokenType>;
 
-export const keywordTokens: TokenType[] = [
-  Import, Model, Extends, Input, Classes, Dropout, Stem, Conv, Maxpool, Avgpool, StrideOn, Stride, Groups,
-  Blocks, Block, Shortcut, Stage, WidthPerGroup, Width, Norm, Eps, Momentum, Activation, Expect, Params, Macs,
-  Output, Expansion, Se,
-];
-
-/** The words of the language, for suggestions and completion. */
-export const keywords: string[] = keywordTokens.map((t) => (t.LABEL ?? '').slice(1, -1));
+export const keywordTokens: TokenType[] = Object.values(Kw);
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: 'comments' });
@@ -91,7 +58,7 @@ export const allTokens: TokenType[] = [
 
 const wordLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: true });
 
-const keywordByWord = new Map(keywordTokens.map((t) => [(t.LABEL ?? '').slice(1, -1), t]));
+const keywordByWord = new Map<string, TokenType>(Object.entries(Kw));
 
 /** A lexer error with the code `parse` reports it under. */
 export interface LexError extends ILexingError {
