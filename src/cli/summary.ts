@@ -95,13 +95,13 @@ function describe(l: Layer): string {
     case 'avgpool':
       return `${l.op} ${l.kernel[0]}x${l.kernel[1]}${l.stride > 1 ? ` /${l.stride}` : ''}${l.ceilMode ? ' ceil' : ''}`;
     case 'act':
-      return l.fn;
+      return l.fn === 'leaky_relu' ? `leaky_relu ${l.negativeSlope}` : l.fn;
     case 'se':
       return `se ${l.in.c}->${l.reduce.out.c}->${l.in.c}`;
     case 'subsample_pad':
       return `subsample /${l.stride}, pad channels`;
-    case 'global_avgpool':
-      return 'global avgpool';
+    case 'global_pool':
+      return `global ${l.kind}pool`;
     case 'dropout':
       return `dropout ${l.rate}`;
     case 'dense':

@@ -622,7 +622,7 @@ class Matcher {
       case 'maxpool':
       case 'avgpool':
         return this.pool(layer, v);
-      case 'global_avgpool':
+      case 'global_pool':
         return this.candidates(layer, v, ['GlobalAveragePool', 'ReduceMean'], 'a global average pool').map((n) => ({ end: n.output[0]!, bound: [] }));
       case 'dropout':
         return [{ end: v, bound: [] }];

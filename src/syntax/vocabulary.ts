@@ -162,7 +162,7 @@ export const normKindWords: WordSet<'batch'> = {
   words: { batch: { doc: "batch normalization (PyTorch's `BatchNorm2d`): a scale and a shift per channel, and running mean and variance as buffers" } },
 };
 
-export const activationWords: WordSet<ActivationFn> = {
+export const activationWords: WordSet<Extract<ActivationFn, 'relu'>> = {
   role: 'activation',
   words: { relu: { doc: "PyTorch's `ReLU`: max(0, x)" } },
 };

@@ -228,9 +228,11 @@ function helpers(model: CheckedModel): string[] {
 }
 
 function activationModule(model: CheckedModel): string {
-  switch (model.activation) {
+  switch (model.activation.fn) {
     case 'relu':
       return 'ReLU(inplace=True)';
+    default:
+      throw new Error(`internal: the PyTorch target has no ${model.activation.fn} yet`);
   }
 }
 
@@ -555,7 +557,10 @@ function modelClass(model: CheckedModel, u: Usage): string[] {
   const head = model.head?.layers ?? [];
   const headItems = head.map((l) => {
     const path = headPath(u.layout, l);
-    if (l.op === 'global_avgpool') return { path, expr: 'nn.AdaptiveAvgPool2d(1)' };
+    if (l.op === 'global_pool') {
+      if (l.kind !== 'avg') throw new Error(`internal: the PyTorch target has no ${l.kind} global pool yet (${l.name})`);
+      return { path, expr: 'nn.AdaptiveAvgPool2d(1)' };
+    }
     if (l.op === 'dropout') return { path, expr: `nn.Dropout(${pyNumber(l.rate)})` };
     if (l.op === 'dense') return { path, expr: u.layout === 'torchvision' ? `nn.Linear(${l.in.c}, ${l.out.c})` : `nn.Conv2d(${l.in.c}, ${l.out.c}, 1)` };
     throw new Error(`internal: a head has a ${l.op} layer (${l.name})`);

@@ -151,7 +151,7 @@ export function stemPaths(layout: TorchLayout, stem: readonly Layer[]): string[]
 
 /** The module path of each head layer: torchvision's `avgpool`, `dropout`, `fc`, or ResNetV2's `head.global_pool`, `head.drop`, `head.fc`. */
 export function headPath(layout: TorchLayout, layer: Layer): string {
-  const names = layout === 'torchvision' ? { global_avgpool: 'avgpool', dropout: 'dropout', dense: 'fc' } : { global_avgpool: 'head.global_pool', dropout: 'head.drop', dense: 'head.fc' };
+  const names = layout === 'torchvision' ? { global_pool: 'avgpool', dropout: 'dropout', dense: 'fc' } : { global_pool: 'head.global_pool', dropout: 'head.drop', dense: 'head.fc' };
   const name = (names as Record<string, string>)[layer.op];
   if (!name) throw new Error(`internal: a head has a ${layer.op} layer (${layer.name})`);
   return name;
