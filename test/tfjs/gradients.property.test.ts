@@ -35,8 +35,9 @@ function valuesFor(n: number, mode: Values, rand: () => number): Float32Array {
     const levels = [-2, -1, -0.5, 0, 0.5, 1];
     return Float32Array.from({ length: n }, () => levels[Math.floor(rand() * levels.length)]!);
   }
-  // Distinct values 0.05 apart, shuffled, offset from 0.
-  const v = Float32Array.from({ length: n }, (_, i) => (i - n / 2) * 0.05 + 0.025);
+  // Distinct values 0.05 apart, shuffled, offset from 0 (by 0.025 for any n: (i - n/2) alone
+  // puts a value at exactly 0 when n is odd, on ReLU's kink).
+  const v = Float32Array.from({ length: n }, (_, i) => (i - Math.floor(n / 2)) * 0.05 + 0.025);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [v[i], v[j]] = [v[j]!, v[i]!];
