@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { registerBatchNormKernels } from './batch-norm-kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { registerWasmGradients } from './wasm-kernels.js';
 import { importOptional, prepareWebgpu } from './webgpu.js';
@@ -44,9 +45,10 @@ async function prepareWasm(): Promise<void> {
     const require = createRequire(import.meta.url);
     // The package's main file sits in dist/; its .wasm binaries in wasm-out/ beside it.
     const main = require.resolve('@tensorflow/tfjs-backend-wasm');
-    const root = join(dirname(main), '..');
-    wasm.setWasmPaths(join(root, 'wasm-out') + '/');
+    const wasmOut = join(dirname(main), '..', 'wasm-out');
+    wasm.setWasmPaths(wasmOut + '/');
     registerWasmGradients();
+    registerBatchNormKernels();
   })();
   return wasmReady;
 }
