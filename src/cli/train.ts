@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
 import { Workspace } from '../check/workspace.js';
-import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
+import { BackendUnavailable, backendChoices, backendThreads, isBackendChoice, selectBackend } from '../tfjs/backend.js';
 import { readWeights } from '../tfjs/compile.js';
 import { epochPlan, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
@@ -119,7 +119,9 @@ export function registerTrain(program: Command, out: Output): void {
       let initial;
       if (flags.weights !== undefined) initial = await readWeights(flags.weights, model);
 
-      out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
+      const threads = backendThreads();
+      const onThreads = threads === undefined ? '' : ` (${threads} thread${threads === 1 ? '' : 's'})`;
+      out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}${onThreads}\n`);
 
       let stop = false;
       const onSigint = (): void => {

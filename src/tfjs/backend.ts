@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { registerBatchNormKernels } from './batch-norm-kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { registerWasmGradients } from './wasm-kernels.js';
+import { canThread, threadedInit, wasmThreads } from './wasm-threads.js';
 import { importOptional, prepareWebgpu } from './webgpu.js';
 
 /** The backends a user can ask for; `auto` takes the first of `preference` that loads. */
@@ -37,9 +38,10 @@ function tfName(backend: ConcreteBackend): string {
   return backend === 'tfjs-node' ? 'tensorflow' : backend === 'tfjs-node-gpu' ? 'tensorflow' : backend;
 }
 
-let wasmReady: Promise<void> | undefined;
+let wasmReady: Promise<() => Promise<boolean>> | undefined;
 
-async function prepareWasm(): Promise<void> {
+/** Loads the wasm backend's package and this project's kernels; returns what starts the backend (threaded: wasm-threads.ts). */
+async function prepareWasm(): Promise<() => Promise<boolean>> {
   wasmReady ??= (async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const require = createRequire(import.meta.url);
@@ -49,6 +51,10 @@ async function prepareWasm(): Promise<void> {
     wasm.setWasmPaths(wasmOut + '/');
     registerWasmGradients();
     registerBatchNormKernels();
+    const threads = wasmThreads();
+    const start = (): Promise<boolean> => tf.setBackend('wasm');
+    // Once started, the backend stays (setBackend only switches to it).
+    return () => (threads > 1 && !tf.findBackend('wasm') && canThread(wasmOut) ? threadedInit(wasm, wasmOut, threads, start) : start());
   })();
   return wasmReady;
 }
@@ -56,22 +62,30 @@ async function prepareWasm(): Promise<void> {
 /** Makes one backend current; throws BackendUnavailable when it cannot load. */
 export async function useBackend(backend: ConcreteBackend): Promise<void> {
   registerFastGradients();
+  let start = (): Promise<boolean> => tf.setBackend(tfName(backend));
   try {
     if (backend === 'tfjs-node-gpu' || backend === 'tfjs-node') {
       await importOptional(`@tensorflow/${backend}`);
     } else if (backend === 'wasm') {
-      await prepareWasm();
+      start = await prepareWasm();
     } else if (backend === 'webgpu') {
       await prepareWebgpu();
     }
   } catch (e) {
     throw new BackendUnavailable(backend, backend.startsWith('tfjs-node') ? `@tensorflow/${backend} is not installed (npm install @tensorflow/${backend})` : e instanceof Error ? e.message : String(e));
   }
-  const ok = await tf.setBackend(tfName(backend));
+  const ok = await start();
   if (!ok) throw new BackendUnavailable(backend, 'it failed to initialise');
   await tf.ready();
   // The pure-JS backend greets Node users with advice to install tfjs-node; the command says which backend it uses instead.
   if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+}
+
+/** The threads the current backend computes on, where it says (wasm: 1 unless started threaded, wasm-threads.ts). */
+export function backendThreads(): number | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const count = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm?.tfjs?.getThreadsCount?.();
+  return typeof count === 'number' && count > 0 ? count : 1;
 }
 
 /** Selects a backend; `auto` takes the first of `preference` that loads. Returns the one in use. */
