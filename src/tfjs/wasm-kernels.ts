@@ -12,9 +12,11 @@ import { simdKernels } from './simd-kernels.js';
  * convolution. Both gradients are rewritten here in terms of the backend's fast kernels:
  *
  * - filter gradient: dW[(kh, kw, ci), co] = sum over m = (n, oy, ox) of patchT[(kh, kw, ci), m] * dy[m, co].
- *   The transposed patch matrix is laid out in the wasm heap by kernels.wat's im2col_t
- *   (by a strided copy in JS where WebAssembly SIMD is missing), and the product goes to
- *   the backend's BatchMatMul with no
+ *   With ci a multiple of 4 and co of 8, kernels.wat's filter_grad computes it directly
+ *   (2x faster than the following at ResNet-20's sizes: 16 against 33 ms for 64x32x32x16).
+ *   Otherwise the transposed patch matrix is laid out in the wasm heap by kernels.wat's
+ *   im2col_t (by a strided copy in JS where WebAssembly SIMD is missing), and the product
+ *   goes to the backend's BatchMatMul with no
  *   transposed operand (its fast path: transposed operands are ~13x slower there). The
  *   result [kh*kw*ci, co] is already the HWIO layout.
  * - input gradient: a forward convolution of dy, spread by the stride and padded by
@@ -107,10 +109,16 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only');
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const g = geometry(info);
+  const simd = simdKernels(backend);
+  if (simd && g.ci % 4 === 0 && g.co % 8 === 0) {
+    // kernels.wat's filter_grad: no patch matrix at all.
+    const dw = backend.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
+    simd.filter_grad(simd.offset(x), simd.offset(dy), simd.offset(dw), g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.top, g.left);
+    return dw;
+  }
   const rows = g.kh * g.kw * g.ci;
   const cols = g.n * g.oh * g.ow;
   const patchesT = backend.makeOutput([1, rows, cols], 'float32');
-  const simd = simdKernels(backend);
   if (simd) {
     // kernels.wat's im2col, with its channel planes in a scratch tensor.
     const planes = backend.makeOutput([g.n * g.h * g.w * g.ci], 'float32');

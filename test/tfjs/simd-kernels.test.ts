@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generatedKernelsModule, kernelsGeneratedPath } from '../../scripts/wasm-module.js';
@@ -74,7 +75,16 @@ async function normStep(backend: 'cpu' | 'wasm', shape: number[], offset: number
   });
 }
 
-async function convGrads(backend: 'cpu' | 'wasm', xShape: number[], fShape: number[], stride: number, pad: 'same' | 'valid'): Promise<Float32Array[]> {
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+const explicit = (t: number, b: number, l: number, r: number): Pad => [
+  [0, 0],
+  [t, b],
+  [l, r],
+  [0, 0],
+];
+
+async function convGrads(backend: 'cpu' | 'wasm', xShape: number[], fShape: number[], stride: number, pad: Pad): Promise<Float32Array[]> {
   await useBackend(backend);
   return tf.tidy(() => {
     const x = tf.tensor(randomImages(xShape.reduce((a, b) => a * b), 1), xShape).sub(0.5) as tf.Tensor4D;
@@ -107,11 +117,15 @@ describe('kernels.wat on wasm equals the cpu backend', () => {
     });
   }
 
-  const convs: [string, number[], number[], number, 'same' | 'valid'][] = [
-    ['4x4 planes of 8 channels, stride 1', [3, 4, 4, 8], [3, 3, 8, 4], 1, 'same'],
-    ['8x8 planes of 4 channels, stride 2', [2, 8, 8, 4], [3, 3, 4, 8], 2, 'same'],
-    ['6x10 planes of 12 channels, stride 3, valid', [2, 6, 10, 12], [3, 3, 12, 5], 3, 'valid'],
-    ['5x5 planes of 8 channels (scalar regroup)', [2, 5, 5, 8], [2, 2, 8, 3], 1, 'same'],
+  const convs: [string, number[], number[], number, Pad][] = [
+    ['im2col: 4x4 planes of 8 channels, stride 1', [3, 4, 4, 8], [3, 3, 8, 4], 1, 'same'],
+    ['im2col: 6x10 planes of 12 channels, stride 3, valid', [2, 6, 10, 12], [3, 3, 12, 5], 3, 'valid'],
+    ['im2col: 5x5 planes of 8 channels (scalar regroup)', [2, 5, 5, 8], [2, 2, 8, 3], 1, 'same'],
+    ['direct: 8x8, 4 to 8 channels, stride 2', [2, 8, 8, 4], [3, 3, 4, 8], 2, 'same'],
+    ['direct: 7x9, 8 to 16 channels, stride 1', [2, 7, 9, 8], [3, 3, 8, 16], 1, 'same'],
+    ['direct: 1x1 of stride 2 (a projection shortcut)', [2, 9, 9, 4], [1, 1, 4, 16], 2, 'valid'],
+    ['direct: 4x4 of stride 3, asymmetric padding', [1, 10, 11, 12], [4, 4, 12, 8], 3, explicit(2, 0, 1, 2)],
+    ['direct: 5x5 larger than the padded image is wide', [2, 6, 3, 8], [5, 5, 8, 8], 1, explicit(2, 2, 1, 1)],
   ];
   for (const [name, xShape, fShape, stride, pad] of convs) {
     it(`convolution gradients, ${name}`, async () => {
@@ -121,6 +135,31 @@ describe('kernels.wat on wasm equals the cpu backend', () => {
       expect(relativeError(wasm[1]!, cpu[1]!), 'filter gradient').toBeLessThan(1e-5);
     });
   }
+
+  it('convolution gradients, direct (channels in a multiple of 4, out of 8): any size, kernel, stride and padding', async () => {
+    const shape = fc.record({
+      n: fc.integer({ min: 1, max: 2 }),
+      h: fc.integer({ min: 1, max: 9 }),
+      w: fc.integer({ min: 1, max: 9 }),
+      ci: fc.constantFrom(4, 8),
+      co: fc.constantFrom(8, 16),
+      kh: fc.integer({ min: 1, max: 4 }),
+      kw: fc.integer({ min: 1, max: 4 }),
+      s: fc.integer({ min: 1, max: 3 }),
+      pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        shape.filter(({ h, w, kh, kw, pad }) => h + pad[0] + pad[1] >= kh && w + pad[2] + pad[3] >= kw),
+        async ({ n, h, w, ci, co, kh, kw, s, pad }) => {
+          const cpu = await convGrads('cpu', [n, h, w, ci], [kh, kw, ci, co], s, explicit(...pad));
+          const wasm = await convGrads('wasm', [n, h, w, ci], [kh, kw, ci, co], s, explicit(...pad));
+          expect(relativeError(wasm[1]!, cpu[1]!), 'filter gradient').toBeLessThan(1e-5);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
 
   it('ReLU gradient: dy where x > 0, also past the last group of 4 and at 0', async () => {
     const x = Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => ((i * 7) % 11) - 5);
