@@ -273,6 +273,33 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $bl (i32.lt_s (local.get $b) (local.get $n)))))
 
+;; ---- a strided convolution's input gradient, reassembled ----
+
+  ;; dst[b, ry + sy·j, rx + sx·i, :] = src[b, j, i, :] for j < jn, i < in (src n·jn·in·c floats,
+  ;; dst n·h·w·c; NHWC): one residue class of the input gradient put in its place.
+  (func (export "scatter_phase") (param $src i32) (param $dst i32) (param $n i32) (param $jn i32) (param $in i32) (param $c i32)
+      (param $h i32) (param $w i32) (param $ry i32) (param $rx i32) (param $sy i32) (param $sx i32)
+    (local $b i32) (local $j i32) (local $i i32) (local $d i32) (local $cb i32) (local $step i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $step (i32.mul (local.get $sx) (local.get $cb)))
+    (local.set $b (i32.const 0))
+    (loop $bl
+      (local.set $j (i32.const 0))
+      (loop $jl
+        (local.set $d (i32.add (local.get $dst)
+          (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.add (local.get $ry) (i32.mul (local.get $sy) (local.get $j)))) (local.get $w)) (local.get $rx)) (local.get $cb))))
+        (local.set $i (i32.const 0))
+        (loop $il
+          (call $copy (local.get $d) (local.get $src) (local.get $c) (i32.const 4))
+          (local.set $src (i32.add (local.get $src) (local.get $cb)))
+          (local.set $d (i32.add (local.get $d) (local.get $step)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $il (i32.lt_u (local.get $i) (local.get $in))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $jl (i32.lt_u (local.get $j) (local.get $jn))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $bl (i32.lt_u (local.get $b) (local.get $n)))))
+
   ;; ---- the transposed patch matrix of a convolution (im2col), for its filter gradient ----
 
   ;; $n floats of 0 at $p (stores, not memory.fill: the runs are short, a call costs more).

@@ -15,6 +15,7 @@ export interface SimdKernels {
   affine_grad(dy: number, x: number, dx: number, rows: number, c: number, mean: number, p: number, q: number, r: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
   filter_grad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  scatter_phase(src: number, dst: number, n: number, jn: number, inn: number, c: number, h: number, w: number, ry: number, rx: number, sy: number, sx: number): void;
   im2col_t(x: number, planes: number, dst: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
 }
 

@@ -194,6 +194,8 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   }
   const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const g = geometry(info);
+  const byPhase = polyphaseInputGrad(backend, dy, filter, g);
+  if (byPhase) return byPhase;
   // dx = valid convolution of dy spread by the stride, padded by k-1-pad before, with the flipped filter.
   const padTop = g.kh - 1 - g.top;
   const padLeft = g.kw - 1 - g.left;
@@ -228,6 +230,95 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   });
   backend.disposeData(flipped.dataId);
   if (!plain) backend.disposeData(spread.dataId);
+  return dx;
+}
+
+/**
+ * One axis of a convolution's input gradient, split by the residue r of the input index
+ * modulo the stride s: input row r + s·j takes dy rows j + q − t through filter taps
+ * f0 + s·t (t < taps), i.e. a stride-1 convolution of dy with those taps reversed, padded by
+ * `before` and `after`, of `length` outputs. From iy = oy·s − pad + f: f ≡ r + pad (mod s).
+ */
+interface Phase {
+  r: number;
+  f0: number;
+  taps: number;
+  before: number;
+  after: number;
+  length: number;
+}
+
+/** The phases of one axis (input `size`, kernel k, stride s, padding before `pad`, dy's length `out`); undefined where one would need a negative padding. */
+function phases(size: number, k: number, s: number, pad: number, out: number): Phase[] | undefined {
+  const result: Phase[] = [];
+  for (let r = 0; r < Math.min(s, size); r++) {
+    const length = Math.ceil((size - r) / s);
+    const f0 = (r + pad) % s;
+    const taps = f0 >= k ? 0 : Math.ceil((k - f0) / s);
+    const q = (r + pad - f0) / s;
+    const before = taps - 1 - q;
+    const after = length + q - out;
+    if (taps > 0 && (before < 0 || after < 0)) return undefined;
+    result.push({ r, f0, taps, before, after, length });
+  }
+  return result;
+}
+
+/**
+ * dx by phases: for each pair of residues (ry, rx), a stride-1 convolution of dy (the
+ * backend's XNNPACK Conv2D) with the taps of that phase, flipped and with channels swapped,
+ * put in place by kernels.wat's scatter_phase. Every multiply of it is needed, where a
+ * convolution of dy spread by the stride multiplies s² times as many (mostly zeros). With
+ * stride 1 it is one convolution, its output dx itself.
+ */
+function polyphaseInputGrad(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry): tf.TensorInfo | undefined {
+  const rows = phases(g.h, g.kh, g.sh, g.top, g.oh);
+  const cols = phases(g.w, g.kw, g.sw, g.left, g.ow);
+  const simd = simdKernels(backend);
+  const single = g.sh === 1 && g.sw === 1;
+  if (!rows || !cols || (!single && !simd)) return undefined;
+  let dx: tf.TensorInfo | undefined;
+  if (!single) {
+    dx = backend.makeOutput([g.n, g.h, g.w, g.ci], 'float32');
+    // A phase with no taps leaves its positions 0.
+    if (rows.some((p) => p.taps === 0) || cols.some((p) => p.taps === 0)) (backend.typedArrayFromHeap(dx) as Float32Array).fill(0);
+  }
+  for (const py of rows) {
+    for (const px of cols) {
+      if (py.taps === 0 || px.taps === 0) continue;
+      // f[u, v, o, i] = w[f0y + sh·(Ty−1−u), f0x + sw·(Tx−1−v), i, o]
+      const sub = backend.makeOutput([py.taps, px.taps, g.co, g.ci], 'float32');
+      const w = backend.typedArrayFromHeap(filter) as Float32Array;
+      const f = backend.typedArrayFromHeap(sub) as Float32Array;
+      for (let u = 0; u < py.taps; u++) {
+        for (let v = 0; v < px.taps; v++) {
+          const src = ((py.f0 + g.sh * (py.taps - 1 - u)) * g.kw + (px.f0 + g.sw * (px.taps - 1 - v))) * g.ci * g.co;
+          const dst = (u * px.taps + v) * g.co * g.ci;
+          for (let i = 0; i < g.ci; i++) for (let o = 0; o < g.co; o++) f[dst + o * g.ci + i] = w[src + i * g.co + o]!;
+        }
+      }
+      const part = wasmKernel('Conv2D')({
+        inputs: { x: dy, filter: sub },
+        backend,
+        attrs: {
+          strides: [1, 1],
+          pad: [
+            [0, 0],
+            [py.before, py.after],
+            [px.before, px.after],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+          dilations: [1, 1],
+          dimRoundingMode: undefined,
+        },
+      });
+      backend.disposeData(sub.dataId);
+      if (single) return part;
+      simd!.scatter_phase(simd!.offset(part), simd!.offset(dx!), g.n, py.length, px.length, g.ci, g.h, g.w, py.r, px.r, g.sh, g.sw);
+      backend.disposeData(part.dataId);
+    }
+  }
   return dx;
 }
 
