@@ -19,11 +19,22 @@ export interface SimdKernels {
   im2col_t(x: number, planes: number, dst: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
 }
 
+/** A WebAssembly.Memory: what this file uses of it (the project's TypeScript libraries, ES2022 and Node, do not declare the WebAssembly API). */
+interface Memory {
+  buffer: ArrayBuffer | SharedArrayBuffer;
+}
+
+interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
 interface GlueModule {
   /** The memory of the threaded build (a SharedArrayBuffer's). */
-  wasmMemory?: WebAssembly.Memory;
+  wasmMemory?: Memory;
   /** The exports of the single-threaded build, its memory among them. */
-  asm?: { memory?: WebAssembly.Memory };
+  asm?: { memory?: Memory };
 }
 
 const instances = new WeakMap<object, SimdKernels | null>();
@@ -43,12 +54,13 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   return kernels ?? undefined;
 }
 
-function instantiate(backend: BackendWasm, memory: WebAssembly.Memory | undefined): SimdKernels | undefined {
-  if (!memory) return undefined;
+function instantiate(backend: BackendWasm, memory: Memory | undefined): SimdKernels | undefined {
+  const wasm = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+  if (!memory || !wasm) return undefined;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const bytes = Buffer.from(shared ? kernelsSharedWasmBase64 : kernelsWasmBase64, 'base64');
-  if (!WebAssembly.validate(bytes)) return undefined;
-  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  if (!wasm.validate(bytes)) return undefined;
+  const { exports } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
   const dataIdMap = (backend as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap;
   return { ...(exports as unknown as Omit<SimdKernels, 'offset'>), offset: (t) => dataIdMap.get(t.dataId).memoryOffset };
 }
