@@ -103,10 +103,10 @@ function printProfile(m: TrainMeasurement): void {
 /** What each kernel of a ResNet-20 step is there for. */
 const describe: Record<string, string> = {
   FusedConv2D: 'forward convolutions (XNNPACK)',
-  Conv2D: "convolutions' input gradients, as convolutions (XNNPACK); shortcut A",
+  Conv2D: "convolutions' input gradients, as convolutions of dy (XNNPACK); shortcut A",
   Conv2DBackpropFilter: "convolutions' filter gradients (kernels.wat's filter_grad; the stem: im2col)",
   BatchMatMul: "the stem's filter gradient, patches x dy (XNNPACK); the head",
-  Conv2DBackpropInput: "input gradients' flipped filters and spread dy",
+  Conv2DBackpropInput: "input gradients: each phase's filter taps, reassembly (kernels.wat)",
   ResnetcBatchNormTraining: 'batch norm, forward (kernels.wat)',
   ResnetcBatchNormSums: "batch norm's γ and β gradients (kernels.wat)",
   ResnetcBatchNormInputGrad: "batch norm's input gradient (kernels.wat)",

@@ -39,11 +39,13 @@ function tfName(backend: ConcreteBackend): string {
 }
 
 let wasmReady: Promise<() => Promise<boolean>> | undefined;
+let wasmPackage: { getThreadsCount(): number } | undefined;
 
 /** Loads the wasm backend's package and this project's kernels; returns what starts the backend (threaded: wasm-threads.ts). */
 async function prepareWasm(): Promise<() => Promise<boolean>> {
   wasmReady ??= (async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasmPackage = wasm;
     const require = createRequire(import.meta.url);
     // The package's main file sits in dist/; its .wasm binaries in wasm-out/ beside it.
     const main = require.resolve('@tensorflow/tfjs-backend-wasm');
@@ -81,11 +83,9 @@ export async function useBackend(backend: ConcreteBackend): Promise<void> {
   if (backend === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
 }
 
-/** The threads the current backend computes on, where it says (wasm: 1 unless started threaded, wasm-threads.ts). */
+/** The threads the current backend computes on, where it says: wasm's (1 unless started threaded, wasm-threads.ts). */
 export function backendThreads(): number | undefined {
-  if (tf.getBackend() !== 'wasm') return undefined;
-  const count = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm?.tfjs?.getThreadsCount?.();
-  return typeof count === 'number' && count > 0 ? count : 1;
+  return tf.getBackend() === 'wasm' && wasmPackage ? Math.max(1, wasmPackage.getThreadsCount()) : undefined;
 }
 
 /** Selects a backend; `auto` takes the first of `preference` that loads. Returns the one in use. */
