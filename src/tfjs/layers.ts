@@ -311,8 +311,11 @@ export class BatchNorm2D extends tf.layers.Layer {
       const [n, h, w] = x.shape;
       const count = n * h * w;
       if (count <= 1) throw new Error(`${this.name}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
-      // One kernel where the backend has it (resnetc registers one for wasm: batch-norm-kernels.ts), else tfjs's ops.
-      const fused = tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined;
+      // One kernel where the backend has it (resnetc registers one for wasm: batch-norm-kernels.ts),
+      // else tfjs's ops. Also tfjs's ops for two values per channel: the output is then ±1
+      // whatever x is, so x's gradient is ε-sized, a difference of near-equal terms whose
+      // rounding only these same ops reproduce (as other backends compute it).
+      const fused = count > 2 && tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined;
       const [y, mean, variance] = fused
         ? (tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale: gamma, offset: beta }, { varianceEpsilon: this.epsilon }) as [tf.Tensor, tf.Tensor, tf.Tensor])
         : composedBatchNorm(x, gamma, beta, this.epsilon);
