@@ -4,9 +4,11 @@ import { BATCH_NORM_TRAINING } from './layers.js';
 import { type SimdKernels, simdKernels } from './simd-kernels.js';
 
 /**
- * Batch normalization in training, forward and backward, each as one kernel of two passes
- * over the input, for the wasm backend. `BatchNorm2D` (layers.ts) runs the forward kernel
- * where the current backend has it; elsewhere it composes tfjs ops (tf.moments, tf.batchNorm).
+ * Batch normalization in training for the wasm backend: the forward pass as one kernel
+ * (BATCH_NORM_TRAINING), its gradient as two (BATCH_NORM_SUMS for γ and β, then
+ * BATCH_NORM_INPUT_GRAD for x), each two passes over the input. `BatchNorm2D` (layers.ts)
+ * runs the forward kernel where the current backend has it (and more than two values per
+ * channel); elsewhere it composes tfjs ops (tf.moments, tf.batchNorm).
  *
  * Composed, a ResNet-20 step spent about a third of its time in the norms on wasm: tfjs's
  * Mean and Sum over N, H and W transpose the input first, and the gradient runs some twenty

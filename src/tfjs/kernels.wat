@@ -2,8 +2,8 @@
 ;; instantiates this module on the backend's own memory and calls it from the kernels in
 ;; wasm-kernels.ts and batch-norm-kernels.ts). Every pointer is a byte offset into that
 ;; memory, of a tensor the backend allocated. Tensors are float32, NHWC: `rows` = N·H·W
-;; rows of C channels. The channel loops take 4 channels a step: C must be a multiple of 4
-;; (the callers fall back to JavaScript otherwise).
+;; rows of C channels. The channel loops take 4 channels a step, so C must be a multiple of
+;; 4 (filter_grad: 4 input and 8 output channels); the callers take another path otherwise.
 ;;
 ;; scripts/wasm-module.ts assembles it twice: as written, for the backend's single-threaded
 ;; build (a plain memory), and with the import made `(memory 1 65536 shared)` for its
@@ -273,7 +273,7 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $bl (i32.lt_s (local.get $b) (local.get $n)))))
 
-;; ---- a strided convolution's input gradient, reassembled ----
+  ;; ---- a strided convolution's input gradient, reassembled ----
 
   ;; dst[b, ry + sy·j, rx + sx·i, :] = src[b, j, i, :] for j < jn, i < in (src n·jn·in·c floats,
   ;; dst n·h·w·c; NHWC): one residue class of the input gradient put in its place.
