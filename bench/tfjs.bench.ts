@@ -15,9 +15,11 @@ import type { TrainMeasurement } from './tfjs-train.js';
  *   in the same process (goal: ratio >= 0.95);
  * - against PyTorch on the CPU (bench/tfjs_torch_resnet20.py, the same network and SGD step,
  *   1 thread and every core), where a Python with torch is found (scripts/python.ts), in the
- *   same rounds (goal: at least 1/5 of PyTorch's best);
- * - and where the time of a wasm step goes: forward, backward, optimizer, and the kernels
- *   (each timed apart) that take it.
+ *   same rounds (goal: at least 1/5 of PyTorch's best): best against best, and wasm on one
+ *   thread against PyTorch on one thread, of wall-clock time and of the processes' CPU time
+ *   (images per CPU-second: what a shared machine's load changes least);
+ * - and where the time of a wasm step (one thread) goes: forward, backward, optimizer, and
+ *   the kernels (each timed apart) that take it.
  *
  * Each tfjs measurement runs in a process of its own (bench/tfjs-train.ts), wasm once on one
  * thread and once on every core (RESNETC_WASM_THREADS). The machine this project runs on is
@@ -62,12 +64,13 @@ function measure(c: Config, profile = false): TrainMeasurement | undefined {
   return undefined;
 }
 
-function pytorch(threads: number): number | undefined {
+/** PyTorch's images/s on `threads` threads: of wall-clock time, and of the process's CPU time. */
+function pytorch(threads: number): { wall: number; cpu: number } | undefined {
   const python = pythonWith(['torch']);
   if (!python) return undefined;
   const r = spawnSync(python, [join(here, 'tfjs_torch_resnet20.py'), String(threads), String(batch)], { encoding: 'utf8', timeout: 300_000 });
-  const m = /([\d.]+) images\/s/.exec(r.stdout ?? '');
-  return m ? Number(m[1]) : undefined;
+  const m = /([\d.]+) images\/s, ([\d.]+) per CPU-second/.exec(r.stdout ?? '');
+  return m ? { wall: Number(m[1]), cpu: Number(m[2]) } : undefined;
 }
 
 /** Which backends load, and the configurations measured in every round (the cpu backend is measured once, apart). */
@@ -114,7 +117,7 @@ const describe: Record<string, string> = {
   Relu: 'ReLU, forward',
   Add: 'residual additions, gradient sums, SGD',
   Multiply: 'SGD (momentum, weight decay, learning rate)',
-  Slice: "zero padding's gradient",
+  Slice: "zero padding's gradient (by contiguous runs)",
   PadV2: 'zero padding before strided convolutions',
 };
 
@@ -124,13 +127,17 @@ export async function run(): Promise<void> {
   const python = pythonWith(['torch']);
   if (!python) console.log(`PyTorch: ${missingPython(['torch'])}; no comparison`);
   const tfjs = new Map<string, TrainMeasurement[]>();
-  const torch = new Map<number, number[]>();
-  const ratios: number[] = [];
+  const torch = new Map<number, { wall: number; cpu: number }[]>();
+  // Per round: best tfjs / best PyTorch; wasm on 1 thread / PyTorch on 1 thread, of wall-clock and of CPU time.
+  const ratios = { best: [] as number[], oneThread: [] as number[], oneThreadCpu: [] as number[] };
+  const loads: number[] = [];
   const skip = new Set<string>();
   for (let r = 0; r < rounds; r++) {
+    loads.push(loadavg()[0]!);
     const head = `round ${r + 1} (load ${load()}):`;
     const line: string[] = [];
     let bestTfjs = 0;
+    let oneThread: TrainMeasurement | undefined;
     for (const c of configs) {
       if (skip.has(label(c))) continue;
       const m = measure(c);
@@ -139,40 +146,48 @@ export async function run(): Promise<void> {
         continue;
       }
       tfjs.set(label(c), [...(tfjs.get(label(c)) ?? []), m]);
-      line.push(`${label(c)} ${rate(m.generated)}`);
+      line.push(`${label(c)} ${rate(m.generated)}${c.threads === 1 ? ` (${rate(m.generatedCpu)} per CPU-s)` : ''}`);
       bestTfjs = Math.max(bestTfjs, m.generated);
+      if (c.threads === 1) oneThread = m;
     }
     let bestTorch = 0;
     for (const t of python ? torchThreads : []) {
       const v = pytorch(t);
       if (v === undefined) continue;
       torch.set(t, [...(torch.get(t) ?? []), v]);
-      line.push(`PyTorch ${t}T ${rate(v)}`);
-      bestTorch = Math.max(bestTorch, v);
+      line.push(`PyTorch ${t}T ${rate(v.wall)}${t === 1 ? ` (${rate(v.cpu)} per CPU-s)` : ''}`);
+      bestTorch = Math.max(bestTorch, v.wall);
+      if (t === 1 && oneThread) {
+        ratios.oneThread.push(oneThread.generated / v.wall);
+        ratios.oneThreadCpu.push(oneThread.generatedCpu / v.cpu);
+      }
     }
-    if (bestTfjs > 0 && bestTorch > 0) ratios.push(bestTfjs / bestTorch);
+    if (bestTfjs > 0 && bestTorch > 0) ratios.best.push(bestTfjs / bestTorch);
     console.log(`${head} ${line.join(', ')} images/s`);
   }
 
-  console.log(`\ntraining images/s, ResNet-20, batch ${batch}, median of ${rounds} rounds:`);
+  console.log(`\ntraining images/s, ResNet-20, batch ${batch}, median of ${rounds} rounds (load average ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)}):`);
   for (const [name, ms] of tfjs) {
     const g = median(ms.map((m) => m.generated));
     const h = median(ms.map((m) => m.handWritten));
     console.log(`  ${name.padEnd(20)} resnetc ${rate(g)}, hand-written tfjs ${rate(h)}: ratio ${(g / h).toFixed(3)} (goal >= 0.95)`);
   }
-  for (const [t, vs] of torch) console.log(`  PyTorch CPU (${t} thread${t === 1 ? '' : 's'}) ${rate(median(vs))}`);
-  if (ratios.length > 0) {
-    const best = Math.max(...[...torch.values()].map(median));
-    for (const [name, ms] of tfjs) {
-      const g = median(ms.map((m) => m.generated));
-      console.log(`  ${name} vs PyTorch's best: ${(g / best).toFixed(3)} (1/${(best / g).toFixed(1)})`);
-    }
-    const ratio = median(ratios);
-    console.log(`  best tfjs vs best PyTorch, median of the rounds' ratios: ${ratio.toFixed(3)} (1/${(1 / ratio).toFixed(1)}; goal >= 1/5)`);
+  for (const [t, vs] of torch) console.log(`  PyTorch CPU (${t} thread${t === 1 ? '' : 's'}) ${rate(median(vs.map((v) => v.wall)))}`);
+  const asRatio = (x: number): string => `${x.toFixed(3)} (1/${(1 / x).toFixed(1)})`;
+  if (ratios.best.length > 0) {
+    const best = Math.max(...[...torch.values()].map((vs) => median(vs.map((v) => v.wall))));
+    for (const [name, ms] of tfjs) console.log(`  ${name} vs PyTorch's best: ${asRatio(median(ms.map((m) => m.generated)) / best)}`);
+    console.log(`  medians of the rounds' ratios (goal >= 1/5):`);
+    console.log(`    best tfjs vs best PyTorch             ${asRatio(median(ratios.best))}`);
+  }
+  if (ratios.oneThread.length > 0) {
+    console.log(`    wasm 1 thread vs PyTorch 1 thread     ${asRatio(median(ratios.oneThread))}`);
+    console.log(`    the same, images per CPU-second       ${asRatio(median(ratios.oneThreadCpu))}  (the least dependent on load)`);
   }
 
-  // Where the time goes: the backend `auto` prefers among those measured, as `resnetc train` would run it.
-  const profiled = configs.find((c) => tfjs.has(label(c)) && (c.backend !== 'wasm' || c.threads === wasmThreads()));
+  // Where the time goes: the backend `auto` prefers among those measured; wasm on one thread, whose
+  // kernels' times do not depend on how busy the other cores are (XNNPACK's workers wait for each other).
+  const profiled = configs.find((c) => tfjs.has(label(c)) && (c.backend !== 'wasm' || c.threads === 1));
   if (profiled) {
     const m = measure({ ...profiled, steps: 2 }, true);
     if (m?.profile) printProfile(m);
