@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/tfjs/tf.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Workspace } from '../src/check/workspace.js';

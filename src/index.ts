@@ -18,6 +18,7 @@ export { diskHost, overlayHost, type FileHost } from './check/host.js';
 export { checkSource } from './check/check-source.js';
 export type * from './model/types.js';
 export { walkLayers, blockPaths, type LayerPlace, type PlacedLayer } from './model/walk.js';
+export { compactCount, describeCount, groupDigits, roundCount } from './model/count-format.js';
 export { layerTensors, tensorSize, type TensorSpec, type TensorRole } from './model/tensors.js';
 export { initialWeights, modelTensors, type WeightSet, type InitOptions } from './weights/init.js';
 export { codes, type Code, type CodeInfo } from './diagnostics/codes.js';

@@ -1,5 +1,5 @@
 import * as L from '../model/layers.js';
-import type { ActivationFn, Block, CheckedModel, DetailedCounts, Head, Layer, ModelTotals, Origin, Shape, Shortcut, ShortcutOption, Stage } from '../model/types.js';
+import type { ActivationSpec, NormSpec, Block, CheckedModel, DetailedCounts, Head, Layer, ModelTotals, Origin, Shape, Shortcut, ShortcutOption, Stage } from '../model/types.js';
 import type { BlockSpec, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { defaults, isBottleneck, isPreactivation } from './vocabulary.js';
 
@@ -13,7 +13,7 @@ export function buildModel(
   report: Reporter,
   blockSummaries: Map<string, BlockSummary> = new Map(),
 ): Omit<CheckedModel, 'expects'> | undefined {
-  const nameOrigin: Origin = { file: decl.file, start: decl.nameSpan.start, end: decl.nameSpan.end };
+  const nameOrigin: Origin = { file: decl.file, node: decl.nameNode };
   const missing = (what: string, example: string): void =>
     report.report('R0201', nameOrigin, `model '${decl.name}' has no '${what}' statement`, { help: `add one, e.g. \`${example}\`` });
 
@@ -44,9 +44,8 @@ export function buildModel(
   const ctx: BuildContext = {
     report,
     blockSummaries,
-    eps: norm?.value.eps ?? defaults.eps,
-    momentum: norm?.value.momentum ?? defaults.momentum,
-    act: activation?.value ?? defaults.activation,
+    norm: { kind: 'batch', eps: norm?.value.eps ?? defaults.eps, momentum: norm?.value.momentum ?? defaults.momentum, groups: 1 },
+    act: { fn: activation?.value ?? defaults.activation, negativeSlope: 0 },
     preactivation: isPreactivation(block.kind),
   };
 
@@ -64,11 +63,11 @@ export function buildModel(
   }
   const output = shape;
 
-  const final: Layer[] = ctx.preactivation ? [L.norm('final.norm', shape, ctx.eps, ctx.momentum), L.activation('final.act', shape, ctx.act)] : [];
+  const final: Layer[] = ctx.preactivation ? [L.norm('final.norm', shape, ctx.norm), L.activation('final.act', shape, ctx.act)] : [];
 
   let head: Head | undefined;
   if (classes) {
-    const layers: Layer[] = [L.globalAvgPool('head.pool', shape)];
+    const layers: Layer[] = [L.globalPool('head.pool', shape, 'avg')];
     if (dropout && dropout.value > 0) layers.push(L.dropout('head.dropout', layers[0]!.out, dropout.value));
     layers.push(L.dense('head.fc', layers[layers.length - 1]!.out, classes.value));
     head = { classes: classes.value, layers, in: shape, ...L.sumCounts(layers) };
@@ -92,7 +91,14 @@ export function buildModel(
     classes: classes?.value,
     preactivation: ctx.preactivation,
     activation: ctx.act,
-    norm: { eps: ctx.eps, momentum: ctx.momentum },
+    norm: ctx.norm,
+    outputStride: undefined,
+    dropPath: 0,
+    outputs: [
+      head
+        ? { name: 'output', source: 'logits', stage: undefined, shape: { c: head.classes, h: 1, w: 1 } }
+        : { name: 'output', source: 'stage', stage: stages.length - 1, shape: output },
+    ],
     stem: stemLayers,
     stages,
     final,
@@ -110,9 +116,8 @@ export interface BlockSummary {
 interface BuildContext {
   report: Reporter;
   blockSummaries: Map<string, BlockSummary>;
-  eps: number;
-  momentum: number;
-  act: ActivationFn;
+  norm: NormSpec;
+  act: ActivationSpec;
   preactivation: boolean;
 }
 
@@ -136,7 +141,7 @@ function buildStem(spec: StemLayerSpec[], input: Shape, ctx: BuildContext): Laye
       out = L.conv(`stem.conv${convs}`, shape, l.channels, { kernel: l.kernel, stride: l.stride, groups: l.groups });
       layers.push(out);
       if (!ctx.preactivation) {
-        layers.push(L.norm(`stem.norm${convs}`, out.out, ctx.eps, ctx.momentum));
+        layers.push(L.norm(`stem.norm${convs}`, out.out, ctx.norm));
         layers.push(L.activation(`stem.act${convs}`, out.out, ctx.act));
       }
     } else {
@@ -195,12 +200,7 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
     counts = L.addCounts(counts, later.counts, depth - 1);
   }
   const silent: Reporter = { report: () => undefined };
-  return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
-}
-
-/** The same stage, written elsewhere (its model moved in its file). Every checked stage is a LazyStage. */
-export function relocateStage(stage: Stage, origin: Origin): Stage {
-  return (stage as LazyStage).at(origin);
+  return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, 1, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
 }
 
 /**
@@ -223,6 +223,7 @@ class LazyStage implements Stage {
     public kind: Stage['kind'],
     public shortcut: ShortcutOption,
     public stride: number,
+    public dilation: number,
     public width: number,
     input: Shape,
     /** Every block after the first keeps this shape. */
@@ -237,12 +238,6 @@ class LazyStage implements Stage {
     this.macs = counts.macs;
     this.biases = counts.biases;
     this.normParams = counts.normParams;
-  }
-
-  /** This stage with another origin, sharing its counts and its way of building blocks. */
-  at(origin: Origin): LazyStage {
-    const counts = { params: this.params, buffers: this.buffers, macs: this.macs, biases: this.biases, normParams: this.normParams };
-    return new LazyStage(this.name, this.index, this.depth, this.kind, this.shortcut, this.stride, this.width, this.in, this.out, origin, counts, this.make);
   }
 
   get blocks(): Block[] {
@@ -270,12 +265,12 @@ function buildBlock(
   origin: Origin,
   ctx: BuildContext,
 ): Block | undefined {
-  const { eps, momentum, act } = ctx;
+  const { norm: normSpec, act } = ctx;
   const outChannels = width * spec.expansion;
   const preact = isPreactivation(spec.kind);
   const n = (suffix: string): string => `${name}.${suffix}`;
 
-  const preactivation: Layer[] = preact ? [L.norm(n('norm1'), input, eps, momentum), L.activation(n('act1'), input, act)] : [];
+  const preactivation: Layer[] = preact ? [L.norm(n('norm1'), input, normSpec), L.activation(n('act1'), input, act)] : [];
   const branch: Layer[] = [];
   let shape = input;
   const push = (layer: Layer): void => {
@@ -284,25 +279,16 @@ function buildBlock(
   };
   // Each convolution is followed by its norm and activation (post-activation blocks), or
   // preceded by them (pre-activation blocks; the first pair is the block's preactivation).
-  const convs: { channels: number; kernel: [number, number]; stride: number; groups: number }[] = isBottleneck(spec.kind)
-    ? [
-        { channels: innerWidth, kernel: [1, 1], stride: spec.strideOn === '1x1' ? stride : 1, groups: 1 },
-        { channels: innerWidth, kernel: [3, 3], stride: spec.strideOn === '3x3' ? stride : 1, groups: spec.groups },
-        { channels: outChannels, kernel: [1, 1], stride: 1, groups: 1 },
-      ]
-    : [
-        { channels: innerWidth, kernel: [3, 3], stride, groups: 1 },
-        { channels: outChannels, kernel: [3, 3], stride: 1, groups: 1 },
-      ];
+  const convs = branchConvs(spec, stride, innerWidth, outChannels);
   for (const [i, c] of convs.entries()) {
     const k = i + 1;
     if (preact && k > 1) {
-      push(L.norm(n(`norm${k}`), shape, eps, momentum));
+      push(L.norm(n(`norm${k}`), shape, normSpec));
       push(L.activation(n(`act${k}`), shape, act));
     }
     push(L.conv(n(`conv${k}`), shape, c.channels, { kernel: c.kernel, stride: c.stride, groups: c.groups }));
     if (!preact) {
-      push(L.norm(n(`norm${k}`), shape, eps, momentum));
+      push(L.norm(n(`norm${k}`), shape, normSpec));
       if (k < convs.length) push(L.activation(n(`act${k}`), shape, act));
     }
   }
@@ -342,6 +328,7 @@ function buildBlock(
     innerWidth,
     groups: spec.groups,
     expansion: spec.expansion,
+    dropPath: 0,
     preactivation,
     branch,
     shortcut,
@@ -350,9 +337,39 @@ function buildBlock(
   };
 }
 
+/** One convolution of a block's residual branch. */
+export interface BranchConv {
+  channels: number;
+  kernel: [number, number];
+  stride: number;
+  groups: number;
+}
+
+/**
+ * The convolutions of a block's residual branch, in order (LANGUAGE.md's block table): which
+ * one takes the block's stride, its kernel, groups and output channels.
+ */
+export function branchConvs(spec: Pick<BlockSpec, 'kind' | 'strideOn' | 'groups'>, stride: number, innerWidth: number, outChannels: number): BranchConv[] {
+  return isBottleneck(spec.kind)
+    ? [
+        { channels: innerWidth, kernel: [1, 1], stride: spec.strideOn === '1x1' ? stride : 1, groups: 1 },
+        { channels: innerWidth, kernel: [3, 3], stride: spec.strideOn === '3x3' ? stride : 1, groups: spec.groups },
+        { channels: outChannels, kernel: [1, 1], stride: 1, groups: 1 },
+      ]
+    : [
+        { channels: innerWidth, kernel: [3, 3], stride, groups: 1 },
+        { channels: outChannels, kernel: [3, 3], stride: 1, groups: 1 },
+      ];
+}
+
+/** torchvision's one rule: a block changes the shape, and its shortcut is more than an identity, when it strides or changes the channels. */
+export function changesShape(inChannels: number, stride: number, outChannels: number): boolean {
+  return stride !== 1 || inChannels !== outChannels;
+}
+
 /** Undefined when shortcut A would have to drop channels. */
 function buildShortcut(name: string, input: Shape, stride: number, outChannels: number, option: ShortcutOption, preact: boolean, ctx: BuildContext): Shortcut | undefined {
-  const changes = stride !== 1 || input.c !== outChannels;
+  const changes = changesShape(input.c, stride, outChannels);
   const identity: Shortcut = { option, kind: 'identity', source: 'input', layers: [] };
   if (option === 'A') {
     if (!changes) return identity;
@@ -369,6 +386,6 @@ function buildShortcut(name: string, input: Shape, stride: number, outChannels: 
   }
   const conv = L.conv(`${name}.conv`, shape, outChannels, { kernel: [1, 1], stride: option === 'D' ? 1 : stride });
   layers.push(conv);
-  if (!preact) layers.push(L.norm(`${name}.norm`, conv.out, ctx.eps, ctx.momentum));
+  if (!preact) layers.push(L.norm(`${name}.norm`, conv.out, ctx.norm));
   return { option, kind: 'projection', source: preact ? 'preactivated' : 'input', layers };
 }

@@ -2,12 +2,12 @@ import type { Code } from '../diagnostics/codes.js';
 import type { Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
 import type { BlockKind, Origin, Shape, ShortcutOption } from '../model/types.js';
 import type { NameNode, NumberNode, SizeNode } from '../syntax/ast.js';
-import type { Span } from '../syntax/source.js';
 
 /**
  * A model's statements as written in one declaration, each value validated and
- * located. `undefined`: not written here. `null`: written, but invalid (already
- * reported), so later stages neither build on it nor report it missing.
+ * located: its origin links it to the syntax node that wrote it (positions are read from
+ * the node, never copied). `undefined`: not written here. `null`: written, but invalid
+ * (already reported), so later stages neither build on it nor report it missing.
  */
 
 export type Maybe<T> = T | null | undefined;
@@ -24,6 +24,8 @@ export interface StemLayerSpec {
   stride: number;
   groups: number;
   origin: Origin;
+  /** Where `stride S` was written (for warnings about a stride that does nothing). */
+  strideOrigin?: Origin;
 }
 
 export interface BlockSpec {
@@ -34,6 +36,9 @@ export interface BlockSpec {
   strideOn: '1x1' | '3x3';
   se: number | undefined;
   origin: Origin;
+  /** Where `stride_on` and `se` were written, when they were. */
+  strideOnOrigin?: Origin;
+  seOrigin?: Origin;
 }
 
 export interface StageDecl {
@@ -57,7 +62,8 @@ export interface ModelDecl {
   name: string;
   file: string;
   origin: Origin;
-  nameSpan: Span;
+  /** The model's name as written (its node: R0106, R0201… point at it). */
+  nameNode: NameNode;
   parent: NameNode | undefined;
   input: Maybe<Located<Shape>>;
   classes: Maybe<Located<number>>;

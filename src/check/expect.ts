@@ -2,35 +2,52 @@ import type { Fix } from '../diagnostics/diagnostic.js';
 import type { CheckedModel, ExpectResult } from '../model/types.js';
 import type { NumberNode, SizeNode } from '../syntax/ast.js';
 import type { ExpectDecl, Reporter } from './declaration.js';
+import { describeCount, groupDigits, pointText, roundCount, suffixExponents } from '../model/count-format.js';
 
-const suffixUnits: Record<string, number> = { K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+/**
+ * A suffixed count as written, read exactly from its text: `1.00M` is 100 units of 10^4,
+ * `2.5e3K` is 25 units of 10^5. `digits` is what the writer wrote, without the point.
+ */
+interface RoundedForm {
+  digits: bigint;
+  /** The count is compared rounded to units of 10^scale. */
+  scale: number;
+  /** Digits after the point, and the exponent and suffix as written: what formatLike keeps. */
+  decimals: number;
+  exponent: string;
+  suffix: string;
+}
 
-/** Whether a count matches what was written: exactly, or rounded to the digits written before a suffix. */
+function roundedForm(written: NumberNode): RoundedForm | undefined {
+  if (!written.suffix) return undefined;
+  const body = written.text.slice(0, -1).replaceAll('_', '');
+  const e = body.search(/[eE]/);
+  const mantissa = e < 0 ? body : body.slice(0, e);
+  const exponent = e < 0 ? '' : body.slice(e);
+  const dot = mantissa.indexOf('.');
+  const decimals = dot < 0 ? 0 : mantissa.length - dot - 1;
+  const power = exponent === '' ? 0 : Number(exponent.slice(1));
+  return { digits: BigInt(mantissa.replace('.', '')), scale: suffixExponents[written.suffix]! + power - decimals, decimals, exponent, suffix: written.suffix };
+}
+
+/**
+ * Whether a count matches what was written: an integer exactly; a suffixed number when the
+ * count, rounded half up to the digits written (count-format.ts), is the number written.
+ */
 export function countMatches(written: NumberNode, count: number): boolean {
-  if (!written.suffix) return written.value === count;
-  const unit = suffixUnits[written.suffix]! / 10 ** written.decimals;
-  const writtenDigits = Math.round(written.value / unit);
-  return Math.round(count / unit) === writtenDigits;
+  const form = roundedForm(written);
+  if (!form) return BigInt(written.text.replaceAll('_', '')) === BigInt(count);
+  return roundCount(count, form.scale) === form.digits;
 }
 
-/** The count written in the same form as `written`: `25_557_032` or `25.56M`. */
+/**
+ * The count written in the same form as `written` (`25_557_032`, `25.56M`, `2.6e1M`): the
+ * value that countMatches accepts, and the one messages and quick fixes show.
+ */
 export function formatLike(written: NumberNode, count: number): string {
-  if (!written.suffix) return written.text.includes('_') ? groupDigits(count, '_') : String(count);
-  const unit = suffixUnits[written.suffix]!;
-  return (count / unit).toFixed(written.decimals) + written.suffix;
-}
-
-export function groupDigits(n: number, separator = ','): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, separator);
-}
-
-/** `25,557,032 (25.56M)` */
-export function describeCount(n: number): string {
-  const exact = groupDigits(n);
-  if (n >= 1e9) return `${exact} (${(n / 1e9).toFixed(2)}G)`;
-  if (n >= 1e6) return `${exact} (${(n / 1e6).toFixed(2)}M)`;
-  if (n >= 1e3) return `${exact} (${(n / 1e3).toFixed(1)}K)`;
-  return exact;
+  const form = roundedForm(written);
+  if (!form) return written.text.includes('_') ? groupDigits(count, '_') : String(count);
+  return pointText(roundCount(count, form.scale), form.decimals) + form.exponent + form.suffix;
 }
 
 export function checkExpects(model: Omit<CheckedModel, 'expects'>, expects: ExpectDecl[], report: Reporter): ExpectResult[] {
@@ -51,10 +68,14 @@ export function checkExpects(model: Omit<CheckedModel, 'expects'>, expects: Expe
     const ok = countMatches(written, count);
     const noun = e.what === 'params' ? 'parameters' : 'multiply-accumulates';
     if (!ok) {
-      const form = written.suffix ? `${written.text} (rounded to the digits written)` : groupDigits(written.value);
-      report.report(e.what === 'params' ? 'R0401' : 'R0402', e.origin, `expected ${form} ${noun}, the model has ${describeCount(count)}`, {
-        help: `write \`expect ${e.what} ${formatLike(written, count)}\` if the model is right`,
-        fixes: [fix(written.span, formatLike(written, count))],
+      // A rounded expectation is shown beside the count rounded the same way: the figure compared.
+      const actual = formatLike(written, count);
+      const message = written.suffix
+        ? `expected ${written.text} ${noun}, the model has ${groupDigits(count)}, which is ${actual} to the digits written`
+        : `expected ${groupDigits(BigInt(written.text.replaceAll('_', '')))} ${noun}, the model has ${describeCount(count)}`;
+      report.report(e.what === 'params' ? 'R0401' : 'R0402', e.origin, message, {
+        help: `write \`expect ${e.what} ${actual}\` if the model is right`,
+        fixes: [fix(written.span, actual)],
       });
     }
     return { what: e.what, written: written.text, actual: String(count), ok, origin: e.origin };

@@ -7,11 +7,14 @@ import type { ModelDecl, StageDecl } from './declaration.js';
  */
 export function mergeExtends(parent: ModelDecl, child: ModelDecl): ModelDecl {
   const pick = <K extends keyof ModelDecl>(key: K): ModelDecl[K] => (child[key] !== undefined ? child[key] : parent[key]);
+  // By name, through maps: a model may have thousands of stages.
+  const childStages = new Map(child.stages.map((s) => [s.name, s]));
+  const parentNames = new Set(parent.stages.map((s) => s.name));
   const stages: StageDecl[] = parent.stages.map((inherited) => {
-    const own = child.stages.find((s) => s.name === inherited.name);
+    const own = childStages.get(inherited.name);
     return own ? mergeStage(inherited, own) : inherited;
   });
-  for (const own of child.stages) if (!parent.stages.some((s) => s.name === own.name)) stages.push(own);
+  for (const own of child.stages) if (!parentNames.has(own.name)) stages.push(own);
   return {
     ...child,
     input: pick('input'),

@@ -1,12 +1,11 @@
 import type { Code } from '../diagnostics/codes.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { Origin, Shape, ShortcutOption } from '../model/types.js';
+import type { BlockKind, Origin, Shape, ShortcutOption, Written } from '../model/types.js';
 import type * as A from '../syntax/ast.js';
-import { detach } from '../syntax/ast.js';
-import type { Span } from '../syntax/source.js';
 import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
-import { groupDigits } from './expect.js';
-import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
+import { groupDigits } from '../model/count-format.js';
+import { keywordAt, meaning, optionsFor, spellings, strideOnWords } from '../syntax/vocabulary.js';
+import { activations, blockExpansion, blockKinds, defaults, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
 
 /**
  * Bounds that keep a typo (`blocks 1000000`) from making the checker build a network no
@@ -14,18 +13,26 @@ import { activations, blockExpansion, blockKinds, defaults, isBottleneck, normKi
  */
 const limits = { value: 1_000_000, blocks: 10_000 };
 
+/** Why an option of bottleneck blocks is refused on another kind: what to write instead. */
+function notForKind(key: string, kind: BlockKind): string {
+  if (key === 'stride_on') return 'stride_on picks which convolution of a bottleneck block takes the stride';
+  if (key === 'groups' || key === 'width_per_group') {
+    return `groups and width_per_group shape the 3x3 convolution of bottleneck blocks; for a wider ${kind} block, raise the stage's width`;
+  }
+  return `'${key}' applies to ${keywordAt('block', key)?.of?.join(', ')} blocks`;
+}
+
 /** Validates one model declaration's statements; reports what is wrong where it was written. */
 export function readDeclaration(node: A.ModelNode, file: string, report: Reporter): ModelDecl | undefined {
   if (!node.name) return undefined;
-  const at = (span: Span): Origin => ({ file, start: span.start, end: span.end });
   const r = new ValueReader(file, report);
 
   const decl: ModelDecl = {
     name: node.name.text,
     file,
-    origin: at(node.span),
-    nameSpan: detach(node.name.span),
-    parent: detach(node.extendsName),
+    origin: r.at(node),
+    nameNode: node.name,
+    parent: node.extendsName,
     input: undefined,
     classes: undefined,
     dropout: undefined,
@@ -38,49 +45,49 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
     expects: [],
   };
 
-  const seen = new Map<string, Span>();
-  const once = (key: string, span: Span): boolean => r.firstTime(seen, key, span, 'in this model');
+  const seen = new Map<string, Written>();
+  const once = (key: string, node: Written): boolean => r.firstTime(seen, key, node, 'in this model');
 
   for (const s of node.statements) {
     switch (s.kind) {
       case 'input':
-        if (once('input', s.span)) decl.input = r.located(r.inputShape(s.size), s.span);
+        if (once('input', s)) decl.input = r.located(r.inputShape(s.size), s);
         break;
       case 'classes':
-        if (once('classes', s.span)) decl.classes = r.located(r.whole(s.value, 'classes', 1), s.span);
+        if (once('classes', s)) decl.classes = r.located(r.whole(s.value, 'classes', 1), s);
         break;
       case 'dropout':
-        if (once('dropout', s.span)) decl.dropout = r.located(r.dropoutRate(s.value), s.span);
+        if (once('dropout', s)) decl.dropout = r.located(r.dropoutRate(s.value), s);
         break;
       case 'stem':
-        if (once('stem', s.span)) decl.stem = r.located(r.stem(s), s.span);
+        if (once('stem', s)) decl.stem = r.located(r.stem(s), s);
         break;
       case 'block':
-        if (once('block', s.span)) decl.block = r.block(s);
+        if (once('block', s)) decl.block = r.block(s);
         break;
       case 'shortcut':
-        if (once('shortcut', s.span)) decl.shortcut = r.shortcut(s);
+        if (once('shortcut', s)) decl.shortcut = r.shortcut(s);
         break;
       case 'norm':
-        if (once('norm', s.span)) decl.norm = r.norm(s);
+        if (once('norm', s)) decl.norm = r.norm(s);
         break;
       case 'activation':
-        if (once('activation', s.span)) decl.activation = r.activation(s);
+        if (once('activation', s)) decl.activation = r.activation(s);
         break;
       case 'stage': {
         if (!s.name) break;
-        if (!once(`stage ${s.name.text}`, s.name.span)) break;
+        if (!once(`stage ${s.name.text}`, s.name)) break;
         decl.stages.push(r.stage(s));
         break;
       }
       case 'expect': {
         if (!s.what || !s.value) break;
         const what = s.what.text as 'params' | 'macs' | 'output';
-        if (!once(`expect ${what}`, s.span)) break;
+        if (!once(`expect ${what}`, s)) break;
         if (what === 'output') {
           if (r.inputShape(s.value as A.SizeNode, 'expect output') === null) break;
         } else if (!r.countForm(s.value as A.NumberNode)) break;
-        decl.expects.push({ what, value: detach(s.value), origin: at(s.span) });
+        decl.expects.push({ what, value: s.value, origin: r.at(s) });
         break;
       }
     }
@@ -94,51 +101,52 @@ class ValueReader {
     private readonly report: Reporter,
   ) {}
 
-  at(span: Span): Origin {
-    return { file: this.file, start: span.start, end: span.end };
+  /** Where a node was written: the file and the node itself (its span is read when needed, never copied). */
+  at(node: Written): Origin {
+    return { file: this.file, node };
   }
 
   /** True the first time `key` is seen in `seen`; after that reports R0202 and returns false. */
-  firstTime(seen: Map<string, Span>, key: string, span: Span, where = 'here'): boolean {
+  firstTime(seen: Map<string, Written>, key: string, node: Written, where = 'here'): boolean {
     const first = seen.get(key);
     if (first) {
-      this.report.report('R0202', this.at(span), `'${key}' is already set ${where}`, {
-        related: [{ file: this.file, span: first, message: 'first set here' }],
+      this.report.report('R0202', this.at(node), `'${key}' is already set ${where}`, {
+        related: [{ file: this.file, span: first.span, message: 'first set here' }],
       });
       return false;
     }
-    seen.set(key, span);
+    seen.set(key, node);
     return true;
   }
 
   /** Reports a kind that is not one of `known`, with the closest as a fix. */
   unknownKind(code: Code, what: string, word: A.NameNode, known: readonly string[]): null {
     const suggestion = didYouMean(word.text, known);
-    this.report.report(code, this.at(word.span), `unknown ${what} '${word.text}'`, {
+    this.report.report(code, this.at(word), `unknown ${what} '${word.text}'`, {
       help: suggestion ? `did you mean '${suggestion}'?` : `the ${what}s are ${known.join(', ')}`,
       fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: word.span, newText: suggestion }] : [],
     });
     return null;
   }
 
-  located<T>(value: T | null | undefined, span: Span): Maybe<Located<T>> {
+  located<T>(value: T | null | undefined, node: Written): Maybe<Located<T>> {
     if (value === undefined) return null; // missing value: the parser reported it
-    return value === null ? null : { value, origin: this.at(span) };
+    return value === null ? null : { value, origin: this.at(node) };
   }
 
   /** A whole number from `min` to `max`; null (reported) otherwise, undefined when missing. */
   whole(n: A.NumberNode | undefined, what: string, min: number, max = limits.value): number | null | undefined {
     if (!n) return undefined;
     if (!Number.isInteger(n.value)) {
-      this.report.report('R0207', this.at(n.span), `${what} must be a whole number, not ${n.text}`);
+      this.report.report('R0207', this.at(n), `${what} must be a whole number, not ${n.text}`);
       return null;
     }
     if (n.value < min) {
-      this.report.report('R0208', this.at(n.span), `${what} must be at least ${min}, not ${n.text}`);
+      this.report.report('R0208', this.at(n), `${what} must be at least ${min}, not ${n.text}`);
       return null;
     }
     if (n.value > max) {
-      this.report.report('R0208', this.at(n.span), `${what} must be at most ${groupDigits(max)}, not ${n.text}`);
+      this.report.report('R0208', this.at(n), `${what} must be at most ${groupDigits(max)}, not ${n.text}`);
       return null;
     }
     return n.value;
@@ -147,7 +155,7 @@ class ValueReader {
   dropoutRate(n: A.NumberNode | undefined): number | null | undefined {
     if (!n) return undefined;
     if (!(n.value >= 0 && n.value < 1)) {
-      this.report.report('R0208', this.at(n.span), `dropout must be at least 0 and below 1, not ${n.text}`, {
+      this.report.report('R0208', this.at(n), `dropout must be at least 0 and below 1, not ${n.text}`, {
         help: 'dropout is the probability of zeroing a feature, e.g. dropout 0.2',
       });
       return null;
@@ -158,13 +166,13 @@ class ValueReader {
   inputShape(size: A.SizeNode | undefined, what = 'input'): Shape | null | undefined {
     if (!size) return undefined;
     if (size.dims.length !== 3) {
-      this.report.report('R0211', this.at(size.span), `${what} takes channels x height x width, not ${size.text}`, {
+      this.report.report('R0211', this.at(size), `${what} takes channels x height x width, not ${size.text}`, {
         help: `write it as e.g. 3x224x224`,
       });
       return null;
     }
     if (size.dims.some((d) => d < 1 || d > limits.value)) {
-      this.report.report('R0208', this.at(size.span), `every dimension of ${what} must be from 1 to ${groupDigits(limits.value)}, not ${size.text}`);
+      this.report.report('R0208', this.at(size), `every dimension of ${what} must be from 1 to ${groupDigits(limits.value)}, not ${size.text}`);
       return null;
     }
     const [c, h, w] = size.dims as [number, number, number];
@@ -174,11 +182,11 @@ class ValueReader {
   kernel(size: A.SizeNode | undefined, what: string): [number, number] | null | undefined {
     if (!size) return undefined;
     if (size.dims.length !== 2) {
-      this.report.report('R0211', this.at(size.span), `a ${what} kernel is height x width, not ${size.text}`, { help: 'write it as e.g. 3x3' });
+      this.report.report('R0211', this.at(size), `a ${what} kernel is height x width, not ${size.text}`, { help: 'write it as e.g. 3x3' });
       return null;
     }
     if (size.dims.some((d) => d < 1 || d > limits.value)) {
-      this.report.report('R0208', this.at(size.span), `a kernel must be from 1x1 to ${limits.value}x${limits.value}, not ${size.text}`);
+      this.report.report('R0208', this.at(size), `a kernel must be from 1x1 to ${limits.value}x${limits.value}, not ${size.text}`);
       return null;
     }
     return size.dims as [number, number];
@@ -187,7 +195,7 @@ class ValueReader {
   /** `expect params|macs` takes an exact integer or a suffixed rounded count. */
   countForm(n: A.NumberNode): boolean {
     if (n.plainInteger || n.suffix) return true;
-    this.report.report('R0404', this.at(n.span), `expect compares an exact count or a rounded one with a suffix, not ${n.text}`, {
+    this.report.report('R0404', this.at(n), `expect compares an exact count or a rounded one with a suffix, not ${n.text}`, {
       help: 'write an integer (25_557_032) or a suffixed number (25.56M, 4.09G, 270K)',
     });
     return false;
@@ -196,18 +204,18 @@ class ValueReader {
   /** Options of a layer: each known key once, each value a whole number at least 1. */
   wholeOptions(options: A.OptionNode[], allowed: readonly string[], where: string): Map<string, number | null> {
     const values = new Map<string, number | null>();
-    const spans = new Map<string, Span>();
+    const seen = new Map<string, Written>();
     for (const o of options) {
       const key = o.key.text;
       if (!allowed.includes(key)) {
-        this.report.report('R0209', this.at(o.key.span), `'${key}' does not apply to ${where}`, {
+        this.report.report('R0209', this.at(o.key), `'${key}' does not apply to ${where}`, {
           help: `${where} takes ${allowed.map((a) => `'${a}'`).join(', ') || 'no options'}`,
         });
         continue;
       }
-      if (!this.firstTime(spans, key, o.span)) continue;
+      if (!this.firstTime(seen, key, o)) continue;
       if (o.value && 'dims' in o.value) {
-        this.report.report('R0207', this.at(o.value.span), `'${key}' takes a number, not ${o.value.text}`);
+        this.report.report('R0207', this.at(o.value), `'${key}' takes a number, not ${o.value.text}`);
         values.set(key, null);
         continue;
       }
@@ -217,6 +225,12 @@ class ValueReader {
     return values;
   }
 
+  /** `{ [field]: origin }` of the first option `key` written, or nothing: spread into a spec. */
+  optionOrigin<F extends string>(options: A.OptionNode[], key: string, field: F): { [K in F]?: Origin } {
+    const o = options.find((x) => x.key.text === key);
+    return (o ? { [field]: this.at(o) } : {}) as { [K in F]?: Origin };
+  }
+
   stem(s: A.StemStatement): StemLayerSpec[] | null {
     const layers: StemLayerSpec[] = [];
     let valid = true;
@@ -224,22 +238,22 @@ class ValueReader {
       const kernel = this.kernel(l.kernel, l.kind);
       if (l.kind === 'conv') {
         const channels = this.whole(l.channels, 'the number of channels', 1);
-        const opts = this.wholeOptions(l.options, ['stride', 'groups'], 'a stem conv');
+        const opts = this.wholeOptions(l.options, optionsFor('stem', l.kind), 'a stem conv');
         const stride = opts.get('stride');
         const groups = opts.get('groups');
         if (!kernel || !channels || stride === null || groups === null) {
           valid = false;
           continue;
         }
-        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l.span) });
+        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
       } else {
-        const opts = this.wholeOptions(l.options, ['stride'], `a stem ${l.kind}`);
+        const opts = this.wholeOptions(l.options, optionsFor('stem', l.kind), `a stem ${l.kind}`);
         const stride = opts.get('stride');
         if (!kernel || stride === null) {
           valid = false;
           continue;
         }
-        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, origin: this.at(l.span) });
+        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, origin: this.at(l), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
       }
     }
     return valid ? layers : null;
@@ -250,39 +264,31 @@ class ValueReader {
     const kindText = s.blockKind.text;
     const kind = blockKinds.find((k) => k === kindText);
     if (!kind) return this.unknownKind('R0203', 'block kind', s.blockKind, blockKinds);
-    const bottleneck = isBottleneck(kind);
-    const numeric = s.options.filter((o) => o.key.text !== 'stride_on');
-    const allowed = bottleneck ? ['expansion', 'groups', 'width_per_group', 'se'] : ['expansion', 'se'];
+    const applies = optionsFor('block', kind);
     const where = `${kind} blocks`;
     let valid = true;
-    for (const o of numeric) {
-      if (!bottleneck && (o.key.text === 'groups' || o.key.text === 'width_per_group')) {
-        this.report.report('R0209', this.at(o.key.span), `'${o.key.text}' does not apply to ${where}`, {
-          help: `groups and width_per_group shape the 3x3 convolution of bottleneck blocks; for a wider ${kind} block, raise the stage's width`,
-        });
-        valid = false;
-      }
-    }
+    // An option of other kinds (the vocabulary's `of`): said with what it is for.
+    const ours = s.options.filter((o) => {
+      if (applies.includes(o.key.text)) return true;
+      this.report.report('R0209', this.at(o.key), `'${o.key.text}' does not apply to ${where}`, { help: notForKind(o.key.text, kind) });
+      valid = false;
+      return false;
+    });
+    const numeric = ours.filter((o) => o.key.text !== 'stride_on');
     const opts = this.wholeOptions(
-      numeric.filter((o) => bottleneck || (o.key.text !== 'groups' && o.key.text !== 'width_per_group')),
-      allowed,
+      numeric,
+      applies.filter((w) => w !== 'stride_on'),
       where,
     );
     let strideOn: '1x1' | '3x3' = defaults.strideOn;
-    const strideOnSeen = new Map<string, Span>();
-    for (const o of s.options.filter((x) => x.key.text === 'stride_on')) {
-      if (!bottleneck) {
-        this.report.report('R0209', this.at(o.key.span), `'stride_on' does not apply to ${where}`, {
-          help: 'stride_on picks which convolution of a bottleneck block takes the stride',
-        });
-        valid = false;
-        continue;
-      }
-      if (!this.firstTime(strideOnSeen, 'stride_on', o.span)) continue;
+    const strideOnSeen = new Map<string, Written>();
+    for (const o of ours.filter((x) => x.key.text === 'stride_on')) {
+      if (!this.firstTime(strideOnSeen, 'stride_on', o)) continue;
       const text = o.value?.text;
-      if (text === '1x1' || text === '3x3') strideOn = text;
+      const value = text === undefined ? undefined : meaning(strideOnWords, text);
+      if (value) strideOn = value;
       else if (o.value) {
-        this.report.report('R0208', this.at(o.value.span), `stride_on is 1x1 or 3x3, not ${text}`);
+        this.report.report('R0208', this.at(o.value), `stride_on is ${spellings(strideOnWords).join(' or ')}, not ${text}`);
         valid = false;
       }
     }
@@ -295,7 +301,9 @@ class ValueReader {
       widthPerGroup: opts.get('width_per_group') ?? defaults.widthPerGroup,
       strideOn,
       se: opts.get('se') ?? undefined,
-      origin: this.at(s.span),
+      origin: this.at(s),
+      ...this.optionOrigin(s.options, 'stride_on', 'strideOnOrigin'),
+      ...this.optionOrigin(s.options, 'se', 'seOrigin'),
     };
   }
 
@@ -304,7 +312,7 @@ class ValueReader {
     const text = s.shortcutKind.text;
     const option = Object.hasOwn(shortcutKinds, text) ? shortcutKinds[text] : undefined;
     if (!option) return this.unknownKind('R0204', 'shortcut kind', s.shortcutKind, Object.keys(shortcutKinds));
-    return { value: option, origin: this.at(s.span) };
+    return { value: option, origin: this.at(s) };
   }
 
   norm(s: A.NormStatement): Located<{ eps: number; momentum: number }> | null {
@@ -314,44 +322,50 @@ class ValueReader {
     let eps = defaults.eps;
     let momentum = defaults.momentum;
     let valid = true;
-    const seen = new Map<string, Span>();
+    const seen = new Map<string, Written>();
     for (const o of s.options) {
       const key = o.key.text;
-      if (!this.firstTime(seen, key, o.span)) continue;
+      if (!this.firstTime(seen, key, o)) continue;
       const v = o.value && !('dims' in o.value) ? o.value : undefined;
       if (!v) continue;
       if (key === 'eps') {
         if (v.value > 0 && v.value < 1) eps = v.value;
         else {
-          this.report.report('R0208', this.at(v.span), `eps must be above 0 and below 1, not ${v.text}`, { help: 'the usual value is 1e-5' });
+          this.report.report('R0208', this.at(v), `eps must be above 0 and below 1, not ${v.text}`, { help: 'the usual value is 1e-5' });
           valid = false;
         }
       } else if (key === 'momentum') {
-        if (v.value >= 0 && v.value <= 1) momentum = v.value;
-        else {
-          this.report.report('R0208', this.at(v.span), `momentum must be between 0 and 1, not ${v.text}`, {
+        if (v.value >= 0 && v.value <= 1) {
+          momentum = v.value;
+          if (v.value > 0.5) {
+            this.report.report('R0218', this.at(v), `momentum ${v.text} gives each new batch a weight of ${v.text} in the running statistics (PyTorch's convention)`, {
+              help: `Keras and TensorFlow count the other way: their momentum ${v.text} is PyTorch's ${Math.round((1 - v.value) * 1e6) / 1e6}, and this statement takes PyTorch's (0.1 unless set)`,
+            });
+          }
+        } else {
+          this.report.report('R0208', this.at(v), `momentum must be between 0 and 1, not ${v.text}`, {
             help: "momentum is PyTorch's: the weight of the new batch, 0.1 by default",
           });
           valid = false;
         }
       }
     }
-    return valid ? { value: { eps, momentum }, origin: this.at(s.span) } : null;
+    return valid ? { value: { eps, momentum }, origin: this.at(s) } : null;
   }
 
   activation(s: A.ActivationStatement): Located<'relu'> | null {
     if (!s.fn) return null;
     const fn = activations.find((a) => a === s.fn!.text);
     if (!fn) return this.unknownKind('R0206', 'activation', s.fn, activations);
-    return { value: fn, origin: this.at(s.span) };
+    return { value: fn, origin: this.at(s) };
   }
 
   stage(s: A.StageStatement): StageDecl {
     const name = s.name!;
     const decl: StageDecl = {
       name: name.text,
-      origin: this.at(s.span),
-      nameOrigin: this.at(name.span),
+      origin: this.at(s),
+      nameOrigin: this.at(name),
       blocks: undefined,
       width: undefined,
       stride: undefined,
@@ -359,22 +373,22 @@ class ValueReader {
       shortcut: undefined,
     };
     if ((reservedStageNames as readonly string[]).includes(name.text)) {
-      this.report.report('R0212', this.at(name.span), `'${name.text}' cannot name a stage: layer names use it for another part`, {
+      this.report.report('R0212', this.at(name), `'${name.text}' cannot name a stage: layer names use it for another part`, {
         help: `choose another name, e.g. '${name.text}1'`,
       });
     }
-    const seen = new Map<string, Span>();
+    const seen = new Map<string, Written>();
     for (const item of s.items) {
       const key = item.kind === 'field' ? item.key.text : item.kind;
-      if (!this.firstTime(seen, key, item.span, 'in this stage')) continue;
+      if (!this.firstTime(seen, key, item, 'in this stage')) continue;
       if (item.kind === 'block') decl.block = this.block(item);
       else if (item.kind === 'shortcut') decl.shortcut = this.shortcut(item);
       else {
         const value = item.value && 'dims' in item.value ? undefined : item.value;
         if (item.value && !value) {
-          this.report.report('R0207', this.at(item.value.span), `'${key}' takes a number, not ${item.value.text}`);
+          this.report.report('R0207', this.at(item.value), `'${key}' takes a number, not ${item.value.text}`);
         }
-        const v = this.located(this.whole(value, `'${key}'`, 1, key === 'blocks' ? limits.blocks : limits.value), item.span);
+        const v = this.located(this.whole(value, `'${key}'`, 1, key === 'blocks' ? limits.blocks : limits.value), item);
         if (key === 'blocks') decl.blocks = v;
         else if (key === 'width') decl.width = v;
         else if (key === 'stride') decl.stride = v;

@@ -1,48 +1,42 @@
 import type { BlockKind, ShortcutOption } from '../model/types.js';
+import { activationWords, blockKindWords, defaultOf, meaning, normKindWords, shortcutKindWords, spellings } from '../syntax/vocabulary.js';
 
-/** The words the checker gives meaning to, in one place for the checker, completion and docs. */
+/**
+ * The checker's view of the vocabulary (src/syntax/vocabulary.ts, where the words, their
+ * documentation and their defaults are written): the kinds as typed lists, and what a
+ * block kind means for the rest of the checker.
+ */
 
-export const blockKinds: readonly BlockKind[] = ['basic', 'bottleneck', 'preact-basic', 'preact-bottleneck'];
+export const blockKinds = Object.keys(blockKindWords.words) as readonly BlockKind[];
 
-export const blockExpansion: Record<BlockKind, number> = {
-  basic: 1,
-  bottleneck: 4,
-  'preact-basic': 1,
-  'preact-bottleneck': 4,
-};
+export const blockExpansion = Object.fromEntries(blockKinds.map((k) => [k, blockKindWords.words[k].expansion])) as Record<BlockKind, number>;
 
+/** Kinds with a 1x1 → 3x3 → 1x1 branch, which take groups, width_per_group and stride_on. */
 export function isBottleneck(kind: BlockKind): boolean {
-  return kind === 'bottleneck' || kind === 'preact-bottleneck';
+  return blockKindWords.words[kind].bottleneck;
 }
 
 export function isPreactivation(kind: BlockKind): boolean {
   return kind.startsWith('preact-');
 }
 
-export const shortcutKinds: Record<string, ShortcutOption> = {
-  A: 'A',
-  B: 'B',
-  C: 'C',
-  D: 'D',
-  zero_pad: 'A',
-  projection: 'B',
-  projection_all: 'C',
-  avg_projection: 'D',
-};
+/** Every spelling of a shortcut kind, with the kind it means: `{ A: 'A', …, zero_pad: 'A', … }`. */
+export const shortcutKinds: Readonly<Record<string, ShortcutOption>> = Object.fromEntries(spellings(shortcutKindWords).map((w) => [w, meaning(shortcutKindWords, w)!]));
 
-export const normKinds = ['batch'] as const;
-export const activations = ['relu'] as const;
+export const normKinds = Object.keys(normKindWords.words) as readonly (keyof typeof normKindWords.words)[];
+export const activations = Object.keys(activationWords.words) as readonly (keyof typeof activationWords.words)[];
 
 /** Stage names the layer names already use. */
 export const reservedStageNames = ['stem', 'final', 'head'] as const;
 
+/** The values of what is not written, from the vocabulary. */
 export const defaults = {
-  shortcut: 'B' as ShortcutOption,
-  stride: 1,
-  eps: 1e-5,
-  momentum: 0.1,
-  activation: 'relu' as const,
-  widthPerGroup: 64,
-  groups: 1,
-  strideOn: '3x3' as const,
+  shortcut: defaultOf('model', 'shortcut') as ShortcutOption,
+  stride: defaultOf('stage', 'stride') as number,
+  eps: defaultOf('norm', 'eps') as number,
+  momentum: defaultOf('norm', 'momentum') as number,
+  activation: defaultOf('model', 'activation') as (typeof activations)[number],
+  widthPerGroup: defaultOf('block', 'width_per_group') as number,
+  groups: defaultOf('block', 'groups') as number,
+  strideOn: defaultOf('block', 'stride_on') as '1x1' | '3x3',
 };

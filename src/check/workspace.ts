@@ -1,52 +1,26 @@
 import { basename, dirname, resolve } from 'node:path';
-import type { Code } from '../diagnostics/codes.js';
-import { codes } from '../diagnostics/codes.js';
-import type { Diagnostic, Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
+import type { CodedError } from '../diagnostics/coded-error.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { CheckedModel, Origin } from '../model/types.js';
-import { detach, type FileNode, type ImportNode, type ModelNode } from '../syntax/ast.js';
-import { parse } from '../syntax/parse.js';
-import { SourceText, type Span } from '../syntax/source.js';
-import { type BlockSummary, buildModel } from './build.js';
-import type { ModelDecl, Reporter } from './declaration.js';
-import { checkExpects } from './expect.js';
+import type { CheckedModel } from '../model/types.js';
+import type { ImportNode, ModelNode } from '../syntax/ast.js';
+import type { ModelDecl } from './declaration.js';
+import { Declarations } from './declarations.js';
+import { Files, type ParsedFile } from './files.js';
 import { type FileHost, diskHost } from './host.js';
-import { mergeExtends } from './merge.js';
-import { readDeclaration } from './read-declaration.js';
-import { Relocation } from './relocate.js';
+import { Models } from './models.js';
+import { Collector } from './report.js';
 
-/** A parsed file, kept while its text is unchanged. */
-export interface ParsedFile {
-  path: string;
-  source: SourceText;
-  syntax: FileNode;
-  diagnostics: Diagnostic[];
-}
-
-/** A model built from a merged declaration (undefined when it could not be), with the diagnostics building gave. */
-interface Built {
-  model: CheckedModel | undefined;
-  diagnostics: Diagnostic[];
-}
+export type { ParsedFile } from './files.js';
 
 /**
- * What reading a model's syntax node gave, and where the node was then. An editor's partial
- * re-parse moves unchanged nodes in place (src/lsp/incremental.ts): a node found elsewhere
- * than `span` says its model moved, unchanged, by the difference.
+ * The longest import chain read, in files (R0111): a file importing a file importing a
+ * file… Each file of a chain is read and checked; docs/limits.md lists every limit.
  */
-interface ReadDeclaration {
-  path: string;
-  span: Span;
-  decl: ModelDecl | undefined;
-  diagnostics: Diagnostic[];
-}
+export const maxImportDepth = 100;
 
-interface MovedBuild {
-  /** The parent the earlier declaration was merged with (none without `extends`). */
-  parent: ModelDecl | undefined;
-  build: Built;
-  relocation: Relocation;
-}
+/** The most generations of `extends` above a model (R0112): each one merges the chain again. */
+export const maxExtendsDepth = 100;
 
 /** Everything the checker knows about one file. */
 export interface CheckedFile extends ParsedFile {
@@ -62,9 +36,11 @@ export interface CheckedFile extends ParsedFile {
   scope: Map<string, string>;
 }
 
+/** A file in one check: what loading it and its imports found, and the diagnostics of this check about it. */
 interface FileState {
   parsed: ParsedFile;
-  diagnostics: Diagnostic[];
+  /** This file's diagnostics, gathered in the order found: each phase's, as it returns them. */
+  found: Collector;
   decls: Map<string, ModelDecl>;
   /** Models visible in the file: its own, then those of the files it imports. */
   scope: Map<string, { file: string; decl: ModelDecl }>;
@@ -74,60 +50,40 @@ interface FileState {
 }
 
 /**
- * The checker's entry point: files in, checked files out. Parses are cached by text,
- * so an editor can ask again after every keystroke and only changed files are re-read.
- * Each `check` call works on a consistent snapshot of the host.
+ * The checker's entry point: files in, checked files out. Its phases keep what they made
+ * while their inputs are the same (Langium's document phases): `Files` the parses, while a
+ * file's text is unchanged; `Declarations` each model node's declaration; `Models` the
+ * merged declarations and the models built from them. An editor can ask again after every
+ * keystroke and only what changed is done again. Each `check` call works on a consistent
+ * snapshot of the host; scope and `extends` are resolved anew in each (they are cheap).
  */
 export class Workspace {
-  private parseCache = new Map<string, ParsedFile>();
-  /**
-   * A block's counts by its configuration (build.ts). Pure, so kept across checks: an
-   * editor re-checking after each keystroke builds only blocks it has not seen.
-   */
-  readonly blockSummaries = new BoundedMap<string, BlockSummary>(50_000);
-  /**
-   * What the checker made of each model, kept while its inputs are the same objects: a
-   * syntax node's declaration, a declaration merged with a given parent, the model built
-   * from a merged declaration — each with the diagnostics it gave. An editor's partial
-   * re-parse keeps the nodes it did not touch, so a keystroke re-checks one model.
-   */
-  readonly declarations = new WeakMap<ModelNode, ReadDeclaration>();
-  readonly merges = new WeakMap<ModelDecl, { parent: ModelDecl; merged: ModelDecl }>();
-  readonly builds = new WeakMap<ModelDecl, Built>();
-  /**
-   * Declarations of models an edit only moved, with what the checker made of their earlier
-   * selves and the move; each is used once. The entry holds the earlier build, never the
-   * earlier declaration: that one's own entry would keep the one before it, and so on back
-   * to the first keystroke.
-   */
-  readonly relocated = new WeakMap<ModelDecl, MovedBuild>();
+  private readonly files: Files;
+  private readonly declarations = new Declarations();
+  private readonly models = new Models();
 
-  constructor(private readonly host: FileHost = diskHost) {}
-
-  /** Parses a file (cached while its text is unchanged); undefined when it cannot be read. */
-  parseFile(path: string): ParsedFile | undefined {
-    const abs = resolve(path);
-    const text = this.host.readFile(abs);
-    if (text === undefined) {
-      this.parseCache.delete(abs);
-      return undefined;
-    }
-    const cached = this.parseCache.get(abs);
-    if (cached && cached.source.text === text) return cached;
-    const result = parse(text, abs);
-    const parsed: ParsedFile = { path: abs, source: new SourceText(abs, text), syntax: result.file, diagnostics: result.diagnostics };
-    this.parseCache.set(abs, parsed);
-    return parsed;
+  constructor(host: FileHost = diskHost) {
+    this.files = new Files(host);
   }
 
-  /** Checks a file and the files it imports; undefined when the file cannot be read. */
+  /** Parses a file (kept while its text is unchanged); undefined when it cannot be read. */
+  parseFile(path: string): ParsedFile | undefined {
+    return this.files.parse(path);
+  }
+
+  /** Why the host refused to read a file when it was last asked for (FileHost.readFile), if it did. */
+  readError(path: string): CodedError | undefined {
+    return this.files.refusal(path);
+  }
+
+  /** Checks a file and the files it imports; undefined when the file cannot be read (readError says why, when the host said). */
   check(path: string): CheckedFile | undefined {
-    return new CheckRun(this).checkFile(resolve(path));
+    return new CheckRun(this.files, this.declarations, this.models).checkFile(resolve(path));
   }
 
   /** Forgets a file's parse, e.g. when an editor closes it. */
   forget(path: string): void {
-    this.parseCache.delete(resolve(path));
+    this.files.forget(path);
   }
 
   /**
@@ -136,79 +92,124 @@ export class Workspace {
    * while the host returns that text.
    */
   remember(parsed: ParsedFile): void {
-    this.parseCache.set(resolve(parsed.path), parsed);
+    this.files.remember(parsed);
   }
 }
 
-/** A Map that forgets its oldest entries past a size. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override set(key: K, value: V): this {
-    if (this.size >= this.limit && !this.has(key)) this.delete(this.keys().next().value as K);
-    return super.set(key, value);
-  }
+/** A file being loaded: its imports, the next one to follow, the one being followed. */
+interface LoadFrame {
+  path: string;
+  state: FileState;
+  imports: ImportNode[];
+  next: number;
+  following?: ImportNode;
+  importedPaths: Map<string, ImportNode>;
 }
 
 /** One consistent pass over the files reachable from those asked for. */
 class CheckRun {
   private states = new Map<string, FileState | null>();
   /** Files being loaded, outermost first, each with the import it is following. */
-  private loading: { path: string; state: FileState; following?: ImportNode }[] = [];
+  private loading: LoadFrame[] = [];
   private effective = new Map<ModelDecl, ModelDecl | null>();
-  private resolving = new Set<ModelDecl>();
+  /** How many `extends` a resolved (merged) declaration is from its root model. */
+  private generations = new Map<ModelDecl, number>();
   private checkedFiles = new Map<string, CheckedFile>();
 
-  constructor(private readonly workspace: Workspace) {}
+  constructor(
+    private readonly files: Files,
+    private readonly declarations: Declarations,
+    private readonly models: Models,
+  ) {}
 
+  /** Checks a file, after the files it imports (whose errors are reported at their imports). */
   checkFile(path: string): CheckedFile | undefined {
     const state = this.load(path);
     if (!state) return undefined;
+    // Post-order along the imports that are not part of a cycle (those make a DAG), with an
+    // explicit stack: an import chain of any length never overflows the call stack.
+    const stack = [{ state, targets: this.importTargets(state), next: 0 }];
+    const visiting = new Set([path]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const target = top.targets[top.next++];
+      if (target === undefined) {
+        stack.pop();
+        this.checkLoaded(top.state);
+        continue;
+      }
+      const imported = this.states.get(target);
+      if (!imported || visiting.has(target) || this.checkedFiles.has(target)) continue;
+      visiting.add(target);
+      stack.push({ state: imported, targets: this.importTargets(imported), next: 0 });
+    }
+    return this.checkedFiles.get(path);
+  }
+
+  private importTargets(state: FileState): string[] {
+    return [...state.imports].filter(([imp]) => !state.cyclic.has(imp)).map(([, target]) => target);
+  }
+
+  /** Builds a loaded file's models, once its imports are checked. */
+  private checkLoaded(state: FileState): CheckedFile {
+    const path = state.parsed.path;
     const done = this.checkedFiles.get(path);
     if (done) return done;
 
     const models: CheckedModel[] = [];
-    const report = this.reporterFor(state);
     for (const decl of state.decls.values()) {
       const merged = this.resolveExtends(decl, state);
       if (!merged) continue;
-      let built = this.workspace.builds.get(merged) ?? this.movedBuild(decl, merged);
-      if (built) state.diagnostics.push(...built.diagnostics);
-      else {
-        const mark = state.diagnostics.length;
-        const base = buildModel(merged, report.forModel(decl), this.workspace.blockSummaries);
-        const model = base && { ...base, expects: checkExpects(base, decl.expects, report.forModel(decl)) };
-        built = { model, diagnostics: state.diagnostics.slice(mark) };
-        this.workspace.builds.set(merged, built);
-      }
+      const built = this.models.build(decl, merged);
+      for (const d of built.diagnostics) state.found.diagnostics.push(d); // not push(...): a model may have 100,000
       if (built.model) models.push(built.model);
     }
     this.reportImports(state);
     const declarations = new Map<string, ModelNode>();
     for (const m of state.parsed.syntax.models) if (m.name && !declarations.has(m.name.text)) declarations.set(m.name.text, m);
-    const all = [...state.parsed.diagnostics, ...state.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+    const all = [...state.parsed.diagnostics, ...state.found.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
     const scope = new Map([...state.scope].map(([name, { file }]) => [name, file]));
     const checked: CheckedFile = { ...state.parsed, diagnostics: dedupe(all), models, declarations, imports: state.imports, scope };
     this.checkedFiles.set(path, checked);
     return checked;
   }
 
-  /** Parses a file and reads its declarations and imports; null when it cannot be read. */
+  /**
+   * Parses a file and the files it imports, and reads their declarations; null when it
+   * cannot be read. Depth first along the imports, with an explicit stack rather than
+   * recursion: an import chain of any length never overflows the call stack, and one
+   * deeper than `maxImportDepth` files is cut there (R0111).
+   */
   private load(path: string): FileState | null {
     const known = this.states.get(path);
     if (known !== undefined) return known;
-    const parsed = this.workspace.parseFile(path);
+    const bottom = this.loading.length;
+    const state = this.open(path);
+    if (!state) return null;
+    while (this.loading.length > bottom) {
+      const frame = this.loading[this.loading.length - 1]!;
+      const imp = frame.imports[frame.next++];
+      if (!imp) {
+        this.loading.pop();
+        const parent = this.loading[this.loading.length - 1];
+        if (this.loading.length > bottom && parent) this.link(parent, frame.state);
+        continue;
+      }
+      this.follow(frame, imp);
+    }
+    return state;
+  }
+
+  /** Reads a file's declarations and pushes its frame; null when it cannot be read. */
+  private open(path: string): FileState | null {
+    const parsed = this.files.parse(path);
     if (!parsed) {
       this.states.set(path, null);
       return null;
     }
-    const state: FileState = { parsed, diagnostics: [], decls: new Map(), scope: new Map(), imports: new Map(), cyclic: new Set() };
+    const state: FileState = { parsed, found: new Collector(path), decls: new Map(), scope: new Map(), imports: new Map(), cyclic: new Set() };
     this.states.set(path, state);
-    const frame: (typeof this.loading)[number] = { path, state };
-    this.loading.push(frame);
-    const report = this.reporterFor(state);
+    const report = state.found;
     const syntax = parsed.syntax;
 
     let seenModel = false;
@@ -223,115 +224,111 @@ class CheckRun {
     }
 
     for (const node of syntax.models) {
-      let read = this.workspace.declarations.get(node);
-      if (read?.path === path && read.span.start === node.span.start) state.diagnostics.push(...read.diagnostics);
-      else {
-        const earlier = read?.path === path ? read : undefined;
-        const mark = state.diagnostics.length;
-        const decl = readDeclaration(node, path, report.plain());
-        read = { path, span: { start: node.span.start, end: node.span.end }, decl, diagnostics: state.diagnostics.slice(mark) };
-        this.workspace.declarations.set(node, read);
-        if (decl && earlier) this.noteMove(path, earlier, node, decl);
-      }
+      const read = this.declarations.of(node, path);
+      for (const d of read.diagnostics) state.found.diagnostics.push(d);
       const decl = read.decl;
       if (!decl) continue;
       const first = state.decls.get(decl.name);
       if (first) {
-        report.at('R0106', decl.nameSpan, `model '${decl.name}' is already declared in this file`, {
-          related: [{ file: path, span: first.nameSpan, message: 'first declared here' }],
+        report.at('R0106', decl.nameNode.span, `model '${decl.name}' is already declared in this file`, {
+          related: [{ file: path, span: first.nameNode.span, message: 'first declared here' }],
         });
         continue;
       }
       state.decls.set(decl.name, decl);
       state.scope.set(decl.name, { file: path, decl });
     }
-
-    const importedPaths = new Map<string, ImportNode>();
-    for (const imp of syntax.imports) {
-      if (!imp.path) continue;
-      const target = resolve(dirname(path), imp.path.value);
-      const earlier = importedPaths.get(target);
-      if (earlier) {
-        report.at('R0110', imp.span, `'${imp.path.value}' is already imported`, {
-          related: [{ file: path, span: earlier.span, message: 'first imported here' }],
-          fixes: [{ title: 'remove this import', span: imp.span, newText: '' }],
-        });
-        continue;
-      }
-      importedPaths.set(target, imp);
-      const cycleStart = this.loading.findIndex((f) => f.path === target);
-      if (cycleStart >= 0) {
-        frame.following = imp;
-        this.reportCycle(this.loading.slice(cycleStart));
-        continue;
-      }
-      frame.following = imp;
-      const imported = this.load(target);
-      if (!imported) {
-        report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
-        continue;
-      }
-      state.imports.set(imp, target);
-      for (const [name, decl] of imported.decls) {
-        const own = state.scope.get(name);
-        if (own) {
-          if (own.file === path) {
-            report.at('R0106', own.decl.nameSpan, `model '${name}' is also declared in '${imp.path.value}'`, {
-              related: [{ file: target, span: decl.nameSpan, message: 'declared there' }],
-            });
-          }
-          continue;
-        }
-        state.scope.set(name, { file: target, decl });
-      }
-    }
-    this.loading.pop();
+    this.loading.push({ path, state, imports: syntax.imports, next: 0, importedPaths: new Map() });
     return state;
   }
 
+  /** The next import of the file on top of the stack: reported, or its file opened (pushed). */
+  private follow(frame: LoadFrame, imp: ImportNode): void {
+    if (!imp.path) return;
+    const report = frame.state.found;
+    const target = resolve(dirname(frame.path), imp.path.value);
+    const earlier = frame.importedPaths.get(target);
+    if (earlier) {
+      report.at('R0110', imp.span, `'${imp.path.value}' is already imported`, {
+        related: [{ file: frame.path, span: earlier.span, message: 'first imported here' }],
+        fixes: [{ title: 'remove this import', span: imp.span, newText: '' }],
+      });
+      return;
+    }
+    frame.importedPaths.set(target, imp);
+    if (!target.endsWith('.resnet')) {
+      // Never read (and quote) a file that is not a spec: docs/files.md.
+      report.at('R0814', imp.path.span, `'${imp.path.value}' is not a .resnet file`, { help: 'an import names a spec: a file whose name ends in .resnet' });
+      return;
+    }
+    frame.following = imp;
+    const cycleStart = this.loading.findIndex((f) => f.path === target);
+    if (cycleStart >= 0) {
+      this.reportCycle(this.loading.slice(cycleStart));
+      return;
+    }
+    const known = this.states.get(target);
+    if (known === undefined && this.loading.length >= maxImportDepth) {
+      const help = `an import chain (a file importing a file importing a file…) may be at most ${maxImportDepth} files long; the rest of the chain was not read`;
+      report.at('R0111', imp.path.span, `importing '${imp.path.value}' makes a chain of more than ${maxImportDepth} files`, { help });
+      // Said in the file being checked too, at its import that leads there: the cut is far down.
+      const root = this.loading[0]!;
+      const first = root.following!;
+      root.state.found.at('R0111', first.path!.span, `importing '${first.path!.value}' leads to a chain of more than ${maxImportDepth} files (cut where ${displayName(frame.path)} imports '${imp.path.value}')`, {
+        help,
+        related: [{ file: frame.path, span: imp.path.span, message: 'cut here' }],
+      });
+      return;
+    }
+    const imported = known === undefined ? this.open(target) : known;
+    if (!imported) {
+      const refused = this.files.refusal(target);
+      if (refused) report.at(refused.code, imp.path.span, refused.message, refused.help ? { help: refused.help } : {});
+      else report.at('R0101', imp.path.span, `cannot find '${imp.path.value}'`, { help: `looked for ${target}` });
+      return;
+    }
+    frame.state.imports.set(imp, target);
+    // A file opened now is linked when its own imports are done (see `load`).
+    if (known !== undefined) this.link(frame, imported);
+  }
+
+  /** The models of an imported file (its own, not its imports') come into the importer's scope. */
+  private link(frame: LoadFrame, imported: FileState): void {
+    const imp = frame.following!;
+    const path = frame.path;
+    const target = imported.parsed.path;
+    const report = frame.state.found;
+    for (const [name, decl] of imported.decls) {
+      const own = frame.state.scope.get(name);
+      if (own) {
+        if (own.file === path) {
+          report.at('R0106', own.decl.nameNode.span, `model '${name}' is also declared in '${imp.path!.value}'`, {
+            related: [{ file: target, span: decl.nameNode.span, message: 'declared there' }],
+          });
+        }
+        continue;
+      }
+      frame.state.scope.set(name, { file: target, decl });
+    }
+  }
+
   /** Every file of an import cycle gets the error, at its import that leads around the cycle. */
-  private reportCycle(cycle: { path: string; state: FileState; following?: ImportNode }[]): void {
+  private reportCycle(cycle: LoadFrame[]): void {
     const names = cycle.map((f) => displayName(f.path));
     for (const [i, f] of cycle.entries()) {
       const imp = f.following!;
       if (f.state.cyclic.has(imp)) continue;
       f.state.cyclic.add(imp);
       const around = [...names.slice(i), ...names.slice(0, i), names[i]].join(' -> ');
-      this.reporterFor(f.state).at('R0102', imp.path!.span, `importing '${imp.path!.value}' makes a cycle: ${around}`, {
+      f.state.found.at('R0102', imp.path!.span, `importing '${imp.path!.value}' makes a cycle: ${around}`, {
         help: 'files cannot import each other, directly or through others; move the shared models to a file both import',
       });
     }
   }
 
-  /**
-   * A model the edit only moved: reading its declaration again is cheap, building it is
-   * not, so remember what its earlier declaration built — movedBuild moves that model.
-   */
-  private noteMove(path: string, earlier: ReadDeclaration, node: ModelNode, decl: ModelDecl): void {
-    const by = node.span.start - earlier.span.start;
-    if (!earlier.decl || node.span.end - earlier.span.end !== by) return;
-    const merge = earlier.decl.parent ? this.workspace.merges.get(earlier.decl) : undefined;
-    const build = this.workspace.builds.get(merge?.merged ?? earlier.decl);
-    if (!build) return;
-    this.workspace.relocated.set(decl, { parent: merge?.parent, build, relocation: new Relocation(path, earlier.span, by) });
-  }
-
-  /** The model built from a moved declaration's earlier self, when it had the same parent. */
-  private movedBuild(decl: ModelDecl, merged: ModelDecl): Built | undefined {
-    const move = this.workspace.relocated.get(decl);
-    if (!move) return undefined;
-    this.workspace.relocated.delete(decl);
-    const parentNow = merged === decl ? undefined : this.workspace.merges.get(decl)?.parent;
-    if (move.parent !== parentNow) return undefined;
-    const earlier = move.build;
-    const built = { model: earlier.model && move.relocation.model(earlier.model), diagnostics: move.relocation.diagnostics(earlier.diagnostics) };
-    this.workspace.builds.set(merged, built);
-    return built;
-  }
-
   /** Import problems that need the imported files checked: errors inside them, unused imports. */
   private reportImports(state: FileState): void {
-    const report = this.reporterFor(state);
+    const report = state.found;
     const used = new Set<string>();
     for (const decl of state.decls.values()) {
       const parent = decl.parent ? state.scope.get(decl.parent.text) : undefined;
@@ -339,7 +336,7 @@ class CheckRun {
     }
     for (const [imp, target] of state.imports) {
       if (state.cyclic.has(imp)) continue;
-      const checked = this.checkFile(target);
+      const checked = this.checkedFiles.get(target);
       const errors = checked?.diagnostics.filter((d) => d.severity === 'error') ?? [];
       if (errors.length > 0) {
         const first = errors[0]!;
@@ -356,76 +353,77 @@ class CheckRun {
     }
   }
 
-  /** A declaration with everything it inherits merged in; null when its parent cannot be had. */
+  /**
+   * A declaration with everything it inherits merged in; null when its parent cannot be had.
+   * Walks up the `extends` chain to a declaration already resolved (or without a parent),
+   * then merges back down: a loop, not recursion, so a chain of any length is safe; a model
+   * more than `maxExtendsDepth` generations from its root is refused (R0112).
+   */
   private resolveExtends(decl: ModelDecl, state: FileState): ModelDecl | null {
-    const known = this.effective.get(decl);
-    if (known !== undefined) return known;
-    if (!decl.parent) {
-      this.effective.set(decl, decl);
-      return decl;
-    }
-    const report = this.reporterFor(state);
-    const parentName = decl.parent.text;
-    const found = state.scope.get(parentName);
-    let result: ModelDecl | null = null;
-    if (!found) {
-      const suggestion = didYouMean(parentName, state.scope.keys());
-      report.at('R0104', decl.parent.span, `no model named '${parentName}' here`, {
-        help: suggestion ? `did you mean '${suggestion}'?` : 'declare it in this file, or import the file that declares it',
-        fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: decl.parent.span, newText: suggestion }] : [],
-      });
-    } else if (this.resolving.has(found.decl) || found.decl === decl) {
-      report.at('R0105', decl.parent.span, `'${decl.name}' extends itself through '${parentName}'`, { help: 'a model cannot inherit from its own descendants' });
-    } else {
-      this.resolving.add(decl);
-      const parentState = found.file === state.parsed.path ? state : this.load(found.file);
-      const parent = parentState ? this.resolveExtends(found.decl, parentState) : null;
-      this.resolving.delete(decl);
-      if (parent) {
-        const known = this.workspace.merges.get(decl);
-        result = known?.parent === parent ? known.merged : mergeExtends(parent, decl);
-        this.workspace.merges.set(decl, { parent, merged: result });
+    const chain: { decl: ModelDecl; state: FileState }[] = [];
+    const onChain = new Set<ModelDecl>();
+    let current = decl;
+    let currentState = state;
+    let top: ModelDecl | null;
+    for (;;) {
+      const known = this.effective.get(current);
+      if (known !== undefined) {
+        top = known;
+        break;
       }
-    }
-    this.effective.set(decl, result);
-    return result;
-  }
-
-  private reporterFor(state: FileState): FileReporter {
-    return new FileReporter(state);
-  }
-}
-
-type Extra = { help?: string; related?: RelatedLocation[]; fixes?: Fix[] };
-
-/** Adds diagnostics to one file; `forModel` moves those about inherited statements to the `extends`. */
-class FileReporter {
-  constructor(private readonly state: FileState) {}
-
-  at(code: Code, span: Span, message: string, extra: Extra = {}): void {
-    // Copies: the syntax tree's spans move in place when an editor re-parses (src/lsp/incremental.ts).
-    this.state.diagnostics.push({ code, severity: codes[code].severity, message, file: this.state.parsed.path, span: detach(span), ...detach(extra) });
-  }
-
-  plain(): Reporter {
-    return { report: (code, origin, message, extra) => this.at(code, origin, message, extra) };
-  }
-
-  forModel(decl: ModelDecl): Reporter {
-    const file = this.state.parsed.path;
-    const inside = (o: Origin): boolean => o.file === file && o.start >= decl.origin.start && o.end <= decl.origin.end;
-    const place = (code: Code, origin: Origin, message: string, extra: Extra = {}): void => {
-      if (inside(origin) || !decl.parent) {
-        this.at(code, origin, message, extra);
-        return;
+      if (!current.parent) {
+        this.effective.set(current, current);
+        this.generations.set(current, 0);
+        top = current;
+        break;
       }
-      // The cause was inherited: say so at the `extends`, and point at where it was written.
-      this.at(code, decl.parent.span, `${message} (inherited from '${decl.parent.text}')`, {
-        help: extra.help,
-        related: [{ file: origin.file, span: origin, message: 'written here' }, ...(extra.related ?? [])],
-      });
-    };
-    return { report: place };
+      const parentName = current.parent.text;
+      const found = currentState.scope.get(parentName);
+      const report = currentState.found;
+      if (!found) {
+        const suggestion = didYouMean(parentName, currentState.scope.keys());
+        report.at('R0104', current.parent.span, `no model named '${parentName}' here`, {
+          help: suggestion ? `did you mean '${suggestion}'?` : 'declare it in this file, or import the file that declares it',
+          fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: current.parent.span, newText: suggestion }] : [],
+        });
+        this.effective.set(current, null);
+        top = null;
+        break;
+      }
+      if (onChain.has(found.decl) || found.decl === current) {
+        report.at('R0105', current.parent.span, `'${current.name}' extends itself through '${parentName}'`, { help: 'a model cannot inherit from its own descendants' });
+        this.effective.set(current, null);
+        top = null;
+        break;
+      }
+      chain.push({ decl: current, state: currentState });
+      onChain.add(current);
+      const parentState = found.file === currentState.parsed.path ? currentState : this.load(found.file);
+      if (!parentState) {
+        top = null;
+        break;
+      }
+      current = found.decl;
+      currentState = parentState;
+    }
+    // Back down the chain: each declaration merged onto its resolved parent.
+    let parent = top;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const { decl: child, state: childState } = chain[i]!;
+      let result: ModelDecl | null = null;
+      const generation = parent ? this.generations.get(parent)! + 1 : 0;
+      if (parent && generation > maxExtendsDepth) {
+        childState.found.at('R0112', child.parent!.span, `'${child.name}' is more than ${maxExtendsDepth} generations of 'extends' from its root model`, {
+          help: `a model may extend a model that extends another… at most ${maxExtendsDepth} times over`,
+        });
+      } else if (parent) {
+        result = this.models.merged(parent, child);
+        this.generations.set(result, generation);
+      }
+      this.effective.set(child, result);
+      parent = result;
+    }
+    return parent;
   }
 }
 

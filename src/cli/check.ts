@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { Workspace } from '../check/workspace.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { renderDiagnostic, summarize, displayPath } from '../diagnostics/render.js';
-import { describeCount } from '../check/expect.js';
-import type { SourceText } from '../syntax/source.js';
-import { CliError } from './errors.js';
-import { checkPath } from './load.js';
+import { summarize, displayPath } from '../diagnostics/render.js';
+import { describeCount } from '../model/count-format.js';
+import { CliError, exitCodes, printError } from './errors.js';
+import { checkPath, printDiagnostics, resnetFiles } from './load.js';
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { Output } from './output.js';
 
 /** The `--json` document: the contract scripts and CI rely on. */
@@ -21,7 +21,7 @@ export interface CheckReport {
 export function registerCheck(program: Command, out: Output): void {
   program
     .command('check')
-    .argument('<files...>', '.resnet files to check')
+    .argument('<files...>', '.resnet files or folders (every .resnet file inside, recursively)')
     .option('--json', 'print one JSON document instead of text')
     .option('-q, --quiet', 'print only diagnostics')
     .action((files: string[], opts: { json?: boolean; quiet?: boolean }) => {
@@ -29,18 +29,26 @@ export function registerCheck(program: Command, out: Output): void {
     });
 }
 
-function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, out: Output): number {
+function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, out: Output): number {
+  const unreadable: { path: string; code: string }[] = [];
+  const files = resnetFiles(paths, (path, code) => unreadable.push({ path, code }));
   const workspace = new Workspace();
   const report: CheckReport = { files: [] };
-  const sources = new Map<string, SourceText>();
   let errors = 0;
   let warnings = 0;
+  // A folder that cannot be listed is an entry of its own: its files were not checked.
+  for (const u of unreadable) {
+    const e = new CliError('R0902', `cannot list the folder '${u.path}' (${u.code}); its files were not checked`);
+    report.files.push({ file: u.path, diagnostics: [{ code: e.code, severity: 'error', message: e.message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] });
+    if (!opts.json) printError(out, e);
+    errors++;
+  }
+  let internal = false;
   for (const path of files) {
     let diagnostics: Diagnostic[];
     let entry: CheckReport['files'][number];
     try {
       const checked = checkPath(workspace, path);
-      sources.set(checked.path, checked.source);
       diagnostics = checked.diagnostics;
       entry = {
         file: path,
@@ -59,9 +67,7 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
         })),
       };
       if (!opts.json) {
-        for (const d of diagnostics) {
-          out.err(renderDiagnostic(d, { color: out.color, cwd: process.cwd(), sourceOf: (f) => sources.get(f) ?? workspace.parseFile(f)?.source }) + '\n');
-        }
+        printDiagnostics(out, workspace, diagnostics, checked.path);
         if (!opts.quiet) {
           for (const m of checked.models) {
             const shape = `${m.output.c}x${m.output.h}x${m.output.w}`;
@@ -70,10 +76,18 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
         }
       }
     } catch (e) {
-      if (!(e instanceof CliError)) throw e;
+      if (!(e instanceof CodedError)) {
+        // A bug in resnetc: the other files still get their results, and the exit code says so.
+        const message = `internal error in resnetc while checking this file, please report it: ${e instanceof Error ? e.message : String(e)}`;
+        report.files.push({ file: path, diagnostics: [{ code: 'R0000', severity: 'error', message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] });
+        if (!opts.json) out.err(`${out.paint(['bold', 'red'], 'error[R0000]')}${out.paint('bold', `: ${path}: ${message}`)}\n`);
+        internal = true;
+        errors++;
+        continue;
+      }
       diagnostics = [{ code: e.code, severity: 'error', message: e.message, file: resolve(path), span: { start: 0, end: 0 } }];
       entry = { file: path, diagnostics: [{ code: e.code, severity: 'error', message: e.message, line: 1, column: 1, endLine: 1, endColumn: 1 }], models: [] };
-      if (!opts.json) out.err(`${out.paint(['bold', 'red'], `error[${e.code}]`)}${out.paint('bold', `: ${e.message}`)}\n`);
+      if (!opts.json) printError(out, e);
     }
     errors += diagnostics.filter((d) => d.severity === 'error').length;
     warnings += diagnostics.filter((d) => d.severity === 'warning').length;
@@ -81,5 +95,5 @@ function runCheck(files: string[], opts: { json?: boolean; quiet?: boolean }, ou
   }
   if (opts.json) out.out(JSON.stringify(report, null, 2) + '\n');
   else if (errors + warnings > 0) out.err(`${summarize(errors, warnings)} in ${files.length} ${files.length === 1 ? 'file' : 'files'}\n`);
-  return errors > 0 ? 1 : 0;
+  return internal ? exitCodes.internal : errors > 0 ? exitCodes.failed : exitCodes.ok;
 }

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SourceText } from '../syntax/source.js';
 import { displayPath, renderDiagnostic } from '../diagnostics/render.js';
 import { formatText } from '../format/format.js';
-import { CliError } from './errors.js';
+import { readSpec } from '../check/host.js';
+import { CodedError } from '../diagnostics/coded-error.js';
+import { writeOutputFile } from '../io/write.js';
+import { CliError, printError } from './errors.js';
+import { resnetFiles } from './load.js';
 import type { Output } from './output.js';
 
 export function registerFmt(program: Command, out: Output): void {
@@ -17,38 +21,23 @@ export function registerFmt(program: Command, out: Output): void {
     });
 }
 
-/** The .resnet files named, folders expanded (sorted, recursively, skipping node_modules and dot folders). */
-export function resnetFiles(paths: string[]): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && entry.name.endsWith('.resnet')) found.push(full);
-    }
-  };
-  for (const p of paths) {
-    if (!existsSync(p)) throw new CliError('R0101', `cannot find '${p}'`);
-    if (statSync(p).isDirectory()) walk(p);
-    else found.push(p);
-  }
-  return found;
-}
-
 export function runFmt(paths: string[], check: boolean, out: Output): number {
-  const files = resnetFiles(paths);
+  const unreadable: { path: string; code: string }[] = [];
+  const files = resnetFiles(paths, (path, code) => unreadable.push({ path, code }));
   const cwd = process.cwd();
   let failed = 0;
+  for (const u of unreadable) out.err(`${out.paint(['bold', 'red'], 'error[R0902]')}: cannot list the folder '${displayPath(resolve(u.path), cwd)}' (${u.code}); its files were left as they were\n`);
   let unformatted = 0;
   let rewritten = 0;
   for (const file of files) {
     const shown = displayPath(resolve(file), cwd);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      out.err(`${out.paint(['bold', 'red'], 'error[R0902]')}: cannot read '${shown}'\n`);
+      if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new CliError('R0902', `'${file}' is a folder with no .resnet file in it`);
+      text = readSpec(file);
+    } catch (e) {
+      if (!(e instanceof CodedError)) throw e;
+      printError(out, e);
       failed++;
       continue;
     }
@@ -61,23 +50,18 @@ export function runFmt(paths: string[], check: boolean, out: Output): number {
     }
     if (!result.changed) continue;
     if (check) {
-      out.err(`${out.paint(['bold', 'red'], 'error[R0703]')}: '${shown}' is not formatted\n`);
+      printError(out, new CliError('R0703', `'${shown}' is not formatted`));
       unformatted++;
       continue;
     }
-    try {
-      writeFileSync(file, result.text);
-    } catch (e) {
-      throw new CliError('R0903', `cannot write '${shown}': ${e instanceof Error ? e.message : String(e)}`);
-    }
+    // Rewritten whole or not at all: on a full disk the original text stays.
+    writeOutputFile(file, result.text, { replacesInput: true });
     out.out(`formatted ${shown}\n`);
     rewritten++;
   }
   const total = `${files.length} ${files.length === 1 ? 'file' : 'files'}`;
-  if (check) {
-    if (unformatted > 0) out.err(`${unformatted} of ${total} not formatted; run \`resnetc fmt\` on them\n`);
-    else if (failed === 0) out.out(`${total} formatted\n`);
-  } else if (rewritten === 0 && failed === 0) out.out(`${total} already formatted\n`);
+  if (unformatted > 0) out.err(`${unformatted} of ${total} not formatted; run \`resnetc fmt\` on them\n`);
+  else if (rewritten === 0 && failed === 0 && unreadable.length === 0) out.out(`${total} already formatted\n`);
   if (failed > 0) out.err(`${failed} of ${total} could not be formatted and ${failed === 1 ? 'was' : 'were'} left as ${failed === 1 ? 'it was' : 'they were'}\n`);
-  return failed + unformatted > 0 ? 1 : 0;
+  return failed + unformatted + unreadable.length > 0 ? 1 : 0;
 }

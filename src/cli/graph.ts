@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
-import { Workspace } from '../check/workspace.js';
 import { modelSvg } from '../graph/svg.js';
+import { writeOutputFile } from '../io/write.js';
 import { CliError } from './errors.js';
-import { checkPath, pickModel } from './load.js';
+import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
 export function registerGraph(program: Command, out: Output): void {
@@ -13,8 +12,7 @@ export function registerGraph(program: Command, out: Output): void {
     .option('-m, --model <name>', 'the model to draw (needed when the file declares several)')
     .option('-o, --output <file>', 'where to write the SVG (default: standard output)')
     .action(async (file: string, opts: { model?: string; output?: string }) => {
-      const checked = checkPath(new Workspace(), file);
-      const model = pickModel(checked, file, opts.model);
+      const { model } = loadModel(file, opts.model, out, 'graph', 'inspect');
       let svg: string;
       try {
         svg = await modelSvg(model);
@@ -25,11 +23,7 @@ export function registerGraph(program: Command, out: Output): void {
         out.out(svg);
         return;
       }
-      try {
-        writeFileSync(opts.output, svg);
-      } catch (e) {
-        throw new CliError('R0903', `cannot write '${opts.output}': ${e instanceof Error ? e.message : String(e)}`);
-      }
+      writeOutputFile(opts.output, svg);
       out.out(`wrote ${opts.output} (${model.name})\n`);
     });
 }

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
-import { Workspace } from '../check/workspace.js';
 import { BackendUnavailable, backendChoices, backendThreads, isBackendChoice, selectBackend } from '../tfjs/backend.js';
 import { readWeights } from '../tfjs/compile.js';
 import { epochPlan, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
 import { checkFits, loadData } from '../train/data.js';
 import type { Schedule } from '../train/optimizer.js';
+import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
+import { findCheckpointDir } from '../train/checkpoint-store.js';
 import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
 import { CliError } from './errors.js';
-import { checkPath, pickModel } from './load.js';
+import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
 interface TrainFlags {
@@ -49,6 +50,14 @@ function duration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Before training: every output can be written (hours of training do not end in a refusal). */
+function checkTrainOutputs(outDir: string): void {
+  prepareOutputFolder(outDir);
+  checkOutputDir(join(outDir, checkpointDir), { replacesInput: true });
+  checkOutputDir(join(outDir, finalModelDir));
+  for (const name of ['metrics.csv', 'metrics.jsonl', 'plot.svg']) checkOutputFile(join(outDir, name));
+}
+
 export function registerTrain(program: Command, out: Output): void {
   program
     .command('train')
@@ -83,8 +92,7 @@ export function registerTrain(program: Command, out: Output): void {
       if (flags.resume !== undefined && flags.weights !== undefined) throw new CliError('R0607', '--resume and --weights cannot be used together', 2, 'a checkpoint already holds the weights');
 
       const outDir = resolve(flags.out);
-      const checked = checkPath(new Workspace(), file);
-      const model = pickModel(checked, file, flags.model);
+      const { model } = loadModel(file, flags.model, out, 'train', 'build');
 
       const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
       checkFits(data, model.input, model.classes, model.name);
@@ -104,7 +112,7 @@ export function registerTrain(program: Command, out: Output): void {
       // A batch size the model cannot train with, and a checkpoint that cannot continue this run, are refused before anything loads.
       const plan = epochPlan(model, data.train.count, batchSize);
       if (flags.resume !== undefined) {
-        options.resume = flags.resume === true ? join(outDir, checkpointDir) : resolve(flags.resume as string);
+        options.resume = flags.resume === true ? (findCheckpointDir(outDir) ?? join(outDir, checkpointDir)) : resolve(flags.resume as string);
         openCheckpoint(options.resume, runRecord(model, data, options), plan);
       }
 
@@ -118,6 +126,7 @@ export function registerTrain(program: Command, out: Output): void {
 
       let initial;
       if (flags.weights !== undefined) initial = await readWeights(flags.weights, model);
+      checkTrainOutputs(outDir);
 
       const threads = backendThreads();
       const onThreads = threads === undefined ? '' : ` (${threads} thread${threads === 1 ? '' : 's'})`;

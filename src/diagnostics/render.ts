@@ -1,4 +1,4 @@
-import { codeFrameColumns } from '@babel/code-frame';
+import { type BabelCodeFrameOptions, codeFrameColumns } from '@babel/code-frame';
 import { relative } from 'node:path';
 import { styleText } from 'node:util';
 import type { SourceText } from '../syntax/source.js';
@@ -50,16 +50,33 @@ export function renderDiagnostic(d: Diagnostic, o: RenderOptions): string {
   return lines.join('\n');
 }
 
+/** The most characters of a source line a frame shows; a longer line is cut around the span. */
+export const frameWidth = 120;
+
+/**
+ * The diagnostic's line with a caret under its span. Only that line goes to code-frame (with
+ * its line number), so a frame costs the length of its line, not of the file: rendering is
+ * linear in the output. A line longer than `frameWidth` is cut to a window around the span,
+ * `…` marking the cuts.
+ */
 function frame(source: SourceText, start: number, end: number, color: boolean): string {
   const from = source.position(start);
   const to = source.position(Math.max(start, end));
+  const line = source.lineText(from.line);
   // A range across lines is marked on its first line only, as rustc does for long spans.
-  const endColumn = to.line === from.line ? Math.max(to.column, from.column + 1) : source.lineText(from.line).length + 1;
-  return codeFrameColumns(
-    source.text,
-    { start: { line: from.line, column: from.column }, end: { line: from.line, column: Math.max(endColumn, from.column + 1) } },
-    { linesAbove: 0, linesBelow: 0, highlightCode: color, forceColor: color },
-  );
+  let first = from.column;
+  let last = Math.max(to.line === from.line ? to.column : line.length + 1, first + 1);
+  let shown = line;
+  if (line.length > frameWidth) {
+    const begin = Math.max(0, Math.min(first - 1 - frameWidth / 4, line.length - frameWidth));
+    const cut = line.slice(begin, begin + frameWidth);
+    const head = begin > 0 ? '…' : '';
+    shown = head + cut + (begin + frameWidth < line.length ? '…' : '');
+    first = first - begin + head.length;
+    last = Math.min(last - begin + head.length, shown.length + 1);
+  }
+  const options: BabelCodeFrameOptions & { startLine: number } = { linesAbove: 0, linesBelow: 0, highlightCode: color, forceColor: color, startLine: from.line };
+  return codeFrameColumns(shown, { start: { line: from.line, column: first }, end: { line: from.line, column: Math.max(last, first + 1) } }, options);
 }
 
 /** `2 errors, 1 warning` */

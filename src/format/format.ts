@@ -257,8 +257,16 @@ class Printer {
     this.lines.push(indentUnit.repeat(indent) + text);
   }
 
+  /** Whether a comment starts inside `span`: a binary search (comments are in source order), so a file of many commented statements formats in linear time. */
   private hasComments(span: Span): boolean {
-    return this.comments.some((c) => c.span.start >= span.start && c.span.start < span.end);
+    let lo = 0;
+    let hi = this.comments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.comments[mid]!.span.start < span.start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.comments.length && this.comments[lo]!.span.start < span.end;
   }
 
   /** The offset of the `{` that follows `from`, skipping comments. */

@@ -1,5 +1,6 @@
-import { describeCount } from '../check/expect.js';
-import type { CheckedModel, Layer, Shape } from '../model/types.js';
+import { compactCount, describeCount, shareText } from '../model/count-format.js';
+import type { CheckedModel, Layer, Shape, ShortcutOption } from '../model/types.js';
+import { shortcutKindWords } from '../syntax/vocabulary.js';
 
 /**
  * The architecture diagram's content, before any layout: one box per part of the network
@@ -8,7 +9,7 @@ import type { CheckedModel, Layer, Shape } from '../model/types.js';
  */
 export interface Box {
   id: string;
-  kind: 'input' | 'stem' | 'stage' | 'final' | 'head' | 'output';
+  kind: 'input' | 'stem' | 'stage' | 'more' | 'final' | 'head' | 'output';
   /** First line in bold, the rest plain. */
   lines: string[];
 }
@@ -30,14 +31,7 @@ export interface Diagram {
 
 const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 
-export function compactCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
-  return String(n);
-}
-
-const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${((100 * part) / whole).toFixed(1)}%)`);
+const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${shareText(part, whole)})`);
 
 function layerText(l: Layer): string | undefined {
   switch (l.op) {
@@ -51,7 +45,15 @@ function layerText(l: Layer): string | undefined {
   }
 }
 
-const shortcutNames: Record<string, string> = { A: 'A, zero-pad', B: 'B, projection', C: 'C, projection everywhere', D: 'D, avg-pool projection' };
+/** `A, zero-pad`: the kind and its title in the vocabulary. */
+const shortcutName = (option: ShortcutOption): string => `${option}, ${shortcutKindWords.words[option].title}`;
+
+/**
+ * The most stages drawn: the first and last halves of them, and one box saying how many more
+ * there are between (a layout of thousands of boxes takes ELK minutes; a real network has
+ * a handful of stages).
+ */
+export const maxDrawnStages = 64;
 
 export function diagramOf(model: CheckedModel): Diagram {
   const total = model.totals.params;
@@ -71,7 +73,18 @@ export function diagramOf(model: CheckedModel): Diagram {
     boxes.push({ id: 'stem', kind: 'stem', lines: ['stem', ...layers, `${compactCount(params)} params${share(params, total)}`] });
     link('stem', model.stem[model.stem.length - 1]!.out);
   }
-  for (const stage of model.stages) {
+  const hidden = Math.max(0, model.stages.length - maxDrawnStages);
+  const shownFirst = model.stages.length - hidden - Math.floor(maxDrawnStages / 2);
+  for (const [i, stage] of model.stages.entries()) {
+    if (hidden > 0 && i >= shownFirst && i < shownFirst + hidden) {
+      if (i === shownFirst) {
+        const skipped = model.stages.slice(i, i + hidden);
+        const params = skipped.reduce((n, st) => n + st.params, 0);
+        boxes.push({ id: 'more', kind: 'more', lines: [`… ${hidden.toLocaleString('en-US')} more stages`, `${compactCount(params)} params${share(params, total)}`] });
+        link('more', skipped[skipped.length - 1]!.out);
+      }
+      continue;
+    }
     const first = stage.blocks[0];
     const id = `stage:${stage.name}`;
     const kind = first?.kind ?? 'block';
@@ -83,7 +96,7 @@ export function diagramOf(model: CheckedModel): Diagram {
       lines: [
         `${stage.name}: ${stage.blocks.length} × ${kind}`,
         details.join(' · '),
-        `shortcut ${first ? shortcutNames[first.shortcut.option] : '–'}`,
+        `shortcut ${first ? shortcutName(first.shortcut.option) : '–'}`,
         `→ ${shape(stage.out)}`,
         `${compactCount(stage.params)} params${share(stage.params, total)}`,
       ],

@@ -17,6 +17,7 @@ const fills: Record<Box['kind'], { fill: string; stroke: string }> = {
   input: { fill: '#eef2f7', stroke: '#8a99ad' },
   stem: { fill: '#f3f0e8', stroke: '#a69a7a' },
   stage: { fill: '#e8f1fb', stroke: '#4a7fb5' },
+  more: { fill: '#ffffff', stroke: '#4a7fb5' },
   final: { fill: '#f3f0e8', stroke: '#a69a7a' },
   head: { fill: '#eaf6ec', stroke: '#4f9a5e' },
   output: { fill: '#eef2f7', stroke: '#8a99ad' },

@@ -1,8 +1,10 @@
 import { type CodeAction, CodeActionKind, type Range } from 'vscode-languageserver';
-import { groupDigits } from '../check/expect.js';
+import { groupDigits } from '../model/count-format.js';
 import type { CheckedFile } from '../check/workspace.js';
 import { toLspDiagnostic } from './diagnostics.js';
-import { checkedModelOf, shapeText } from './hover.js';
+import { checkedModelOf } from './checked.js';
+import { shapeText } from './hover.js';
+import type { Slices } from './cooperate.js';
 import { offsetOf, positionOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
 
@@ -11,11 +13,12 @@ import type { Project } from './project.js';
  * you mean", an `expect` set to the actual value, an unused import removed). This only
  * offers those whose diagnostic touches the range asked about.
  */
-export function codeActions(project: Project, file: CheckedFile, uri: string, range: Range): CodeAction[] {
+export async function codeActions(project: Project, file: CheckedFile, uri: string, range: Range, slices: Slices): Promise<CodeAction[]> {
   const from = offsetOf(file.source, range.start);
   const to = offsetOf(file.source, range.end);
   const actions: CodeAction[] = [];
-  for (const d of file.diagnostics) {
+  for (const [i, d] of file.diagnostics.entries()) {
+    if (i % 1024 === 0 && slices.due()) await slices.pause();
     if (d.file !== file.path || d.span.end < from || d.span.start > to) continue;
     for (const fix of d.fixes ?? []) {
       actions.push({
@@ -27,8 +30,7 @@ export function codeActions(project: Project, file: CheckedFile, uri: string, ra
       });
     }
   }
-  actions.push(...addExpects(file, uri, from, to));
-  return actions;
+  return actions.concat(await addExpects(file, uri, from, to, slices));
 }
 
 /**
@@ -36,9 +38,10 @@ export function codeActions(project: Project, file: CheckedFile, uri: string, ra
  * lines with the actual values, before the model's closing brace, so a later change that
  * alters the network is caught.
  */
-function addExpects(file: CheckedFile, uri: string, from: number, to: number): CodeAction[] {
+async function addExpects(file: CheckedFile, uri: string, from: number, to: number, slices: Slices): Promise<CodeAction[]> {
   const actions: CodeAction[] = [];
   for (const node of file.syntax.models) {
+    if (slices.due()) await slices.pause();
     if (node.span.end < from || node.span.start > to || !node.bodySpan) continue;
     const model = checkedModelOf(file, node);
     if (!model) continue;

@@ -2,65 +2,42 @@ import { dirname, relative } from 'node:path';
 import type { IToken } from 'chevrotain';
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, type Position } from 'vscode-languageserver';
 import { formatLike } from '../check/expect.js';
-import { activations, blockKinds, normKinds, shortcutKinds } from '../check/vocabulary.js';
 import type { CheckedFile, ParsedFile } from '../check/workspace.js';
 import type { CheckedModel } from '../model/types.js';
 import type { ModelNode } from '../syntax/ast.js';
 import { readNumber } from '../syntax/literals.js';
 import { LBrace, RBrace, tokenize } from '../syntax/tokens.js';
-import { blockKindDoc, keywordDocs, shortcutKindDoc } from './keyword-docs.js';
-import { checkedModelOf, shapeText } from './hover.js';
-import { compact } from './inlay-hints.js';
+import { type Keyword, keywordAt, keywordsIn, keywordsNamed, spellings, type WordRole, type WordSet } from '../syntax/vocabulary.js';
+import { blockKindDoc, keywordDoc, shortcutKindDoc, valueWordDoc } from './keyword-docs.js';
+import { checkedModelOf } from './checked.js';
+import { shapeText } from './hover.js';
+import { compactCount } from '../model/count-format.js';
 import { offsetOf } from './positions.js';
-import { listResnetFiles, type Project, uriToPath } from './project.js';
+import { resnetFilesIn } from '../util/resnet-files.js';
+import { type Project, uriToPath } from './project.js';
 import { resolveModel } from './resolve.js';
 
 /** Where the cursor stands: at the top of the file, or inside which kind of braces. */
 export type Place = 'file' | 'model' | 'stem' | 'stage' | 'block' | 'norm' | 'unknown';
 
+/** The keywords whose braces make a place. */
 const owners = new Set(['model', 'stage', 'stem', 'block', 'norm']);
 
-/** The statements each place holds, in the order the language reference lists them. */
-const statementsIn: Record<Place, string[]> = {
-  file: ['import', 'model'],
-  model: ['input', 'classes', 'dropout', 'stem', 'block', 'shortcut', 'stage', 'norm', 'activation', 'expect'],
-  stem: ['conv', 'maxpool', 'avgpool', 'stride', 'groups'],
-  stage: ['blocks', 'width', 'stride', 'block', 'shortcut'],
-  block: ['expansion', 'groups', 'width_per_group', 'stride_on', 'se'],
-  norm: ['eps', 'momentum'],
-  unknown: [],
+/** How completion shows the value words of each role. */
+const itemKinds: Record<WordRole, CompletionItemKind> = {
+  'block-kind': CompletionItemKind.EnumMember,
+  'shortcut-kind': CompletionItemKind.EnumMember,
+  'norm-kind': CompletionItemKind.EnumMember,
+  activation: CompletionItemKind.Function,
+  size: CompletionItemKind.Value,
 };
 
-/** Statements written at most once in a model or a stage: no need to offer them again. */
-const once = new Set(['input', 'classes', 'dropout', 'stem', 'block', 'shortcut', 'norm', 'activation', 'blocks', 'width', 'stride']);
-
-const snippets: Record<string, string> = {
-  model: 'model ${1:name} {\n  input ${2:3x224x224}\n  classes ${3:1000}\n\n  stem {\n    conv 7x7 64 stride 2\n    maxpool 3x3 stride 2\n  }\n\n  block ${4|' + blockKinds.join(',') + '|}\n\n  stage ${5:conv2} { blocks ${6:2}  width ${7:64} }\n}',
-  import: 'import "${1}"',
-  input: 'input ${1:3x224x224}',
-  classes: 'classes ${1:1000}',
-  dropout: 'dropout ${1:0.2}',
-  stem: 'stem {\n  conv ${1:7x7} ${2:64} stride ${3:2}\n  maxpool 3x3 stride 2\n}',
-  stage: 'stage ${1:name} { blocks ${2:2}  width ${3:64}${4:  stride 2} }',
-  conv: 'conv ${1:3x3} ${2:64}',
-  maxpool: 'maxpool ${1:3x3} stride ${2:2}',
-  avgpool: 'avgpool ${1:3x3} stride ${2:2}',
-  norm: 'norm batch',
-  activation: 'activation relu',
-};
-
-/** The words a value position takes, after the keyword that asks for it. */
-const valuesAfter: Record<string, { words: readonly string[]; kind: CompletionItemKind; doc?: (w: string) => string | undefined }> = {
-  block: { words: blockKinds, kind: CompletionItemKind.EnumMember, doc: blockKindDoc },
-  shortcut: { words: Object.keys(shortcutKinds), kind: CompletionItemKind.EnumMember, doc: shortcutKindDoc },
-  norm: { words: normKinds, kind: CompletionItemKind.EnumMember },
-  activation: { words: activations, kind: CompletionItemKind.Function },
-  expect: { words: ['params', 'macs', 'output'], kind: CompletionItemKind.Keyword },
-  stride_on: { words: ['1x1', '3x3'], kind: CompletionItemKind.Value },
-};
-
-/** Keywords after which a number, size or new name is typed: nothing to offer from the vocabulary. */
-const freeAfter = new Set(['model', 'input', 'classes', 'dropout', 'conv', 'maxpool', 'avgpool', 'stride', 'groups', 'blocks', 'width', 'width_per_group', 'expansion', 'se', 'eps', 'momentum']);
+/** The documentation of a value word, by the role of its set. */
+function wordDoc(set: WordSet, word: string): string | undefined {
+  if (set.role === 'block-kind') return blockKindDoc(word);
+  if (set.role === 'shortcut-kind') return shortcutKindDoc(word);
+  return valueWordDoc(set, word, set.role === 'norm-kind' ? 'norm' : set.role === 'activation' ? 'activation' : 'value');
+}
 
 interface Context {
   place: Place;
@@ -126,35 +103,39 @@ export function completion(project: Project, uri: string, position: Position): C
     const word = last.image;
     if (word === 'import' && /\bimport\s+$/.test(ctx.linePrefix)) return importPaths(file, true);
     if (word === 'extends') return modelsInScope(project, checked(), ctx.model);
-    if (before?.image === 'model' && ctx.place === 'file') return [keywordItem('extends')];
+    if (before?.image === 'model' && ctx.place === 'file') return keywordsIn('header').map((k) => keywordItem(k));
     if (before?.image === 'expect' && (word === 'params' || word === 'macs' || word === 'output')) return actualValue(checked(), ctx.model, word);
     if (word === 'stage' && ctx.place === 'model') return inheritedStages(project, ctx.model?.extendsName ? checked() : undefined, ctx.model, false);
-    const values = valuesAfter[word];
-    if (values && isKeywordToken(last)) {
-      return values.words.map((w) => ({ label: w, kind: values.kind, ...(values.doc?.(w) ? { documentation: { kind: 'markdown' as const, value: values.doc(w)! } } : {}) }));
+    const keyword = isKeywordToken(last) ? (ctx.place !== 'unknown' ? keywordAt(ctx.place, word) : undefined) ?? keywordsNamed(word)[0] : undefined;
+    const value = keyword?.value;
+    if (value?.kind === 'word') {
+      return spellings(value.words).map((w) => {
+        const doc = wordDoc(value.words, w);
+        return { label: w, kind: itemKinds[value.words.role], ...(doc ? { documentation: { kind: 'markdown' as const, value: doc } } : {}) };
+      });
     }
-    if (freeAfter.has(word) && isKeywordToken(last)) return [];
+    if (value?.kind === 'keyword') return keywordsIn(value.place).map((k) => keywordItem(k));
+    // A number, size, path or new name follows: nothing to offer from the vocabulary.
+    if (value && value.kind !== 'body') return [];
   }
 
   const written = writtenHere(ctx);
-  const items: CompletionItem[] = statementsIn[ctx.place].filter((w) => !(once.has(w) && written.has(w))).map((w) => keywordItem(w));
-  if (ctx.place === 'model' && ctx.model?.extendsName) items.push(...inheritedStages(project, checked(), ctx.model, true));
-  return items;
+  const here = ctx.place === 'unknown' ? [] : keywordsIn(ctx.place);
+  const items: CompletionItem[] = here.filter((k) => k.repeatable || !written.has(k.word)).map((k) => keywordItem(k));
+  return ctx.place === 'model' && ctx.model?.extendsName ? items.concat(inheritedStages(project, checked(), ctx.model, true)) : items;
 }
 
 function isKeywordToken(t: IToken): boolean {
   return t.tokenType.name.startsWith('Kw_');
 }
 
-function keywordItem(word: string): CompletionItem {
-  const doc = keywordDocs[word];
-  const snippet = snippets[word];
+function keywordItem(k: Keyword): CompletionItem {
   return {
-    label: word,
-    kind: snippet && snippet.includes('{\n') ? CompletionItemKind.Snippet : CompletionItemKind.Keyword,
-    detail: doc?.syntax,
-    ...(doc ? { documentation: { kind: 'markdown', value: doc.doc } } : {}),
-    ...(snippet ? { insertText: snippet, insertTextFormat: InsertTextFormat.Snippet } : {}),
+    label: k.word,
+    kind: k.snippet?.includes('{\n') ? CompletionItemKind.Snippet : CompletionItemKind.Keyword,
+    detail: k.syntax,
+    documentation: { kind: 'markdown', value: keywordDoc(k) },
+    ...(k.snippet ? { insertText: k.snippet, insertTextFormat: InsertTextFormat.Snippet } : {}),
   };
 }
 
@@ -187,7 +168,7 @@ function modelsInScope(project: Project, file: CheckedFile | undefined, current:
     items.push({
       label: name,
       kind: CompletionItemKind.Class,
-      detail: model ? `${compact(model.totals.params)} params · ${compact(model.totals.macs)} MACs → ${shapeText(model.output)}` : undefined,
+      detail: model ? `${compactCount(model.totals.params)} params · ${compactCount(model.totals.macs)} MACs → ${shapeText(model.output)}` : undefined,
       labelDetails: from === file ? undefined : { description: relative(dirname(file.path), from.path) },
     });
   };
@@ -211,8 +192,8 @@ function inheritedStages(project: Project, file: CheckedFile | undefined, model:
     .map((s, i) => ({
       label: asStatements ? `stage ${s.name}` : s.name,
       kind: CompletionItemKind.Module,
-      detail: `inherited from ${checked.name}: blocks ${s.blocks.length}, width ${s.width}${s.stride !== 1 ? `, stride ${s.stride}` : ''} → ${shapeText(s.out)}`,
-      insertText: `${asStatements ? 'stage ' : ''}${s.name} { blocks \${1:${s.blocks.length}} }`,
+      detail: `inherited from ${checked.name}: blocks ${s.depth}, width ${s.width}${s.stride !== 1 ? `, stride ${s.stride}` : ''} → ${shapeText(s.out)}`,
+      insertText: `${asStatements ? 'stage ' : ''}${s.name} { blocks \${1:${s.depth}} }`,
       insertTextFormat: InsertTextFormat.Snippet,
       sortText: `~${String(i).padStart(3, '0')}`,
     }));
@@ -234,7 +215,7 @@ function actualValue(file: CheckedFile | undefined, node: ModelNode | undefined,
 
 function importPaths(file: ParsedFile, quote: boolean): CompletionItem[] {
   const dir = dirname(file.path);
-  return listResnetFiles(dir, 200)
+  return resnetFilesIn(dir, 200)
     .filter((p) => p !== file.path)
     .map((p) => relative(dir, p))
     .sort()

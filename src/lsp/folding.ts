@@ -1,9 +1,10 @@
 import { type FoldingRange, FoldingRangeKind } from 'vscode-languageserver';
 import type { CheckedFile } from '../check/workspace.js';
 import type { Span } from '../syntax/source.js';
+import type { Slices } from './cooperate.js';
 
 /** Folds: models and any body written over several lines, runs of comment lines, the imports. */
-export function foldingRanges(file: CheckedFile): FoldingRange[] {
+export async function foldingRanges(file: CheckedFile, slices: Slices): Promise<FoldingRange[]> {
   const out: FoldingRange[] = [];
   const line = (offset: number): number => file.source.position(offset).line - 1;
   const fold = (span: Span | undefined, kind?: FoldingRangeKind): void => {
@@ -14,6 +15,7 @@ export function foldingRanges(file: CheckedFile): FoldingRange[] {
     if (end > start) out.push({ startLine: start, endLine: end, ...(kind ? { kind } : {}) });
   };
   for (const m of file.syntax.models) {
+    if (slices.due()) await slices.pause();
     fold(m.bodySpan);
     for (const s of m.statements) if (s.kind === 'stem' || s.kind === 'stage' || s.kind === 'block' || s.kind === 'norm') fold(s.span);
   }
@@ -24,7 +26,8 @@ export function foldingRanges(file: CheckedFile): FoldingRange[] {
     if (run) fold(run, FoldingRangeKind.Comment);
     run = undefined;
   };
-  for (const c of file.syntax.comments) {
+  for (const [i, c] of file.syntax.comments.entries()) {
+    if (i % 1024 === 0 && slices.due()) await slices.pause();
     const l = line(c.span.start);
     const alone = /^[ \t]*$/.test(file.source.lineText(l + 1).slice(0, file.source.position(c.span.start).column - 1));
     if (!alone) continue;

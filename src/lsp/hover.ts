@@ -1,8 +1,7 @@
 import type { Hover, Position } from 'vscode-languageserver';
-import { describeCount } from '../check/expect.js';
-import type { CheckedFile } from '../check/workspace.js';
+import { describeCount, shareText } from '../model/count-format.js';
 import type { CheckedModel, Shape, Stage } from '../model/types.js';
-import type { ModelNode } from '../syntax/ast.js';
+import { checkedModelOf, checkedStageOf } from './checked.js';
 import { blockKindDoc, keywordMarkdown, shortcutKindDoc } from './keyword-docs.js';
 import { offsetOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
@@ -12,26 +11,13 @@ import { wordAt } from './words.js';
 export const shapeText = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
 
 export function share(part: number, whole: number): string {
-  return whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)}%`;
-}
-
-/** The checked model a model declaration became (undefined when it has errors). */
-export function checkedModelOf(file: CheckedFile, model: ModelNode | undefined): CheckedModel | undefined {
-  const name = model?.name?.text;
-  return name === undefined ? undefined : file.models.find((m) => m.name === name && m.origin.start === model!.span.start);
-}
-
-/** The checked stage a stage statement of this file became. */
-export function checkedStageAt(model: CheckedModel, file: string, start: number): Stage | undefined {
-  return model.stages.find((s) => s.origin.file === file && s.origin.start === start);
+  return shareText(part, whole, '–');
 }
 
 export function stageMarkdown(model: CheckedModel, stage: Stage): string {
-  const first = stage.blocks[0];
-  const kind = first ? `${first.kind}` : 'no';
-  const shortcut = first ? `, shortcut ${first.shortcut.option}` : '';
+  // From the stage's own fields: reading `blocks` would build every block of it.
   return [
-    `**stage ${stage.name}** of \`${model.name}\`: ${stage.blocks.length} × ${kind} blocks, width ${stage.width}, stride ${stage.stride}${shortcut}`,
+    `**stage ${stage.name}** of \`${model.name}\`: ${stage.depth} × ${stage.kind} blocks, width ${stage.width}, stride ${stage.stride}, shortcut ${stage.shortcut}`,
     '',
     `| | |`,
     `|---|---|`,
@@ -43,7 +29,7 @@ export function stageMarkdown(model: CheckedModel, stage: Stage): string {
 }
 
 export function modelMarkdown(model: CheckedModel): string {
-  const blocks = model.stages.reduce((n, s) => n + s.blocks.length, 0);
+  const blocks = model.stages.reduce((n, s) => n + s.depth, 0);
   const lines = [
     `**model ${model.name}**${model.parent ? ` extends \`${model.parent}\`` : ''}`,
     '',
@@ -55,7 +41,7 @@ export function modelMarkdown(model: CheckedModel): string {
     `| buffers | ${describeCount(model.totals.buffers)} (norm running statistics) |`,
     `| stages | ${model.stages.length} (${blocks} blocks) |`,
   ];
-  for (const s of model.stages) lines.push(`| ${s.name} | ${s.blocks.length} blocks → ${shapeText(s.out)}, ${share(s.params, model.totals.params)} of params |`);
+  for (const s of model.stages) lines.push(`| ${s.name} | ${s.depth} blocks → ${shapeText(s.out)}, ${share(s.params, model.totals.params)} of params |`);
   return lines.join('\n');
 }
 
@@ -76,7 +62,7 @@ export function hover(project: Project, uri: string, position: Position): Hover 
       return markdown(parent ? modelMarkdown(parent) : undefined);
     }
     case 'stage-name': {
-      const stage = model && word.statement ? checkedStageAt(model, file.path, word.statement.span.start) : undefined;
+      const stage = model && word.statement?.kind === 'stage' ? checkedStageOf(model, word.statement) : undefined;
       return markdown(stage && model ? stageMarkdown(model, stage) : undefined);
     }
     case 'block-kind':
@@ -86,15 +72,15 @@ export function hover(project: Project, uri: string, position: Position): Hover 
     case 'number':
     case 'size': {
       if (word.statement?.kind !== 'expect' || !model) return null;
-      const result = model.expects.find((e) => e.origin.start === word.statement!.span.start);
+      const result = model.expects.find((e) => e.origin.node === word.statement);
       if (!result) return null;
       const actual = result.what === 'output' ? result.actual : describeCount(Number(result.actual));
       return markdown(`${result.ok ? '✓' : '✗'} the model's ${result.what} ${result.what === 'output' ? 'is' : 'are'} **${actual}**`);
     }
     case 'keyword': {
-      const doc = keywordMarkdown(word.text);
-      if (word.text === 'stage' && word.statement && model) {
-        const stage = checkedStageAt(model, file.path, word.statement.span.start);
+      const doc = keywordMarkdown(word.text, word.place);
+      if (word.text === 'stage' && word.statement?.kind === 'stage' && model) {
+        const stage = checkedStageOf(model, word.statement);
         if (stage) return markdown(`${stageMarkdown(model, stage)}\n\n---\n${doc ?? ''}`);
       }
       if (word.text === 'model' && model) return markdown(`${modelMarkdown(model)}\n\n---\n${doc ?? ''}`);

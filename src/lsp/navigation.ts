@@ -1,6 +1,9 @@
-import type { Location, Position, Range, TextEdit, WorkspaceEdit } from 'vscode-languageserver';
+import { ErrorCodes, type Location, type Position, type Range, ResponseError, type TextEdit, type WorkspaceEdit } from 'vscode-languageserver';
+import { quoted } from '../diagnostics/excerpt.js';
+import { maxTokenLength } from '../syntax/limits.js';
 import type { CheckedFile } from '../check/workspace.js';
 import type { Span } from '../syntax/source.js';
+import type { Slices } from './cooperate.js';
 import { offsetOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
 import { type ModelSite, type StageSite, inheritedStage, resolveModel, rootStage, sameSite, stageNamed } from './resolve.js';
@@ -25,7 +28,7 @@ export function definition(project: Project, uri: string, position: Position): L
   const { file, word } = hit;
   switch (word.role) {
     case 'import-path': {
-      const imp = file.syntax.imports.find((i) => i.path && i.path.span.start === word.span.start);
+      const imp = file.syntax.imports.find((i) => i.path?.span === word.span);
       const target = imp ? file.imports.get(imp) : undefined;
       return target ? [{ uri: project.uriOf(target), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }] : [];
     }
@@ -52,12 +55,13 @@ function modelOfWord(project: Project, file: CheckedFile, word: Word): ModelSite
   return undefined;
 }
 
-/** Every place a model is named: its declaration and each `extends` that resolves to it. */
-export function modelReferences(project: Project, target: ModelSite, includeDeclaration: boolean): { file: CheckedFile; span: Span }[] {
+/** Every place a model is named: its declaration and each `extends` that resolves to it. Pauses between files. */
+export async function modelReferences(project: Project, target: ModelSite, includeDeclaration: boolean, slices: Slices): Promise<{ file: CheckedFile; span: Span }[]> {
   const name = target.model.name!.text;
   const out: { file: CheckedFile; span: Span }[] = [];
   if (includeDeclaration) out.push({ file: target.file, span: target.model.name!.span });
   for (const path of project.allFiles()) {
+    if (slices.due()) await slices.pause();
     const parsed = project.workspace.parseFile(path);
     if (!parsed || !parsed.syntax.models.some((m) => m.extendsName?.text === name)) continue;
     const file = project.check(path);
@@ -72,40 +76,43 @@ export function modelReferences(project: Project, target: ModelSite, includeDecl
 }
 
 /** Every stage statement that writes the same stage: the first declaration and every override of it. */
-function stageReferences(project: Project, target: StageSite): { file: CheckedFile; span: Span }[] {
+async function stageReferences(project: Project, target: StageSite, slices: Slices): Promise<{ file: CheckedFile; span: Span }[]> {
   const root = rootStage(project, target);
   const name = target.stage.name!.text;
   const out: { file: CheckedFile; span: Span }[] = [];
   for (const path of project.allFiles()) {
+    if (slices.due()) await slices.pause();
     const parsed = project.workspace.parseFile(path);
     if (!parsed || !parsed.source.text.includes(name)) continue;
     const file = project.check(path);
     if (!file) continue;
     for (const model of file.syntax.models) {
+      if (slices.due()) await slices.pause();
       const stage = stageNamed(model, name);
       if (!stage) continue;
       const r = rootStage(project, { file, model, stage });
-      if (sameSite(r, root) && r.stage.span.start === root.stage.span.start) out.push({ file, span: stage.name!.span });
+      if (sameSite(r, root) && r.stage === root.stage) out.push({ file, span: stage.name!.span });
     }
   }
   return out;
 }
 
-export function references(project: Project, uri: string, position: Position, includeDeclaration: boolean): Location[] {
+export async function references(project: Project, uri: string, position: Position, includeDeclaration: boolean, slices: Slices): Promise<Location[]> {
   const hit = wordAtPosition(project, uri, position);
   if (!hit) return [];
   const { file, word } = hit;
   const model = modelOfWord(project, file, word);
-  if (model) return modelReferences(project, model, includeDeclaration).map((r) => located(project, r.file, r.span));
+  if (model) return (await modelReferences(project, model, includeDeclaration, slices)).map((r) => located(project, r.file, r.span));
   if (word.role === 'stage-name' && word.model && word.statement?.kind === 'stage') {
-    return stageReferences(project, { file, model: word.model, stage: word.statement }).map((r) => located(project, r.file, r.span));
+    return (await stageReferences(project, { file, model: word.model, stage: word.statement }, slices)).map((r) => located(project, r.file, r.span));
   }
   if (word.role === 'import-path') {
-    const imp = file.syntax.imports.find((i) => i.path && i.path.span.start === word.span.start);
+    const imp = file.syntax.imports.find((i) => i.path?.span === word.span);
     const target = imp ? file.imports.get(imp) : undefined;
     if (!target) return [];
     const out: Location[] = [];
     for (const path of project.allFiles()) {
+      if (slices.due()) await slices.pause();
       const other = project.check(path);
       for (const [node, to] of other?.imports ?? []) if (to === target && node.path) out.push(located(project, other!, node.path.span));
     }
@@ -123,14 +130,16 @@ export function prepareRename(project: Project, uri: string, position: Position)
 }
 
 /** Renames a model: its declaration and every `extends` naming it, in every file of the workspace. */
-export function rename(project: Project, uri: string, position: Position, newName: string): WorkspaceEdit | null {
+export async function rename(project: Project, uri: string, position: Position, newName: string, slices: Slices): Promise<WorkspaceEdit | null> {
   const hit = wordAtPosition(project, uri, position);
   if (!hit) return null;
   const model = modelOfWord(project, hit.file, hit.word);
   if (!model) return null;
-  if (!namePattern.test(newName)) throw new Error(`'${newName}' is not a model name: use letters, digits, _ and -`);
+  if (!namePattern.test(newName) || newName.length > maxTokenLength) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `${quoted(newName)} is not a model name: use letters, digits, _ and - (at most ${maxTokenLength} characters)`);
+  }
   const changes: Record<string, TextEdit[]> = {};
-  for (const r of modelReferences(project, model, true)) {
+  for (const r of await modelReferences(project, model, true, slices)) {
     const u = project.uriOf(r.file.path);
     (changes[u] ??= []).push({ range: rangeOf(r.file.source, r.span), newText: newName });
   }

@@ -1,9 +1,9 @@
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { overlayHost, type FileHost } from '../check/host.js';
 import { type CheckedFile, type ParsedFile, Workspace } from '../check/workspace.js';
+import { resnetFilesIn } from '../util/resnet-files.js';
 import { reparse } from './incremental.js';
 
 /**
@@ -97,15 +97,16 @@ export class Project {
   /** Every file a file imported when last checked, directly or through others. */
   importsOf(path: string): Set<string> {
     const seen = new Set<string>();
-    const visit = (p: string): void => {
+    const queue = [path];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue[i]!;
       if (!this.directImports.has(p)) this.check(p);
       for (const target of this.directImports.get(p) ?? []) {
         if (seen.has(target)) continue;
         seen.add(target);
-        visit(target);
+        queue.push(target);
       }
-    };
-    visit(path);
+    }
     return seen;
   }
 
@@ -117,7 +118,7 @@ export class Project {
   /** Every .resnet file the editor can see: those in the opened folders, and the open documents. */
   allFiles(): string[] {
     const files = new Set<string>(this.open.keys());
-    for (const root of this.roots) for (const f of listResnetFiles(root)) files.add(f);
+    for (const root of this.roots) for (const f of resnetFilesIn(root, 5000)) files.add(f);
     return [...files].sort();
   }
 }
@@ -130,24 +131,3 @@ export function pathToUri(path: string): string {
   return pathToFileURL(path).href;
 }
 
-/** .resnet files under a folder, skipping dot folders and node_modules; at most a few thousand. */
-export function listResnetFiles(root: string, limit = 5000): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    if (depth > 12 || found.length >= limit) return;
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const full = join(dir, e.name);
-      if (e.isDirectory()) walk(full, depth + 1);
-      else if (e.isFile() && e.name.endsWith('.resnet')) found.push(full);
-    }
-  };
-  walk(root, 0);
-  return found;
-}

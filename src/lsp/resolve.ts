@@ -64,5 +64,5 @@ export function extendsModel(project: Project, site: ModelSite, ancestor: ModelS
 }
 
 export function sameSite(a: ModelSite, b: ModelSite): boolean {
-  return a.file.path === b.file.path && a.model.span.start === b.model.span.start;
+  return a.model === b.model;
 }

@@ -1,6 +1,7 @@
 import { SemanticTokensBuilder, type SemanticTokens, type SemanticTokensLegend } from 'vscode-languageserver';
 import type { CheckedFile } from '../check/workspace.js';
 import type { Span } from '../syntax/source.js';
+import type { Slices } from './cooperate.js';
 import { fileWords, type Role } from './words.js';
 
 /** Token types and modifiers the server reports; the index in these lists is what goes on the wire. */
@@ -31,7 +32,7 @@ const byRole: Partial<Record<Role, [string, number]>> = {
  * Semantic tokens from the syntax tree: what the grammar cannot know (a keyword used as a
  * stage name, a model name after `extends`) coloured by what it is.
  */
-export function semanticTokens(file: CheckedFile): SemanticTokens {
+export async function semanticTokens(file: CheckedFile, slices: Slices): Promise<SemanticTokens> {
   const items: { span: Span; type: number; modifiers: number }[] = [];
   for (const w of fileWords(file.syntax, file.source.text)) {
     const kind = byRole[w.role];
@@ -41,7 +42,8 @@ export function semanticTokens(file: CheckedFile): SemanticTokens {
   items.sort((a, b) => a.span.start - b.span.start);
   const builder = new SemanticTokensBuilder();
   let lastEnd = -1;
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
+    if (i % 1024 === 0 && slices.due()) await slices.pause();
     if (it.span.start < lastEnd) continue;
     const p = file.source.position(it.span.start);
     const end = file.source.position(it.span.end);

@@ -1,5 +1,6 @@
 import type * as A from '../syntax/ast.js';
 import type { Span } from '../syntax/source.js';
+import type { Place } from '../syntax/vocabulary.js';
 
 /** What a word of the syntax tree is, for hover, navigation and semantic tokens. */
 export type Role =
@@ -24,6 +25,8 @@ export interface Word {
   model?: A.ModelNode;
   /** The statement it belongs to, if any (the stage for words inside a stage). */
   statement?: A.Statement;
+  /** Keywords: where it stands, which says which of the vocabulary's entries it is (`stride` in a stem or a stage). */
+  place?: Place;
 }
 
 const cache = new WeakMap<A.FileNode, Word[]>();
@@ -36,82 +39,85 @@ export function fileWords(file: A.FileNode, text: string): Word[] {
   const add = (role: Role, text: string, span: Span | undefined, model?: A.ModelNode, statement?: A.Statement): void => {
     if (span && span.end > span.start) words.push({ role, text, span, model, statement });
   };
+  const keyword = (place: Place, text: string, span: Span | undefined, model?: A.ModelNode, statement?: A.Statement): void => {
+    if (span && span.end > span.start) words.push({ role: 'keyword', text, span, model, statement, place });
+  };
   const name = (role: Role, n: A.NameNode | undefined, model?: A.ModelNode, statement?: A.Statement): void => {
     if (n) add(role, n.text, n.span, model, statement);
   };
   const value = (v: A.NumberNode | A.SizeNode | undefined, model: A.ModelNode, statement: A.Statement): void => {
     if (v) add('dims' in v ? 'size' : 'number', v.text, v.span, model, statement);
   };
-  const option = (o: A.OptionNode, model: A.ModelNode, statement: A.Statement): void => {
-    name('keyword', o.key, model, statement);
+  const option = (place: Place, o: A.OptionNode, model: A.ModelNode, statement: A.Statement): void => {
+    keyword(place, o.key.text, o.key.span, model, statement);
     value(o.value, model, statement);
   };
-  const optionStatement = (s: A.BlockStatement | A.NormStatement, model: A.ModelNode, owner: A.Statement): void => {
-    add('keyword', s.kind, s.keyword, model, owner);
+  const optionStatement = (place: Place, s: A.BlockStatement | A.NormStatement, model: A.ModelNode, owner: A.Statement): void => {
+    keyword(place, s.kind, s.keyword, model, owner);
     if (s.kind === 'block') name('block-kind', s.blockKind, model, owner);
     else name('norm-kind', s.normKind, model, owner);
-    for (const o of s.options) option(o, model, owner);
+    for (const o of s.options) option(s.kind, o, model, owner);
   };
 
   for (const item of file.items) {
     if (item.kind === 'import') {
-      add('keyword', 'import', { start: item.span.start, end: item.span.start + 'import'.length });
+      keyword('file', 'import', { start: item.span.start, end: item.span.start + 'import'.length });
       if (item.path) add('import-path', item.path.value, item.path.span);
       continue;
     }
     const m = item;
-    add('keyword', 'model', { start: m.span.start, end: m.span.start + 'model'.length }, m);
+    keyword('file', 'model', { start: m.span.start, end: m.span.start + 'model'.length }, m);
     name('model-name', m.name, m);
     if (m.extendsName) {
       const at = text.lastIndexOf('extends', m.extendsName.span.start);
-      if (at >= (m.name?.span.end ?? m.span.start)) add('keyword', 'extends', { start: at, end: at + 'extends'.length }, m);
+      if (at >= (m.name?.span.end ?? m.span.start)) keyword('header', 'extends', { start: at, end: at + 'extends'.length }, m);
       name('extends-name', m.extendsName, m);
     }
     for (const s of m.statements) {
       switch (s.kind) {
         case 'input':
-          add('keyword', 'input', s.keyword, m, s);
+          keyword('model', 'input', s.keyword, m, s);
           value(s.size, m, s);
           break;
         case 'classes':
         case 'dropout':
-          add('keyword', s.kind, s.keyword, m, s);
+          keyword('model', s.kind, s.keyword, m, s);
           value(s.value, m, s);
           break;
         case 'stem':
-          add('keyword', 'stem', s.keyword, m, s);
+          keyword('model', 'stem', s.keyword, m, s);
           for (const l of s.layers) {
-            add('keyword', l.kind, l.keyword, m, s);
+            keyword('stem', l.kind, l.keyword, m, s);
             value(l.kernel, m, s);
             if (l.kind === 'conv') value(l.channels, m, s);
-            for (const o of l.options) option(o, m, s);
+            for (const o of l.options) option('stem', o, m, s);
           }
           break;
         case 'block':
         case 'norm':
-          optionStatement(s, m, s);
+          optionStatement('model', s, m, s);
           break;
         case 'shortcut':
-          add('keyword', 'shortcut', s.keyword, m, s);
+          keyword('model', 'shortcut', s.keyword, m, s);
           name('shortcut-kind', s.shortcutKind, m, s);
           break;
         case 'activation':
-          add('keyword', 'activation', s.keyword, m, s);
+          keyword('model', 'activation', s.keyword, m, s);
           name('activation', s.fn, m, s);
           break;
         case 'expect':
-          add('keyword', 'expect', s.keyword, m, s);
-          name('keyword', s.what, m, s);
+          keyword('model', 'expect', s.keyword, m, s);
+          if (s.what) keyword('expect', s.what.text, s.what.span, m, s);
           value(s.value, m, s);
           break;
         case 'stage':
-          add('keyword', 'stage', s.keyword, m, s);
+          keyword('model', 'stage', s.keyword, m, s);
           name('stage-name', s.name, m, s);
           for (const i of s.items) {
-            if (i.kind === 'field') option(i, m, s);
-            else if (i.kind === 'block') optionStatement(i, m, s);
+            if (i.kind === 'field') option('stage', i, m, s);
+            else if (i.kind === 'block') optionStatement('stage', i, m, s);
             else {
-              add('keyword', 'shortcut', i.keyword, m, s);
+              keyword('stage', 'shortcut', i.keyword, m, s);
               name('shortcut-kind', i.shortcutKind, m, s);
             }
           }

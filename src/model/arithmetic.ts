@@ -15,3 +15,20 @@ export function symmetricPadding(kernel: [number, number]): [number, number, num
   const pw = Math.floor(kernel[1] / 2);
   return [ph, pw, ph, pw];
 }
+
+/**
+ * How many of a kernel's offsets along one axis never fall inside the input: taps that
+ * multiply only padding, whatever the image (their weights get no gradient). A 3x3
+ * convolution with padding 1 on a map of 1 has 2 per axis; on a map of 2 at stride 2, 1.
+ * `n` is the input length; the geometry is outputLength's (output o reads input rows
+ * o x stride - padBefore + t for tap t).
+ */
+export function paddingOnlyTaps(n: number, kernel: number, stride: number, padBefore: number, padAfter: number): number {
+  const out = outputLength(n, kernel, stride, padBefore, padAfter);
+  let dead = 0;
+  for (let t = 0; t < kernel; t++) {
+    const first = Math.max(0, Math.ceil((padBefore - t) / stride)); // the first output whose row for tap t is not above the input
+    if (first >= out || first * stride - padBefore + t >= n) dead++;
+  }
+  return dead;
+}

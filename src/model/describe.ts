@@ -19,7 +19,7 @@ export interface ModelDescription {
   input: [number, number, number];
   classes: number | null;
   activation: string;
-  norm: { eps: number; momentum: number };
+  norm: { kind: string; eps: number; momentum: number; groups: number };
   blocks: Record<string, { kind: string; stride: number; shortcut: string }>;
   layers: Record<string, Record<string, unknown>>;
 }
@@ -38,7 +38,7 @@ export function describeModel(model: CheckedModel): ModelDescription {
     name: model.name,
     input: [model.input.c, model.input.h, model.input.w],
     classes: model.classes ?? null,
-    activation: model.activation,
+    activation: model.activation.fn,
     norm: { ...model.norm },
     blocks,
     layers,

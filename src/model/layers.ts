@@ -1,6 +1,9 @@
 import { outputLength, symmetricPadding } from './arithmetic.js';
 import type {
   ActivationLayer,
+  ActivationSpec,
+  GlobalPoolKind,
+  NormSpec,
   ConvLayer,
   Counts,
   DenseLayer,
@@ -24,7 +27,7 @@ const zero: Counts = { params: 0, buffers: 0, macs: 0 };
 
 function withCounts<L extends Layer>(layer: L): L {
   layer.params = paramsOf(layer);
-  layer.buffers = layer.op === 'norm' ? 2 * layer.in.c : 0;
+  layer.buffers = layer.op === 'norm' && layer.kind === 'batch' ? 2 * layer.in.c : 0;
   layer.macs = macsOf(layer);
   return layer;
 }
@@ -64,6 +67,8 @@ function macsOf(layer: Layer): number {
 export interface ConvOptions {
   kernel: [number, number];
   stride?: number;
+  /** 1 unless given; the padding default stays K/2 (callers of a dilated 3x3 pass padding = dilation). */
+  dilation?: number;
   groups?: number;
   bias?: boolean;
   padding?: [number, number, number, number];
@@ -71,21 +76,27 @@ export interface ConvOptions {
 
 export function conv(name: string, input: Shape, outChannels: number, o: ConvOptions): ConvLayer {
   const stride = o.stride ?? 1;
+  const dilation = o.dilation ?? 1;
   const padding = o.padding ?? symmetricPadding(o.kernel);
+  const span = (k: number): number => dilation * (k - 1) + 1;
   const out: Shape = {
     c: outChannels,
-    h: outputLength(input.h, o.kernel[0], stride, padding[0], padding[2]),
-    w: outputLength(input.w, o.kernel[1], stride, padding[1], padding[3]),
+    h: outputLength(input.h, span(o.kernel[0]), stride, padding[0], padding[2]),
+    w: outputLength(input.w, span(o.kernel[1]), stride, padding[1], padding[3]),
   };
-  return withCounts({ op: 'conv', name, in: input, out, kernel: o.kernel, stride, padding, groups: o.groups ?? 1, bias: o.bias ?? false, ...zero });
+  return withCounts({ op: 'conv', name, in: input, out, kernel: o.kernel, stride, dilation, padding, groups: o.groups ?? 1, bias: o.bias ?? false, ...zero });
 }
 
-export function norm(name: string, input: Shape, eps: number, momentum: number): NormLayer {
-  return withCounts({ op: 'norm', name, in: input, out: input, eps, momentum, ...zero });
+/** A batch norm (eps, momentum) or, with `spec.kind` 'group', a group norm of `spec.groups` groups (no buffers). */
+export function norm(name: string, input: Shape, spec: NormSpec): NormLayer {
+  const groups = spec.kind === 'group' ? spec.groups : 1;
+  return withCounts({ op: 'norm', name, in: input, out: input, kind: spec.kind, eps: spec.eps, momentum: spec.momentum, groups, ...zero });
 }
 
-export function activation(name: string, input: Shape, fn: ActivationLayer['fn']): ActivationLayer {
-  return { op: 'act', name, in: input, out: input, fn, ...zero };
+/** The model's activation, or the sigmoid of an SE gate. */
+export function activation(name: string, input: Shape, spec: ActivationSpec | 'sigmoid'): ActivationLayer {
+  const { fn, negativeSlope } = spec === 'sigmoid' ? { fn: 'sigmoid' as const, negativeSlope: 0 } : spec;
+  return { op: 'act', name, in: input, out: input, fn, negativeSlope, ...zero };
 }
 
 export interface PoolOptions {
@@ -107,8 +118,9 @@ export function pool(op: 'maxpool' | 'avgpool', name: string, input: Shape, o: P
   return { op, name, in: input, out, kernel: o.kernel, stride: o.stride, padding, ceilMode, countIncludePad: o.countIncludePad ?? false, ...zero };
 }
 
-export function globalAvgPool(name: string, input: Shape): GlobalPoolLayer {
-  return { op: 'global_avgpool', name, in: input, out: { c: input.c, h: 1, w: 1 }, ...zero };
+/** The head's global pool; `catavgmax` doubles the channels (average's first). */
+export function globalPool(name: string, input: Shape, kind: GlobalPoolKind): GlobalPoolLayer {
+  return { op: 'global_pool', kind, name, in: input, out: { c: kind === 'catavgmax' ? 2 * input.c : input.c, h: 1, w: 1 }, ...zero };
 }
 
 export function dropout(name: string, input: Shape, rate: number): DropoutLayer {
@@ -124,7 +136,7 @@ export function subsamplePad(name: string, input: Shape, outChannels: number, st
   return { op: 'subsample_pad', name, in: input, out, stride, ...zero };
 }
 
-export function squeezeExcitation(name: string, input: Shape, squeezed: number, fn: ActivationLayer['fn']): SqueezeExcitation {
+export function squeezeExcitation(name: string, input: Shape, squeezed: number, fn: ActivationSpec): SqueezeExcitation {
   const pooled: Shape = { c: input.c, h: 1, w: 1 };
   const reduce = conv(`${name}.reduce`, pooled, squeezed, { kernel: [1, 1], bias: true });
   const act = activation(`${name}.act`, reduce.out, fn);

@@ -86,11 +86,13 @@ class Emitter {
       case 'norm':
         return this.norm(layer, x);
       case 'act':
+        if (layer.fn !== 'relu' && layer.fn !== 'sigmoid') throw new Error(`internal: the ONNX target has no ${layer.fn} yet (${layer.name})`);
         return this.g.node(layer.fn === 'relu' ? 'Relu' : 'Sigmoid', [x], layer.name);
       case 'maxpool':
       case 'avgpool':
         return this.pool(layer, x);
-      case 'global_avgpool':
+      case 'global_pool':
+        if (layer.kind !== 'avg') throw new Error(`internal: the ONNX target has no ${layer.kind} global pool yet (${layer.name})`);
         return this.g.node('GlobalAveragePool', [x], layer.name);
       case 'dropout':
         // Identity at inference (Dropout's training_mode defaults to false); kept in the

@@ -3,7 +3,9 @@ import type { Block, CheckedModel, ConvLayer, DenseLayer, Layer, NormLayer, Pool
 import { walkLayers } from '../model/walk.js';
 import type { WeightLookup, WeightSet } from '../weights/init.js';
 import type { Code } from '../diagnostics/codes.js';
+import { readInputFile } from '../io/read.js';
 import { OnnxError } from './errors.js';
+import { externalLocation, externalTensorData, readExternalTensorData, type ExternalTensorData } from './external-data.js';
 import { DataType, onnx, type DecodedAttribute as AttributeProto, type DecodedGraph, type DecodedNode as NodeProto, type DecodedTensor as TensorProto } from './proto.js';
 
 /**
@@ -24,8 +26,8 @@ import { DataType, onnx, type DecodedAttribute as AttributeProto, type DecodedGr
  * constant folding). Such a norm is rebuilt as the function it computed: the outputs are
  * the same, but the running statistics the network was trained with are not in the file.
  */
-export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel): WeightSet {
-  const source = importOnnxWeightSource(bytes, model);
+export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel, options: MatchOptions = {}): WeightSet {
+  const source = importOnnxWeightSource(bytes, model, options);
   const weights: WeightSet = new Map();
   for (const { layer } of walkLayers(model)) for (const t of layerTensors(layer)) weights.set(t.name, source.get(t.name)!);
   return weights;
@@ -36,9 +38,9 @@ export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel): Weigh
  * asked for, each time into a new array: a streaming writer then holds the file and one
  * tensor, never the model twice.
  */
-export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel): WeightLookup {
-  const net = OnnxNet.parse(bytes);
-  const bindings = new Matcher(net, model).run();
+export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
+  const net = OnnxNet.parse(bytes, options.path);
+  const bindings = new Matcher(net, model, options.maxSteps ?? maxMatchSteps(model)).run();
   const layerOf = new Map<string, string>();
   for (const { layer } of walkLayers(model)) {
     for (const t of layerTensors(layer)) {
@@ -55,6 +57,28 @@ export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel): 
     },
     fresh: true,
   };
+}
+
+export interface MatchOptions {
+  /** The most steps of matching before giving up with R0507 (`maxMatchSteps(model)` unless set). */
+  maxSteps?: number;
+  /** The path of the file the bytes are, whose folder holds its external data (a tensor stored there is R0505 without it). */
+  path?: string;
+}
+
+/**
+ * The weights of the ONNX file at `path` (read as src/io reads every weights file: a regular
+ * file, at most 2 GiB), matched as importOnnxWeightSource; tensors stored as external data
+ * are read from the files the model names in its folder (external-data.ts), each when asked
+ * for. Throws OnnxError and FileError.
+ */
+export function readOnnxWeightSource(path: string, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
+  return importOnnxWeightSource(readInputFile(path, 'weights'), model, { ...options, path });
+}
+
+/** readOnnxWeightSource's weights, all decoded. */
+export function readOnnxWeights(path: string, model: CheckedModel, options: MatchOptions = {}): WeightSet {
+  return importOnnxWeights(readInputFile(path, 'weights'), model, { ...options, path });
 }
 
 /**
@@ -93,6 +117,45 @@ function int(node: NodeProto, name: string, fallback: number): number {
 const same = (a: readonly number[] | undefined, b: readonly number[]): boolean => a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 const dimsText = (d: readonly number[]): string => (d.length === 0 ? 'a scalar' : d.join('x'));
 
+/**
+ * A node on a cycle, or undefined when the nodes can be ordered so that each reads only what
+ * earlier ones made: Kahn's algorithm, linear in the graph, whatever order the file lists
+ * its nodes in (files may list them out of order).
+ */
+function nodeOnCycle(nodes: NodeProto[], producers: Map<string, NodeProto>): NodeProto | undefined {
+  const waiting = new Map<NodeProto, number>();
+  const readers = new Map<NodeProto, NodeProto[]>();
+  for (const node of nodes) {
+    let count = 0;
+    for (const input of node.input) {
+      const producer = input ? producers.get(input) : undefined;
+      if (!producer) continue;
+      count++;
+      const list = readers.get(producer);
+      if (list) list.push(node);
+      else readers.set(producer, [node]);
+    }
+    waiting.set(node, count);
+  }
+  const ready = nodes.filter((n) => waiting.get(n) === 0);
+  for (let i = 0; i < ready.length; i++) {
+    for (const reader of readers.get(ready[i]!) ?? []) {
+      const left = waiting.get(reader)! - 1;
+      waiting.set(reader, left);
+      if (left === 0) ready.push(reader);
+    }
+  }
+  if (ready.length === nodes.length) return undefined;
+  // Every node left waits for a node left: walking back along them must come round.
+  const seen = new Set<NodeProto>();
+  let node = nodes.find((n) => waiting.get(n)! > 0);
+  while (node && !seen.has(node)) {
+    seen.add(node);
+    node = node.input.map((i) => (i ? producers.get(i) : undefined)).find((p) => p !== undefined && waiting.get(p)! > 0);
+  }
+  return node;
+}
+
 /** The parsed file: nodes indexed by the values they consume, tensors by name. */
 class OnnxNet {
   readonly consumers = new Map<string, NodeProto[]>();
@@ -101,7 +164,10 @@ class OnnxNet {
   readonly outputs = new Set<string>();
   input = '';
 
-  static parse(bytes: Uint8Array): OnnxNet {
+  /** The file's path, against which external data locations resolve; undefined for bytes from elsewhere. */
+  path: string | undefined;
+
+  static parse(bytes: Uint8Array, path?: string): OnnxNet {
     let model: ReturnType<typeof onnx.ModelProto.decode>;
     try {
       model = onnx.ModelProto.decode(bytes);
@@ -112,7 +178,24 @@ class OnnxNet {
     const graph = model.graph as DecodedGraph | null;
     if (!graph || graph.node.length === 0) throw new OnnxError('R0502', 'the weights file is not an ONNX model: it has no graph');
     const net = new OnnxNet();
+    net.path = path;
     for (const t of graph.initializer as TensorProto[]) net.tensors.set(t.name, t);
+    // ONNX's own rules, which the matcher relies on: every value is made by one node, and
+    // the graph has no cycle. A file that breaks them is refused here, before any matching.
+    for (const node of graph.node as NodeProto[]) {
+      for (const out of node.output) {
+        if (!out) continue;
+        const other = net.producers.get(out);
+        if (other) {
+          throw new OnnxError('R0508', `the weights file's graph makes '${out}' twice (nodes '${other.name || other.opType}' and '${node.name || node.opType}')`, undefined, 'export the model again; in ONNX every value is made by exactly one node');
+        }
+        net.producers.set(out, node);
+      }
+    }
+    const cyclic = nodeOnCycle(graph.node as NodeProto[], net.producers);
+    if (cyclic) {
+      throw new OnnxError('R0509', `the weights file's graph has a cycle: node '${cyclic.name || cyclic.opType}' depends on its own output`, undefined, 'export the model again; an ONNX graph has no cycles');
+    }
     for (const node of graph.node as NodeProto[]) {
       // Constants some exporters use for weights count as tensors, and so does an Identity
       // of a tensor: PyTorch's exporter stores equal tensors once and gives the others as
@@ -125,7 +208,6 @@ class OnnxNet {
             ? net.tensors.get(node.input[0])
             : undefined;
       if (value) net.tensors.set(node.output[0]!, value);
-      for (const out of node.output) net.producers.set(out, node);
       for (const input of node.input) {
         if (!input) continue;
         const list = net.consumers.get(input) ?? [];
@@ -145,45 +227,112 @@ class OnnxNet {
     return t ? t.dims.map(toNumber) : undefined;
   }
 
-  /** Nodes that consume `value`, looking through nodes that do not change values; `via` is what each node reads. */
-  next(value: string, seen = new Set<string>()): { node: NodeProto; via: string }[] {
-    if (seen.has(value)) return [];
-    seen.add(value);
+  private readonly nextCache = new Map<string, { node: NodeProto; via: string }[]>();
+
+  /**
+   * Nodes that consume `value`, looking through nodes that do not change values; `via` is
+   * what each node reads. In the order a depth-first walk finds them; each value is visited
+   * once, so this ends on any graph. Kept per value: the matcher asks again and again.
+   */
+  next(value: string): { node: NodeProto; via: string }[] {
+    const known = this.nextCache.get(value);
+    if (known) return known;
     const found: { node: NodeProto; via: string }[] = [];
-    for (const node of this.consumers.get(value) ?? []) {
-      if (transparent.has(node.opType) && node.input[0] === value) found.push(...this.next(node.output[0]!, seen));
-      else found.push({ node, via: value });
+    const seen = new Set<string>();
+    const stack: { nodes: NodeProto[]; i: number; via: string }[] = [];
+    const enter = (v: string): void => {
+      if (seen.has(v)) return;
+      seen.add(v);
+      stack.push({ nodes: this.consumers.get(v) ?? [], i: 0, via: v });
+    };
+    enter(value);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const node = top.nodes[top.i++];
+      if (!node) stack.pop();
+      else if (transparent.has(node.opType) && node.input[0] === top.via) enter(node.output[0]!);
+      else found.push({ node, via: top.via });
     }
+    this.nextCache.set(value, found);
     return found;
   }
 
   /** Whether `value` is (or leads, through value-preserving nodes, to) an output of the graph. */
   reachesOutput(value: string): boolean {
-    if (this.outputs.has(value)) return true;
-    return (this.consumers.get(value) ?? []).some((n) => transparent.has(n.opType) && n.input[0] === value && this.reachesOutput(n.output[0]!));
+    const seen = new Set([value]);
+    const queue = [value];
+    for (let i = 0; i < queue.length; i++) {
+      const v = queue[i]!;
+      if (this.outputs.has(v)) return true;
+      for (const n of this.consumers.get(v) ?? []) {
+        const out = n.output[0];
+        if (transparent.has(n.opType) && n.input[0] === v && out && !seen.has(out)) {
+          seen.add(out);
+          queue.push(out);
+        }
+      }
+    }
+    return false;
   }
 
-  /** Whether `value` is computed from `source` by nodes without parameters (a zero-padding shortcut). */
-  derivesWithoutParameters(value: string, source: string, depth = 0): boolean {
-    if (value === source) return true;
-    const node = this.producers.get(value);
-    if (!node || depth > 32 || parameterized.has(node.opType)) return false;
-    return node.input.some((i) => i && !this.tensors.has(i) && this.derivesWithoutParameters(i, source, depth + 1));
+  /**
+   * Whether `value` is computed from `source` by nodes without parameters (a zero-padding
+   * shortcut), within 32 nodes: a walk back along producers, each value visited once.
+   */
+  derivesWithoutParameters(value: string, source: string): boolean {
+    const depth = new Map([[value, 0]]);
+    const queue = [value];
+    for (let i = 0; i < queue.length; i++) {
+      const v = queue[i]!;
+      if (v === source) return true;
+      const node = this.producers.get(v);
+      const d = depth.get(v)!;
+      if (!node || d >= 32 || parameterized.has(node.opType)) continue;
+      for (const input of node.input) {
+        if (!input || this.tensors.has(input) || depth.has(input)) continue;
+        depth.set(input, d + 1);
+        queue.push(input);
+      }
+    }
+    return false;
   }
 
-  /** Throws unless the tensor is stored in a form `values` reads (inside the file, float32 or float64, complete). */
+  /** Whether `a` is `b`, or `b` passed through value-preserving nodes (walked back along producers). */
+  sameValue(a: string, b: string): boolean {
+    const seen = new Set<string>();
+    for (let v: string | undefined = a; v !== undefined && !seen.has(v); ) {
+      if (v === b) return true;
+      seen.add(v);
+      const node = this.producers.get(v);
+      v = node && transparent.has(node.opType) ? node.input[0] : undefined;
+    }
+    return false;
+  }
+
+  /** The external data of each tensor checked so far (by the file's tensor name). */
+  private readonly external = new Map<string, ExternalTensorData>();
+
+  /**
+   * Throws unless the tensor is stored in a form `values` reads: float32 or float64,
+   * complete, inside the file or in external data beside it (external-data.ts: R0510–R0512,
+   * and FileError R0813, R0811, R0101 for its data file).
+   */
   checkStorage(b: Binding, layer: string): void {
     if ('fill' in b) return;
     const t = this.tensors.get(b.theirs)!;
-    if (t.dataLocation === 1) {
-      throw new OnnxError('R0505', `'${t.name}' is stored outside the file (external data), which resnetc does not read`, layer, 'save the model with its weights inside the file');
-    }
     if (t.dataType !== DataType.FLOAT && t.dataType !== DataType.DOUBLE) {
       throw new OnnxError('R0505', `'${t.name}' holds data type ${t.dataType}; resnetc reads float32 and float64 weights`, layer);
     }
     const expected = t.dims.map(toNumber).reduce((a, c) => a * c, 1);
-    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     const width = t.dataType === DataType.FLOAT ? 4 : 8;
+    if (t.dataLocation === externalLocation) {
+      if (this.path === undefined) {
+        throw new OnnxError('R0505', `'${t.name}' is stored outside the file (external data), and the file's folder is not known`, layer, 'read the model from its path (readOnnxWeights), where its external data lies');
+      }
+      if (!this.external.has(t.name)) this.external.set(t.name, externalTensorData(t, this.path, expected * width, layer));
+      return;
+    }
+    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     const stored = raw ? raw.length / width : t.dataType === DataType.FLOAT ? t.floatData.length : t.doubleData.length;
     if (stored !== expected) throw new OnnxError('R0505', `'${t.name}' holds ${stored} values but its shape says ${expected}`, layer);
   }
@@ -193,12 +342,14 @@ class OnnxNet {
     if ('fill' in b) return new Float32Array(b.length).fill(b.fill);
     this.checkStorage(b, layer);
     const t = this.tensors.get(b.theirs)!;
+    const ref = this.external.get(t.name);
+    // Bytes of their own (a copy of raw_data, or read from the data file), so the array may be handed out.
+    const own = ref ? readExternalTensorData(ref, t, layer) : t.rawData && t.rawData.length > 0 ? new Uint8Array(t.rawData) : undefined;
     let values: Float32Array;
-    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     if (t.dataType === DataType.FLOAT) {
-      values = raw ? new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : Float32Array.from(t.floatData);
+      values = own ? new Float32Array(own.buffer, own.byteOffset, own.byteLength / 4) : Float32Array.from(t.floatData);
     } else {
-      values = Float32Array.from(raw ? new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : t.doubleData);
+      values = Float32Array.from(own ? new Float64Array(own.buffer, own.byteOffset, own.byteLength / 8) : t.doubleData);
     }
     if (!b.transpose) return values;
     const [rows, cols] = b.transpose;
@@ -216,13 +367,29 @@ interface Failure {
   help?: string;
 }
 
+/**
+ * The most steps of matching (a candidate node looked at, a reading extended) tried before
+ * giving up (R0507): 100,000 and 100 per layer of the spec. Matching a network's own export
+ * takes two or three a layer (ResNet-152: about 1,100 for its 500 layers); the bound only
+ * stops graphs built to be ambiguous, in seconds (a step costs some 10 to 60 µs).
+ */
+export function maxMatchSteps(model: CheckedModel): number {
+  let layers = 0;
+  for (const _ of walkLayers(model)) layers++;
+  return matchSteps.base + matchSteps.perLayer * layers;
+}
+
+export const matchSteps = { base: 100_000, perLayer: 100 } as const;
+
 class Matcher {
   private readonly rank = new Map<string, number>();
   private failure: Failure | undefined;
+  private steps = 0;
 
   constructor(
     private readonly net: OnnxNet,
     private readonly model: CheckedModel,
+    private readonly maxSteps: number,
   ) {
     let i = 0;
     for (const { layer } of walkLayers(model)) {
@@ -232,34 +399,66 @@ class Matcher {
     }
   }
 
-  /** Our tensor names → the file's tensors; throws the most advanced failure when nothing matches. */
+  /**
+   * Our tensor names → the file's tensors; throws the most advanced failure when nothing
+   * matches. The spec is read unit by unit (the stem, each block, the ending, the head);
+   * what a unit matches depends only on the value it starts from, so each unit keeps one
+   * reading per value it can end at: the work is polynomial in the graph's size however
+   * ambiguous the graph (a depth-first search over readings was exponential), and bounded
+   * by `maxMatchSteps` besides (R0507).
+   */
   run(): Map<string, Binding> {
     type Unit = (v: string) => Match[];
     const units: Unit[] = [(v) => this.path(this.model.stem, v)];
     for (const stage of this.model.stages) for (const block of stage.blocks) units.push((v) => this.block(block, v));
     units.push((v) => this.path(this.model.final, v));
     units.push((v) => this.path(this.model.head?.layers ?? [], v));
-    const last = [...walkLayers(this.model)].at(-1)!.layer;
+    let last: Layer | undefined;
+    for (const { layer } of walkLayers(this.model)) last = layer;
 
-    const search = (i: number, v: string, bound: [string, Binding][]): [string, Binding][] | undefined => {
-      if (i === units.length) {
-        if (this.net.reachesOutput(v)) return bound;
-        const after = this.net.next(v).map((n) => n.node.opType);
-        this.fail(last, 'R0506', `the weights file's network goes on after the spec's last layer '${last.name}' (with ${after.join(', ') || 'nothing'})`, 'the file has more layers than the spec: check the stages and the head');
-        return undefined;
-      }
-      for (const m of units[i]!(v)) {
-        const found = search(i + 1, m.end, [...bound, ...m.bound]);
-        if (found) return found;
-      }
-      return undefined;
-    };
-    const found = search(0, this.net.input, []);
-    if (!found) {
-      const f = this.failure!;
-      throw new OnnxError(f.code, `${f.layer}: ${f.message}`, f.layer, f.help ?? 'the weights file must describe the same network as the spec');
+    /** Per unit: each value it can end at, with the value it started from and what it bound. */
+    const steps: Map<string, { from: string; bound: [string, Binding][] }>[] = [];
+    let frontier: Iterable<string> = [this.net.input];
+    for (const unit of units) {
+      const reached = new Map<string, { from: string; bound: [string, Binding][] }>();
+      for (const v of frontier) for (const m of unit(v)) if (!reached.has(m.end)) reached.set(m.end, { from: v, bound: m.bound });
+      if (reached.size === 0) throw this.failed();
+      steps.push(reached);
+      frontier = reached.keys();
     }
-    return new Map(found);
+    const found = [...steps[steps.length - 1]!.keys()].find((v) => this.net.reachesOutput(v));
+    if (found === undefined) {
+      const v = steps[steps.length - 1]!.keys().next().value!;
+      const after = this.net.next(v).map((n) => n.node.opType);
+      this.fail(last!, 'R0506', `the weights file's network goes on after the spec's last layer '${last!.name}' (with ${after.join(', ') || 'nothing'})`, 'the file has more layers than the spec: check the stages and the head');
+      throw this.failed();
+    }
+    const bindings = new Map<string, Binding>();
+    let end = found;
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const reading = steps[i]!.get(end)!;
+      for (const [name, binding] of reading.bound) bindings.set(name, binding);
+      end = reading.from;
+    }
+    return bindings;
+  }
+
+  /** The most advanced failure, as the error to throw. */
+  private failed(): OnnxError {
+    const f: Failure = this.failure ?? { rank: 0, code: 'R0503', layer: this.model.name, message: "the weights file's network differs from the spec" };
+    return new OnnxError(f.code, `${f.layer}: ${f.message}`, f.layer, f.help ?? 'the weights file must describe the same network as the spec');
+  }
+
+  /** Counts a step of matching; throws R0507 past the bound. */
+  private step(): void {
+    if (++this.steps > this.maxSteps) {
+      throw new OnnxError(
+        'R0507',
+        `the weights file's graph is too ambiguous to match: ${this.maxSteps.toLocaleString('en-US')} readings of it were tried (nodes that read the same value and look alike)`,
+        undefined,
+        'export the model again without duplicated nodes',
+      );
+    }
   }
 
   private fail(layer: Layer, code: Code, message: string, help?: string): [] {
@@ -272,29 +471,33 @@ class Matcher {
   }
 
   /**
-   * All the ways a sequence of layers reads from `v`. A convolution followed by a norm may
-   * also be one Conv with a bias: the norm folded into it (see `conv`).
+   * All the ways a sequence of layers reads from `v`, one per value they can end at. A
+   * convolution followed by a norm may also be one Conv with a bias: the norm folded into
+   * it (see `conv`).
    */
   path(layers: readonly Layer[], v: string): Match[] {
-    const results: Match[] = [];
-    const walk = (i: number, m: Match): void => {
-      const layer = layers[i];
-      if (!layer) {
-        results.push(m);
-        return;
-      }
-      for (const n of this.layer(layer, m.end)) walk(i + 1, { end: n.end, bound: [...m.bound, ...n.bound] });
-      const next = layers[i + 1];
-      if (layer.op === 'conv' && !layer.bias && next?.op === 'norm') {
-        for (const n of this.conv(layer, m.end, next)) walk(i + 2, { end: n.end, bound: [...m.bound, ...n.bound] });
-      }
+    // reached[i]: after the first i layers, each value reached with what was bound on the way.
+    const reached = Array.from({ length: layers.length + 1 }, () => new Map<string, [string, Binding][]>());
+    reached[0]!.set(v, []);
+    const add = (i: number, end: string, bound: [string, Binding][], more: [string, Binding][]): void => {
+      this.step();
+      if (!reached[i]!.has(end)) reached[i]!.set(end, [...bound, ...more]);
     };
-    walk(0, { end: v, bound: [] });
-    return results;
+    for (const [i, layer] of layers.entries()) {
+      for (const [end, bound] of reached[i]!) {
+        for (const n of this.layer(layer, end)) add(i + 1, n.end, bound, n.bound);
+        const next = layers[i + 1];
+        if (layer.op === 'conv' && !layer.bias && next?.op === 'norm') {
+          for (const n of this.conv(layer, end, next)) add(i + 2, n.end, bound, n.bound);
+        }
+      }
+    }
+    return [...reached[layers.length]!].map(([end, bound]) => ({ end, bound }));
   }
 
+  /** The ways a block reads from `x`, one per value it can end at. */
   block(block: Block, x: string): Match[] {
-    const results: Match[] = [];
+    const results = new Map<string, Match>();
     for (const pre of this.path(block.preactivation, x)) {
       for (const branch of this.path(block.branch, pre.end)) {
         const adds = (this.net.consumers.get(branch.end) ?? []).filter((n) => n.opType === 'Add' || n.opType === 'Sum');
@@ -303,17 +506,21 @@ class Matcher {
           this.fail(last, 'R0503', `expected the residual branch to end in an addition; the file has ${this.describeNext(branch.end)}`);
         }
         for (const add of adds) {
-          if (add.input.length !== 2) continue;
+          if (add.input.length !== 2) {
+            this.fail(block.branch.at(-1)!, 'R0503', `expected the residual branch to be added to the shortcut; the file's ${add.opType} '${add.name}' sums ${add.input.length} values`);
+            continue;
+          }
           const other = add.input[0] === branch.end ? add.input[1]! : add.input[0]!;
           for (const shortcut of this.shortcut(block, x, pre.end, other)) {
             for (const after of this.path(block.after, add.output[0]!)) {
-              results.push({ end: after.end, bound: [...pre.bound, ...branch.bound, ...shortcut.bound, ...after.bound] });
+              this.step();
+              if (!results.has(after.end)) results.set(after.end, { end: after.end, bound: [...pre.bound, ...branch.bound, ...shortcut.bound, ...after.bound] });
             }
           }
         }
       }
     }
-    return results;
+    return [...results.values()];
   }
 
   /** The shortcut's matches that end at `other`, the Add's second input. */
@@ -333,9 +540,7 @@ class Matcher {
   }
 
   private sameValue(a: string, b: string): boolean {
-    if (a === b) return true;
-    const node = this.net.producers.get(a);
-    return node !== undefined && transparent.has(node.opType) && this.sameValue(node.input[0]!, b);
+    return this.net.sameValue(a, b);
   }
 
   private describeValue(v: string): string {
@@ -351,6 +556,7 @@ class Matcher {
   /** Candidate nodes of one of the op types reading `v`; a failure naming what was found instead. */
   private candidates(layer: Layer, v: string, ops: readonly string[], what: string): NodeProto[] {
     const found = this.net.next(v).filter((n) => ops.includes(n.node.opType) && n.node.input[0] === n.via).map((n) => n.node);
+    for (let i = 0; i < found.length; i++) this.step();
     if (found.length === 0) this.fail(layer, 'R0503', `expected ${what}; the file has ${this.describeNext(v)}`);
     return found;
   }
@@ -368,7 +574,7 @@ class Matcher {
       case 'maxpool':
       case 'avgpool':
         return this.pool(layer, v);
-      case 'global_avgpool':
+      case 'global_pool':
         return this.candidates(layer, v, ['GlobalAveragePool', 'ReduceMean'], 'a global average pool').map((n) => ({ end: n.output[0]!, bound: [] }));
       case 'dropout':
         return [{ end: v, bound: [] }];

@@ -1,6 +1,6 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import type { ByteSink } from '../io/write.js';
+import { describeBytes } from '../io/read.js';
 import { OnnxError } from './errors.js';
 import { byteLength, type Initializer, type OnnxGraph } from './graph.js';
 import { irVersionFor } from './opset.js';
@@ -13,11 +13,13 @@ import { field, onnx } from './proto.js';
  * from the weights' own memory. Protobuf lets a message's fields come in any order, so the
  * graph is its non-initialiser fields followed by the initialisers, each of whose length
  * is known before its values are computed.
+ *
+ * So is the whole file's size, and a protobuf message cannot pass 2 GiB: planModel decides,
+ * before any value is computed, whether the tensors go inside the model or into an external
+ * data file beside it (ONNX's layout: docs/onnx.md, onnx/docs/ExternalData.md).
  */
 
-export interface ByteSink {
-  write(chunk: Uint8Array): void;
-}
+export type { ByteSink } from '../io/write.js';
 
 export interface ModelMeta {
   opset: number;
@@ -48,14 +50,84 @@ function tag(fieldNumber: number): Uint8Array {
   return varint((fieldNumber << 3) | 2);
 }
 
-interface Framed {
-  /** Everything of the model except the initialisers' raw bytes, in order, as chunks. */
-  head: Uint8Array[];
-  tensors: { init: Initializer; header: Uint8Array; rawLength: number }[];
-  size: number;
+/** The largest ONNX file (a protobuf message) runtimes parse: 2 GiB - 1 byte (protobuf's int limit). */
+export const maxModelBytes = 2 ** 31 - 1;
+
+/** Tensors of at least this many bytes go to the external data file (onnx's `size_threshold` default); smaller ones stay inside the model. */
+export const externalDataThreshold = 1024;
+
+/**
+ * Where each tensor's bytes start in the external data file: a multiple of the page size
+ * (4 KiB), as the ONNX spec asks so that runtimes can map the file into memory, and for
+ * tensors of 1 MiB or more of 64 KiB (Windows' allocation granularity). The gaps are zeros.
+ */
+export function externalDataAlignment(length: number): number {
+  return length >= 1 << 20 ? 1 << 16 : 1 << 12;
 }
 
-function frame(graph: OnnxGraph, meta: ModelMeta): Framed {
+/**
+ * Whether tensors go to an external data file: `auto` when the model would pass
+ * maxModelBytes, `always`, or `never` (a model over the limit is then refused, R0513).
+ */
+export type ExternalDataMode = 'auto' | 'always' | 'never';
+
+export interface PlanOptions {
+  externalData?: ExternalDataMode;
+  /** The external data file's path relative to the model's folder (its `location`); needed unless `never`. */
+  location?: string;
+  /** The largest model file; maxModelBytes unless set (tests set less). */
+  limit?: number;
+}
+
+/** One initialiser: what the model holds of it, and where its values go. */
+interface PlannedTensor {
+  init: Initializer;
+  /** Bytes of its values (the shape times the element's width). */
+  rawLength: number;
+  /** Its entry in the model: up to the raw bytes (inside), or whole (external). */
+  header: Uint8Array;
+  /** Its offset in the external data file; undefined when the values are inside the model. */
+  offset?: number;
+}
+
+/** A model laid out, sizes known, nothing computed yet. */
+export interface ModelPlan {
+  /** Everything of the model before the initialisers, in order, as chunks. */
+  head: Uint8Array[];
+  tensors: PlannedTensor[];
+  /** The model file's size in bytes. */
+  modelBytes: number;
+  /** The external data file, when tensors go there: its location and size in bytes. */
+  data?: { location: string; bytes: number };
+}
+
+/**
+ * The model's layout: every tensor inside it when it fits in `limit` bytes (and `always`
+ * is not asked), otherwise the tensors of externalDataThreshold bytes or more in the data
+ * file at `location`, each at an aligned offset (externalDataAlignment), in execution order.
+ * Throws OnnxError R0513 when the model passes the limit and `never` is asked, or when even
+ * the model without those tensors would.
+ */
+export function planModel(graph: OnnxGraph, meta: ModelMeta, options: PlanOptions = {}): ModelPlan {
+  const mode = options.externalData ?? 'auto';
+  const limit = options.limit ?? maxModelBytes;
+  const inside = frame(graph, meta, undefined);
+  if (mode === 'never' || (mode === 'auto' && inside.modelBytes <= limit)) {
+    if (inside.modelBytes > limit) {
+      throw new OnnxError('R0513', `the model is ${describeBytes(inside.modelBytes)}, more than the ${describeBytes(limit + 1)} an ONNX file can hold`, undefined, 'write it to a file (`resnetc compile`), which puts the weights in an external data file beside the model');
+    }
+    return inside;
+  }
+  if (options.location === undefined) throw new Error('an external data file needs a location');
+  const external = frame(graph, meta, options.location);
+  if (external.modelBytes > limit) {
+    throw new OnnxError('R0513', `the model's graph alone, without its weights, is ${describeBytes(external.modelBytes)}, more than the ${describeBytes(limit + 1)} an ONNX file can hold`, undefined, 'make the spec smaller (fewer blocks or stages)');
+  }
+  return external;
+}
+
+/** The model framed with its tensors inside (`location` undefined) or in the data file at `location`. */
+function frame(graph: OnnxGraph, meta: ModelMeta, location: string | undefined): ModelPlan {
   const header = onnx.ModelProto.encode({
     irVersion: irVersionFor(meta.opset),
     opsetImport: [{ domain: '', version: meta.opset }],
@@ -71,21 +143,40 @@ function frame(graph: OnnxGraph, meta: ModelMeta): Framed {
     ...(graph.docString ? { docString: graph.docString } : {}),
   }).finish();
 
-  const tensors: Framed['tensors'] = [];
+  const tensors: PlannedTensor[] = [];
   let graphLength = body.length;
+  let dataBytes = 0;
   for (const init of graph.initializers) {
     const rawLength = byteLength(init);
-    // TensorProto: dims, data_type and name by onnx-proto, raw_data (field 9) appended here.
-    const tensorHeader = onnx.TensorProto.encode({ dims: init.dims, dataType: init.dataType, name: init.name }).finish();
-    const tensorLength = tensorHeader.length + tag(field.tensorRawData).length + varintLength(rawLength) + rawLength;
-    const entryHeader = concat([tag(field.graphInitializer), varint(tensorLength), tensorHeader, tag(field.tensorRawData), varint(rawLength)]);
-    tensors.push({ init, header: entryHeader, rawLength });
-    graphLength += entryHeader.length + rawLength;
+    const fields = { dims: init.dims, dataType: init.dataType, name: init.name };
+    if (location !== undefined && rawLength >= externalDataThreshold) {
+      // TensorProto with data_location EXTERNAL and external_data entries, as onnx's save_model writes them.
+      const offset = alignUp(dataBytes, externalDataAlignment(rawLength));
+      dataBytes = offset + rawLength;
+      const externalData = [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(rawLength) },
+      ];
+      const tensor = onnx.TensorProto.encode({ ...fields, externalData, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL }).finish();
+      const entry = concat([tag(field.graphInitializer), varint(tensor.length), tensor]);
+      tensors.push({ init, rawLength, header: entry, offset });
+      graphLength += entry.length;
+    } else {
+      // TensorProto: dims, data_type and name by onnx-proto, raw_data (field 9) appended here.
+      const tensorHeader = onnx.TensorProto.encode(fields).finish();
+      const tensorLength = tensorHeader.length + tag(field.tensorRawData).length + varintLength(rawLength) + rawLength;
+      const entry = concat([tag(field.graphInitializer), varint(tensorLength), tensorHeader, tag(field.tensorRawData), varint(rawLength)]);
+      tensors.push({ init, rawLength, header: entry });
+      graphLength += entry.length + rawLength;
+    }
   }
   const head = [header, tag(field.modelGraph), varint(graphLength), body];
-  const size = head.reduce((a, c) => a + c.length, 0) + graphLength - body.length;
-  return { head, tensors, size };
+  const modelBytes = head.reduce((a, c) => a + c.length, 0) + graphLength - body.length;
+  return { head, tensors, modelBytes, ...(location !== undefined && dataBytes > 0 ? { data: { location, bytes: dataBytes } } : {}) };
 }
+
+const alignUp = (n: number, alignment: number): number => Math.ceil(n / alignment) * alignment;
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
@@ -109,98 +200,45 @@ function rawBytes(values: Float32Array | BigInt64Array): Uint8Array {
   return swapped;
 }
 
-/** The model's size in bytes, known before any weight is computed. */
-export function modelSize(graph: OnnxGraph, meta: ModelMeta): number {
-  return frame(graph, meta).size;
+/** A tensor's values as raw bytes, checked against the length its shape gives. */
+function valuesOf(t: PlannedTensor): Uint8Array {
+  const raw = rawBytes(t.init.values());
+  if (raw.length !== t.rawLength) throw new Error(`initialiser '${t.init.name}' has ${raw.length} bytes, its shape says ${t.rawLength}`);
+  return raw;
 }
 
-/** Writes the model to the sink, one initialiser at a time; returns the bytes written. */
-export function writeModel(graph: OnnxGraph, meta: ModelMeta, sink: ByteSink): number {
-  const framed = frame(graph, meta);
-  for (const chunk of framed.head) sink.write(chunk);
-  for (const { init, header, rawLength } of framed.tensors) {
-    sink.write(header);
-    const raw = rawBytes(init.values());
-    if (raw.length !== rawLength) throw new Error(`initialiser '${init.name}' has ${raw.length} bytes, its shape says ${rawLength}`);
-    sink.write(raw);
+/** Writes the model file to the sink, with the values of the tensors planned inside it; returns the bytes written. */
+export function writeModel(plan: ModelPlan, sink: ByteSink): number {
+  for (const chunk of plan.head) sink.write(chunk);
+  for (const t of plan.tensors) {
+    sink.write(t.header);
+    if (t.offset === undefined) sink.write(valuesOf(t));
   }
-  return framed.size;
+  return plan.modelBytes;
 }
 
-/** The whole model in one buffer, allocated once at its final size. */
-export function serializeModel(graph: OnnxGraph, meta: ModelMeta): Uint8Array {
-  const framed = frame(graph, meta);
-  const out = new Uint8Array(framed.size);
+/** Writes the external data file to the sink: the values of the tensors planned there, at their offsets; returns the bytes written. */
+export function writeExternalData(plan: ModelPlan, sink: ByteSink): number {
   let at = 0;
-  const sink: ByteSink = {
+  for (const t of plan.tensors) {
+    if (t.offset === undefined) continue;
+    if (t.offset > at) sink.write(new Uint8Array(t.offset - at));
+    sink.write(valuesOf(t));
+    at = t.offset + t.rawLength;
+  }
+  return at;
+}
+
+/** The whole model in one buffer, allocated once at its final size; every tensor inside (R0513 past maxModelBytes). */
+export function serializeModel(graph: OnnxGraph, meta: ModelMeta): Uint8Array {
+  const plan = planModel(graph, meta, { externalData: 'never' });
+  const out = new Uint8Array(plan.modelBytes);
+  let at = 0;
+  writeModel(plan, {
     write(chunk) {
       out.set(chunk, at);
       at += chunk.length;
     },
-  };
-  for (const chunk of framed.head) sink.write(chunk);
-  for (const { init, header } of framed.tensors) {
-    sink.write(header);
-    sink.write(rawBytes(init.values()));
-  }
+  });
   return out;
-}
-
-/**
- * Writes to `path` through a temporary file in the same folder, renamed into place only when
- * everything was written: a failed compile leaves neither a partial file nor the temporary.
- * Small chunks are gathered into a buffer; weight tensors go to the file directly.
- */
-export function writeModelFile(path: string, write: (sink: ByteSink) => void): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(temp, 'wx');
-  } catch (e) {
-    throw new OnnxError('R0903', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const buffer = new Uint8Array(1 << 16);
-  let used = 0;
-  const flush = (): void => {
-    let done = 0;
-    while (done < used) done += writeSync(fd, buffer, done, used - done);
-    used = 0;
-  };
-  const sink: ByteSink = {
-    write(chunk) {
-      if (chunk.length <= buffer.length - used) {
-        buffer.set(chunk, used);
-        used += chunk.length;
-        return;
-      }
-      flush();
-      if (chunk.length < buffer.length) {
-        buffer.set(chunk, 0);
-        used = chunk.length;
-        return;
-      }
-      let done = 0;
-      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
-    },
-  };
-  let ok = false;
-  try {
-    write(sink);
-    flush();
-    ok = true;
-  } catch (e) {
-    if (e instanceof OnnxError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new OnnxError('R0903', `cannot write '${path}': ${code}`);
-    throw e;
-  } finally {
-    closeSync(fd);
-    if (!ok) rmSync(temp, { force: true });
-  }
-  try {
-    renameSync(temp, path);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    throw new OnnxError('R0903', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
 }

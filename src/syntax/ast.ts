@@ -1,4 +1,5 @@
 import type { Span } from './source.js';
+import type { bodyPlaces } from './vocabulary.js';
 
 /** The syntax tree: plain data, every node and every value keeping its span. */
 
@@ -178,7 +179,7 @@ export interface CommentNode {
 }
 
 /** Where an unknown word stood, which decides what it may have meant. */
-export type UnknownContext = 'file' | 'model' | 'stem' | 'block' | 'stage' | 'norm';
+export type UnknownContext = (typeof bodyPlaces)[number];
 
 /** A word the grammar does not know where a statement or option should be (see the parser). */
 export interface UnknownNode {
@@ -197,16 +198,137 @@ export interface FileNode {
   span: Span;
 }
 
+/** Any node of the syntax tree. */
+export type SyntaxNode =
+  | FileNode
+  | ImportNode
+  | ModelNode
+  | Statement
+  | StemLayerNode
+  | StageField
+  | OptionNode
+  | UnknownNode
+  | CommentNode
+  | NameNode
+  | NumberNode
+  | SizeNode
+  | StringNode;
+
 /**
- * A deep copy of a syntax node (or a span). The language server's re-parse moves the spans
- * of unchanged nodes in place, so whatever outlives a check (declarations, diagnostics)
- * keeps copies, never the tree's own span objects.
+ * Calls `visit` with each child of a node, in source order: the one typed traversal of the
+ * tree (TypeScript's forEachChild), which knows every node's fields. Words, numbers, sizes,
+ * strings and comments have no children.
  */
-export function detach<T>(node: T): T {
-  if (typeof node !== 'object' || node === null) return node;
-  if (Array.isArray(node)) return node.map((n: unknown) => detach(n)) as T;
-  const o = node as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k in o) out[k] = detach(o[k]);
-  return out as T;
+export function forEachChild(node: SyntaxNode, visit: (child: SyntaxNode) => void): void {
+  if (kindOf(node) !== undefined) forEachChildOf(node as Kinded, visit);
+  else forEachChildOfPlain(node as Exclude<SyntaxNode, Kinded>, visit);
+}
+
+/** The nodes with a `kind`: items, statements, layers, stage fields. */
+type Kinded = Extract<SyntaxNode, { kind: string }>;
+
+/**
+ * A node's kind, if it has one: a property read, which costs less than `in` over the
+ * tree's many object shapes (the traversal moves every span after an edit, on each keystroke).
+ */
+const kindOf = (node: SyntaxNode): Kinded['kind'] | undefined => (node as { kind?: Kinded['kind'] }).kind;
+
+function forEachChildOf(node: Kinded, visit: (child: SyntaxNode) => void): void {
+  switch (node.kind) {
+    case 'import':
+      if (node.path) visit(node.path);
+      return;
+    case 'model':
+      if (node.name) visit(node.name);
+      if (node.extendsName) visit(node.extendsName);
+      for (const s of node.statements) visit(s);
+      return;
+    case 'input':
+      if (node.size) visit(node.size);
+      return;
+    case 'classes':
+    case 'dropout':
+      if (node.value) visit(node.value);
+      return;
+    case 'stem':
+      for (const l of node.layers) visit(l);
+      return;
+    case 'conv':
+      if (node.kernel) visit(node.kernel);
+      if (node.channels) visit(node.channels);
+      for (const o of node.options) visit(o);
+      return;
+    case 'maxpool':
+    case 'avgpool':
+      if (node.kernel) visit(node.kernel);
+      for (const o of node.options) visit(o);
+      return;
+    case 'block':
+      if (node.blockKind) visit(node.blockKind);
+      for (const o of node.options) visit(o);
+      return;
+    case 'norm':
+      if (node.normKind) visit(node.normKind);
+      for (const o of node.options) visit(o);
+      return;
+    case 'shortcut':
+      if (node.shortcutKind) visit(node.shortcutKind);
+      return;
+    case 'activation':
+      if (node.fn) visit(node.fn);
+      return;
+    case 'expect':
+      if (node.what) visit(node.what);
+      if (node.value) visit(node.value);
+      return;
+    case 'stage':
+      if (node.name) visit(node.name);
+      for (const i of node.items) visit(i);
+      return;
+    case 'field':
+      visit(node.key);
+      if (node.value) visit(node.value);
+      return;
+    default: {
+      // A node kind this traversal does not know: a compile error until it does.
+      const unknown: never = node;
+      throw new Error(`internal: forEachChild has no case for ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function forEachChildOfPlain(node: Exclude<SyntaxNode, Kinded>, visit: (child: SyntaxNode) => void): void {
+  // Most are words, numbers and sizes, which have text and no children.
+  if ((node as { text?: string }).text !== undefined) return;
+  if ('key' in node) {
+    // An option: `stride 2`.
+    visit(node.key);
+    if (node.value) visit(node.value);
+  } else if ('word' in node) visit(node.word);
+  else if ('items' in node) {
+    for (const i of node.items) visit(i);
+    for (const u of node.unknowns) visit(u);
+    for (const c of node.comments) visit(c);
+  }
+}
+
+/**
+ * Calls `visit` with every span of a node and of the nodes below it, each once: a node's own
+ * span, a statement's keyword, a body's braces. Recursive, but only as deep as the tree's
+ * types (file, model, statement, option, value): no input nests it deeper, since what unknown
+ * braces hold is not kept in the tree.
+ */
+export function forEachSpan(node: SyntaxNode, visit: (span: Span) => void): void {
+  const walk = (n: SyntaxNode): void => {
+    visit(n.span);
+    if (kindOf(n) !== undefined) {
+      const k = n as Kinded;
+      if (k.kind === 'model' || k.kind === 'stage') {
+        if (k.bodySpan) visit(k.bodySpan);
+      }
+      if (k.kind !== 'model' && k.kind !== 'import' && k.kind !== 'field') visit(k.keyword);
+    }
+    forEachChild(n, walk);
+  };
+  walk(node);
 }

@@ -1,9 +1,12 @@
 import { createSyntaxDiagramsCode, type ISerializedGast } from 'chevrotain';
+import type { BlockKind } from '../model/types.js';
 import { parser } from './parser.js';
+import { activationWords, blockKindWords, defaultText, type Keyword, keywordAt, keywordsIn, normKindWords, type Place, shortcutKindWords, type WordSet } from './vocabulary.js';
 
 /**
- * The grammar's documentation, generated from the parser itself so that it cannot drift:
- * EBNF text for grammar/grammar.ebnf and railroad diagrams for grammar/railroad.html.
+ * The grammar's documentation, generated so that it cannot drift: EBNF text for
+ * grammar/grammar.ebnf and railroad diagrams for grammar/railroad.html from the parser
+ * itself, and the tables of docs/reference.md from the vocabulary.
  */
 
 const terminalNames: Record<string, string> = {
@@ -84,4 +87,89 @@ export function grammarEbnf(): string {
 
 export function grammarRailroadHtml(): string {
   return createSyntaxDiagramsCode(parser.getSerializedGastProductions());
+}
+
+// ---- the reference's tables, from the vocabulary ----
+
+/** A table cell: pipes escaped (GFM splits cells on them, even in code). */
+const cell = (text: string): string => text.replaceAll('|', '\\|');
+
+const code = (text: string): string => `\`${text}\``;
+
+function row(cells: string[]): string {
+  return `| ${cells.map(cell).join(' | ')} |`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [row(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(row)].join('\n');
+}
+
+function defaultCell(k: Keyword): string {
+  if (k.required) return k.place === 'model' ? 'required (or inherited)' : 'required';
+  if (k.default !== undefined) return code(defaultText(k.default));
+  // A stage's `block` and `shortcut` stand in for the model's.
+  return k.place !== 'model' && keywordAt('model', k.word) ? "the model's" : 'none';
+}
+
+function keywordTable(place: Place, head: string): string {
+  const keywords = keywordsIn(place);
+  const withOf = keywords.some((k) => k.of);
+  const withDefault = keywords.some((k) => k.default !== undefined || k.required);
+  return table(
+    [head, 'meaning', ...(withOf ? ['applies to'] : []), ...(withDefault ? ['default'] : [])],
+    keywords.map((k) => [
+      code(k.syntax),
+      k.doc,
+      ...(withOf ? [k.of ? k.of.join(', ') : k.value.kind === 'layer' ? '' : 'every kind'] : []),
+      ...(withDefault ? [defaultCell(k)] : []),
+    ]),
+  );
+}
+
+function wordTable(head: string[], set: WordSet, extra: (word: string) => string[] = () => []): string {
+  return table(
+    head,
+    Object.keys(set.words).map((w) => {
+      const v = set.words[w]!;
+      return [[w, ...(v.aliases ?? [])].map(code).join(' / '), v.doc, ...extra(w)];
+    }),
+  );
+}
+
+/** Each generated table of docs/reference.md, by the name its markers give it. */
+export function referenceTables(): Record<string, string> {
+  return {
+    model: keywordTable('model', 'statement'),
+    expect: keywordTable('expect', 'check'),
+    stem: keywordTable('stem', 'layer or option'),
+    stage: keywordTable('stage', 'item'),
+    block: keywordTable('block', 'option'),
+    norm: keywordTable('norm', 'option'),
+    'block-kinds': wordTable(['kind', 'layers (s = the block\'s stride)', 'expansion'], blockKindWords, (w) => [String(blockKindWords.words[w as BlockKind].expansion)]),
+    'shortcut-kinds': table(
+      ['kind', 'where the shape changes', 'where it does not'],
+      Object.entries(shortcutKindWords.words).map(([w, v]) => [[w, ...(v.aliases ?? [])].map(code).join(' / '), v.doc, v.elsewhere]),
+    ),
+    'norm-kinds': wordTable(['norm', 'meaning'], normKindWords),
+    activations: wordTable(['activation', 'meaning'], activationWords),
+  };
+}
+
+/**
+ * docs/reference.md with its generated tables made anew: each stands between
+ * `<!-- vocabulary: NAME -->` and `<!-- /vocabulary -->`.
+ * @throws Error when a marker names no table, or a table has no marker.
+ */
+export function withReferenceTables(markdown: string): string {
+  const tables = referenceTables();
+  const used = new Set<string>();
+  const out = markdown.replace(/(<!-- vocabulary: ([\w-]+) -->\n)[\s\S]*?(<!-- \/vocabulary -->)/g, (_all, open: string, name: string, close: string) => {
+    const t = tables[name];
+    if (t === undefined) throw new Error(`docs/reference.md: no table named '${name}'`);
+    used.add(name);
+    return `${open}${t}\n${close}`;
+  });
+  const missing = Object.keys(tables).filter((n) => !used.has(n));
+  if (missing.length > 0) throw new Error(`docs/reference.md: no place for the tables ${missing.join(', ')}`);
+  return out;
 }

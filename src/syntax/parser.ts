@@ -3,9 +3,13 @@ import {
   type IOrAlt,
   type IParserErrorMessageProvider,
   type IToken,
+  type ITokenGrammarPath,
   type TokenType,
   defaultParserErrorProvider,
+  EOF,
+  tokenMatcher,
 } from 'chevrotain';
+import { quoted } from '../diagnostics/excerpt.js';
 import type * as A from './ast.js';
 import { readNumber, readSize } from './literals.js';
 import type { Span } from './source.js';
@@ -31,11 +35,11 @@ const errorMessages: IParserErrorMessageProvider = {
 };
 
 function describe(t: TokenType): string {
-  return t.LABEL ?? t.name;
+  return t === EOF ? 'the end of the file' : (t.LABEL ?? t.name);
 }
 
 function found(image: string): string {
-  return image === '' ? 'the end of the file' : `'${image}'`;
+  return image === '' ? 'the end of the file' : quoted(image);
 }
 
 function list(items: string[]): string {
@@ -80,6 +84,17 @@ function unquote(image: string): string {
 /** An option as its alternative reads it; the rule adds the span. */
 type OptionRead = Omit<A.OptionNode, 'span'>;
 
+/** The parts of chevrotain's error recovery the parser adjusts or reads (not in its typings). */
+interface ChevrotainRecovery {
+  RULE_STACK_IDX: number;
+  currIdx: number;
+  flattenFollowSet(): TokenType[];
+  tryInRepetitionRecovery(repetition: (...args: unknown[]) => void, args: unknown[], lookahead: () => boolean, expected: TokenType): void;
+}
+
+/** chevrotain's own recovery methods, which the parser's call after adjusting. */
+const recovery = EmbeddedActionsParser.prototype as unknown as ChevrotainRecovery;
+
 type Partial = { kind: 'model'; node: A.ModelNode; start: number } | { kind: 'stage'; node: A.StageStatement; start: number };
 
 /**
@@ -95,15 +110,83 @@ export class ResnetParser extends EmbeddedActionsParser {
   private partials: Partial[] = [];
   /** The file's items so far, for the same reason. */
   private items: (A.ImportNode | A.ModelNode)[] = [];
+  /** What error recovery found, kept (see the methods below). */
+  private readonly follows = new Map<string, TokenType[]>();
+  private readonly resyncs = new Map<string, { from: number; at: number; type: TokenType }>();
+  private readonly pendingRepetitions = new Map<number, (() => void) | undefined>();
 
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, errorMessageProvider: errorMessages, maxLookahead: 2 });
     this.performSelfAnalysis();
   }
 
+  // ---- chevrotain's error recovery, adjusted (methods of its traits) ----
+
+  /**
+   * The tokens that may follow a place in the grammar, where an error is recovered from.
+   * chevrotain walks the grammar for them at every error; the grammar is fixed, so the answer
+   * for a place is too: kept. A file of many errors parses several times faster.
+   */
+  protected override getNextPossibleTokenTypes(path: ITokenGrammarPath): TokenType[] {
+    const key = `${path.ruleStack.join(' ')}|${path.occurrenceStack.join(' ')}|${path.lastTok.name}|${path.lastTokOccurrence}`;
+    let follows = this.follows.get(key);
+    if (!follows) this.follows.set(key, (follows = super.getNextPossibleTokenTypes(path)));
+    return follows;
+  }
+
+  /**
+   * The first token ahead that recovery inside a repetition may resume at (one of the follow
+   * set of the rules being parsed). chevrotain looks for it from every error anew, at the top
+   * of a file as far as its end: quadratic in a file of many errors. The first such token from
+   * a position is the same for every position up to it: kept per follow set.
+   */
+  findReSyncTokenType(): TokenType {
+    const self = this as unknown as ChevrotainRecovery;
+    const follows = self.flattenFollowSet();
+    const key = follows.map((t) => t.tokenTypeIdx).join(' ');
+    const from = self.currIdx + 1;
+    const known = this.resyncs.get(key);
+    if (known && known.from <= from && from <= known.at) return known.type;
+    for (let k = 1; ; k++) {
+      const token = this.LA(k);
+      const type = follows.find((t) => tokenMatcher(token, t));
+      if (type) {
+        this.resyncs.set(key, { from, at: from + k - 1, type });
+        return type;
+      }
+    }
+  }
+
+  /**
+   * Recovery inside a repetition (a MANY): chevrotain skips to where the repetition can go on
+   * and calls it again, from within itself: a level of the call stack per error, so a file of
+   * 2,000 stray braces overflowed it. That call is the last thing each level does, so a
+   * trampoline runs it instead, one rule level at a time: the same parse, a flat stack.
+   */
+  tryInRepetitionRecovery(repetition: (...args: unknown[]) => void, args: unknown[], lookahead: () => boolean, expected: TokenType): void {
+    const level = (this as unknown as ChevrotainRecovery).RULE_STACK_IDX;
+    const pending = this.pendingRepetitions;
+    const recover = (): void => recovery.tryInRepetitionRecovery.call(this, resume, args, lookahead, expected);
+    const resume = (...again: unknown[]): void => void pending.set(level, () => repetition.apply(this, again));
+    if (pending.has(level)) {
+      recover(); // inside this level's trampoline: hand the call back to it
+      return;
+    }
+    pending.set(level, recover);
+    try {
+      for (let next = pending.get(level); next; next = pending.get(level)) {
+        pending.set(level, undefined);
+        next();
+      }
+    } finally {
+      pending.delete(level);
+    }
+  }
+
   /** Parses a token vector; the syntax errors are in `errors` afterwards. */
   parseTokens(tokens: IToken[], textLength: number): { items: (A.ImportNode | A.ModelNode)[]; unknowns: A.UnknownNode[] } {
     this.input = tokens;
+    this.resyncs.clear();
     this.textLength = textLength;
     this.unknowns = [];
     this.partials = [];
@@ -202,7 +285,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // import = "import" STRING ;
   importDecl = this.RULE('importDecl', (): A.ImportNode => {
     const start = this.begin();
-    this.CONSUME(T.Import);
+    this.CONSUME(T.Kw.import);
     const t = real(this.CONSUME(T.StringLiteral));
     return { kind: 'import', path: t ? { value: unquote(t.image), span: tokenSpan(t) } : undefined, span: this.finish(start) };
   });
@@ -214,10 +297,10 @@ export class ResnetParser extends EmbeddedActionsParser {
       const start = this.begin();
       const node: A.ModelNode = { kind: 'model', name: undefined, extendsName: undefined, statements: [], span: { start, end: start }, bodySpan: undefined };
       this.ACTION(() => this.partials.push({ kind: 'model', node, start }));
-      this.CONSUME(T.Model);
+      this.CONSUME(T.Kw.model);
       node.name = nameOf(this.CONSUME(T.Name, { LABEL: 'name' }));
       this.OPTION(() => {
-        this.CONSUME(T.Extends);
+        this.CONSUME(T.Kw.extends);
         node.extendsName = nameOf(this.CONSUME2(T.Name, { LABEL: 'parent' }));
       });
       const open = this.CONSUME(T.LBrace);
@@ -241,7 +324,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // input = "input" SIZE ;
   inputStatement = this.RULE('inputStatement', (): A.InputStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Input);
+    const kw = this.CONSUME(T.Kw.input);
     const size = sizeOf(this.CONSUME(T.Size));
     return { kind: 'input', keyword: tokenSpan(kw), size, span: this.finish(start) };
   });
@@ -249,7 +332,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // classes = "classes" NUMBER ;
   classesStatement = this.RULE('classesStatement', (): A.ClassesStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Classes);
+    const kw = this.CONSUME(T.Kw.classes);
     const value = numberOf(this.CONSUME(T.NumberLiteral));
     return { kind: 'classes', keyword: tokenSpan(kw), value, span: this.finish(start) };
   });
@@ -257,7 +340,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // dropout = "dropout" NUMBER ;
   dropoutStatement = this.RULE('dropoutStatement', (): A.DropoutStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Dropout);
+    const kw = this.CONSUME(T.Kw.dropout);
     const value = numberOf(this.CONSUME(T.NumberLiteral));
     return { kind: 'dropout', keyword: tokenSpan(kw), value, span: this.finish(start) };
   });
@@ -265,7 +348,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // stem = "stem" "{" { conv | pool } "}" ;
   stemStatement = this.RULE('stemStatement', (): A.StemStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Stem);
+    const kw = this.CONSUME(T.Kw.stem);
     this.CONSUME(T.LBrace);
     const layers: A.StemLayerNode[] = [];
     this.MANY(() => {
@@ -279,7 +362,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // conv = "conv" SIZE NUMBER { numberOption } ;
   convLayer = this.RULE('convLayer', (): A.ConvLayerNode => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Conv);
+    const kw = this.CONSUME(T.Kw.conv);
     const kernel = sizeOf(this.CONSUME(T.Size));
     const channels = numberOf(this.CONSUME(T.NumberLiteral));
     const options: A.OptionNode[] = [];
@@ -315,19 +398,9 @@ export class ResnetParser extends EmbeddedActionsParser {
   // block = "block" NAME [ "{" { blockOption } "}" ] ;
   blockStatement = this.RULE('blockStatement', (): A.BlockStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Block);
+    const kw = this.CONSUME(T.Kw.block);
     const blockKind = nameOf(this.CONSUME(T.Name));
-    const options: A.OptionNode[] = [];
-    let hasBody = false;
-    this.OPTION(() => {
-      this.CONSUME(T.LBrace);
-      hasBody = true;
-      this.MANY(() => {
-        const o = this.SUBRULE(this.blockOption);
-        if (o) options.push(o);
-      });
-      this.CONSUME(T.RBrace);
-    });
+    const { options, hasBody } = this.optionBody(this.blockOption);
     return { kind: 'block', keyword: tokenSpan(kw), blockKind, options, hasBody, span: this.finish(start) };
   });
 
@@ -341,7 +414,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // shortcut = "shortcut" NAME ;
   shortcutStatement = this.RULE('shortcutStatement', (): A.ShortcutStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Shortcut);
+    const kw = this.CONSUME(T.Kw.shortcut);
     const shortcutKind = nameOf(this.CONSUME(T.Name));
     return { kind: 'shortcut', keyword: tokenSpan(kw), shortcutKind, span: this.finish(start) };
   });
@@ -353,7 +426,7 @@ export class ResnetParser extends EmbeddedActionsParser {
       const start = this.begin();
       const node: A.StageStatement = { kind: 'stage', keyword: { start, end: start }, name: undefined, items: [], span: { start, end: start }, bodySpan: undefined };
       this.ACTION(() => this.partials.push({ kind: 'stage', node, start }));
-      node.keyword = tokenSpan(this.CONSUME(T.Stage));
+      node.keyword = tokenSpan(this.CONSUME(T.Kw.stage));
       node.name = nameOf(this.CONSUME(T.Name));
       const open = this.CONSUME(T.LBrace);
       this.MANY(() => {
@@ -381,19 +454,9 @@ export class ResnetParser extends EmbeddedActionsParser {
   // norm = "norm" NAME [ "{" { normOption } "}" ] ;
   normStatement = this.RULE('normStatement', (): A.NormStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Norm);
+    const kw = this.CONSUME(T.Kw.norm);
     const normKind = nameOf(this.CONSUME(T.Name));
-    const options: A.OptionNode[] = [];
-    let hasBody = false;
-    this.OPTION(() => {
-      this.CONSUME(T.LBrace);
-      hasBody = true;
-      this.MANY(() => {
-        const o = this.SUBRULE(this.normOption);
-        if (o) options.push(o);
-      });
-      this.CONSUME(T.RBrace);
-    });
+    const { options, hasBody } = this.optionBody(this.normOption);
     return { kind: 'norm', keyword: tokenSpan(kw), normKind, options, hasBody, span: this.finish(start) };
   });
 
@@ -407,7 +470,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // activation = "activation" NAME ;
   activationStatement = this.RULE('activationStatement', (): A.ActivationStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Activation);
+    const kw = this.CONSUME(T.Kw.activation);
     const fn = nameOf(this.CONSUME(T.Name));
     return { kind: 'activation', keyword: tokenSpan(kw), fn, span: this.finish(start) };
   });
@@ -415,7 +478,7 @@ export class ResnetParser extends EmbeddedActionsParser {
   // expect = "expect" ( ( "params" | "macs" ) NUMBER | "output" SIZE ) ;
   expectStatement = this.RULE('expectStatement', (): A.ExpectStatement => {
     const start = this.begin();
-    const kw = this.CONSUME(T.Expect);
+    const kw = this.CONSUME(T.Kw.expect);
     const { what, value } = this.OR(this.expectAlts);
     return { kind: 'expect', keyword: tokenSpan(kw), what: nameOf(what), value, span: this.finish(start) };
   });
@@ -458,15 +521,15 @@ export class ResnetParser extends EmbeddedActionsParser {
     { ALT: () => this.skipUnknown('stem') },
   ];
 
-  private readonly poolKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Maxpool) }, { ALT: () => this.CONSUME(T.Avgpool) }];
+  private readonly poolKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.maxpool) }, { ALT: () => this.CONSUME(T.Kw.avgpool) }];
 
-  private readonly numberOptionAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Stride) }, { ALT: () => this.CONSUME(T.Groups) }];
+  private readonly numberOptionAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.stride) }, { ALT: () => this.CONSUME(T.Kw.groups) }];
 
   private readonly blockNumberKeyAlts: IOrAlt<IToken>[] = [
-    { ALT: () => this.CONSUME(T.Expansion) },
-    { ALT: () => this.CONSUME(T.Groups) },
-    { ALT: () => this.CONSUME(T.WidthPerGroup) },
-    { ALT: () => this.CONSUME(T.Se) },
+    { ALT: () => this.CONSUME(T.Kw.expansion) },
+    { ALT: () => this.CONSUME(T.Kw.groups) },
+    { ALT: () => this.CONSUME(T.Kw.width_per_group) },
+    { ALT: () => this.CONSUME(T.Kw.se) },
   ];
 
   private readonly blockOptionAlts: IOrAlt<OptionRead | undefined>[] = [
@@ -479,7 +542,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     },
     {
       ALT: () => {
-        const key = this.CONSUME(T.StrideOn);
+        const key = this.CONSUME(T.Kw.stride_on);
         const value = sizeOf(this.CONSUME(T.Size));
         return { key: nameOf(key)!, value };
       },
@@ -499,9 +562,9 @@ export class ResnetParser extends EmbeddedActionsParser {
     { ALT: () => this.skipUnknown('stage') },
   ];
 
-  private readonly stageFieldAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Blocks) }, { ALT: () => this.CONSUME(T.Width) }, { ALT: () => this.CONSUME(T.Stride) }];
+  private readonly stageFieldAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.blocks) }, { ALT: () => this.CONSUME(T.Kw.width) }, { ALT: () => this.CONSUME(T.Kw.stride) }];
 
-  private readonly normKeyAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Eps) }, { ALT: () => this.CONSUME(T.Momentum) }];
+  private readonly normKeyAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.eps) }, { ALT: () => this.CONSUME(T.Kw.momentum) }];
 
   private readonly normOptionAlts: IOrAlt<OptionRead | undefined>[] = [
     {
@@ -514,7 +577,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     { ALT: () => this.skipUnknown('norm') },
   ];
 
-  private readonly expectKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Params) }, { ALT: () => this.CONSUME(T.Macs) }];
+  private readonly expectKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.params) }, { ALT: () => this.CONSUME(T.Kw.macs) }];
 
   private readonly expectAlts: IOrAlt<{ what: IToken; value: A.NumberNode | A.SizeNode | undefined }>[] = [
     {
@@ -525,11 +588,27 @@ export class ResnetParser extends EmbeddedActionsParser {
     },
     {
       ALT: () => {
-        const what = this.CONSUME(T.Output);
+        const what = this.CONSUME(T.Kw.output);
         return { what, value: sizeOf(this.CONSUME(T.Size)) };
       },
     },
   ];
+
+  /** `[ "{" { option } "}" ]` after a kind (`block KIND`, `norm KIND`): the options, and whether the braces were written, even empty. */
+  private optionBody(option: typeof this.blockOption): { options: A.OptionNode[]; hasBody: boolean } {
+    const options: A.OptionNode[] = [];
+    let hasBody = false;
+    this.OPTION(() => {
+      this.CONSUME(T.LBrace);
+      hasBody = true;
+      this.MANY(() => {
+        const o = this.SUBRULE(option);
+        if (o) options.push(o);
+      });
+      this.CONSUME(T.RBrace);
+    });
+    return { options, hasBody };
+  }
 
   private skipUnknown(context: A.UnknownContext): undefined {
     this.SUBRULE(this.unknownStatement, { ARGS: [context] });

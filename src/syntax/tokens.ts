@@ -1,4 +1,6 @@
-import { createToken, type ILexingResult, Lexer, type TokenType } from 'chevrotain';
+import { createToken, type ILexingError, type ILexingResult, type IToken, Lexer, type TokenType } from 'chevrotain';
+import { maxTokenLength } from './limits.js';
+import { type KeywordWord, keywordWords } from './vocabulary.js';
 
 // Every keyword can also stand where a name is expected (`stage output { … }`).
 export const Name = createToken({ name: 'Name', label: 'a name', pattern: Lexer.NA });
@@ -15,7 +17,7 @@ export const Identifier = createToken({
 
 // Keywords are not matched by the lexer: every word lexes as an Identifier and `tokenize`
 // turns those that are keywords into keyword tokens, one map lookup per word instead of
-// trying 29 patterns at every letter.
+// trying a pattern per keyword at every letter. The keywords are the vocabulary's.
 function keyword(word: string): TokenType {
   return createToken({ name: keywordTokenName(word), label: `'${word}'`, pattern: Lexer.NA, categories: [Name, NotBrace] });
 }
@@ -24,44 +26,10 @@ export function keywordTokenName(word: string): string {
   return 'Kw_' + word;
 }
 
-export const Import = keyword('import');
-export const Model = keyword('model');
-export const Extends = keyword('extends');
-export const Input = keyword('input');
-export const Classes = keyword('classes');
-export const Dropout = keyword('dropout');
-export const Stem = keyword('stem');
-export const Conv = keyword('conv');
-export const Maxpool = keyword('maxpool');
-export const Avgpool = keyword('avgpool');
-export const StrideOn = keyword('stride_on');
-export const Stride = keyword('stride');
-export const Groups = keyword('groups');
-export const Blocks = keyword('blocks');
-export const Block = keyword('block');
-export const Shortcut = keyword('shortcut');
-export const Stage = keyword('stage');
-export const WidthPerGroup = keyword('width_per_group');
-export const Width = keyword('width');
-export const Norm = keyword('norm');
-export const Eps = keyword('eps');
-export const Momentum = keyword('momentum');
-export const Activation = keyword('activation');
-export const Expect = keyword('expect');
-export const Params = keyword('params');
-export const Macs = keyword('macs');
-export const Output = keyword('output');
-export const Expansion = keyword('expansion');
-export const Se = keyword('se');
+/** The token of each keyword of the vocabulary, by its word: `Kw.stride`. */
+export const Kw = Object.fromEntries(keywordWords.map((w) => [w, keyword(w)])) as Record<KeywordWord, TokenType>;
 
-export const keywordTokens: TokenType[] = [
-  Import, Model, Extends, Input, Classes, Dropout, Stem, Conv, Maxpool, Avgpool, StrideOn, Stride, Groups,
-  Blocks, Block, Shortcut, Stage, WidthPerGroup, Width, Norm, Eps, Momentum, Activation, Expect, Params, Macs,
-  Output, Expansion, Se,
-];
-
-/** The words of the language, for suggestions and completion. */
-export const keywords: string[] = keywordTokens.map((t) => (t.LABEL ?? '').slice(1, -1));
+export const keywordTokens: TokenType[] = Object.values(Kw);
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: 'comments' });
@@ -75,30 +43,66 @@ export const NumberLiteral = createToken({
   pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?[KMGT]?(?![A-Za-z0-9_.])/,
   categories: [NotBrace],
 });
+// A number run into letters or dots (`64a`, `1.2.3`, `3x3a`, a digit run of any length
+// followed by a letter): one malformed token, which `tokenize` turns into a lexer error.
+// Without it the lexer would recover character by character, reading the rest of the run
+// again from each digit: quadratic time (80,000 digits and a letter took 25 s).
+export const MalformedNumber = createToken({ name: 'MalformedNumber', pattern: /\d[A-Za-z0-9_.]*/, group: 'malformed' });
 export const LBrace = createToken({ name: 'LBrace', label: "'{'", pattern: '{' });
 export const RBrace = createToken({ name: 'RBrace', label: "'}'", pattern: '}' });
 
 export const allTokens: TokenType[] = [
-  WhiteSpace, Comment, StringLiteral, UnterminatedString, Size, NumberLiteral, LBrace, RBrace,
+  WhiteSpace, Comment, StringLiteral, UnterminatedString, Size, NumberLiteral, MalformedNumber, LBrace, RBrace,
   ...keywordTokens, Identifier, Name, NotBrace,
 ];
 
 const wordLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: true });
 
-const keywordByWord = new Map(keywordTokens.map((t) => [(t.LABEL ?? '').slice(1, -1), t]));
+const keywordByWord = new Map<string, TokenType>(Object.entries(Kw));
 
-/** Text to tokens; words that are keywords come out as keyword tokens. */
-export function tokenize(text: string): ILexingResult {
+/** A lexer error with the code `parse` reports it under. */
+export interface LexError extends ILexingError {
+  /** R0001: characters that make no token; R0005: a token longer than `maxTokenLength`. */
+  code: 'R0001' | 'R0005';
+}
+
+export interface LexResult extends ILexingResult {
+  errors: LexError[];
+}
+
+/**
+ * Text to tokens; words that are keywords come out as keyword tokens. Linear in the text's
+ * length whatever it holds (every pattern matches without backtracking across tokens, and a
+ * malformed number is one token). Malformed numbers and tokens longer than `maxTokenLength`
+ * (comments aside) are errors, in offset order, and out of `tokens`.
+ */
+export function tokenize(text: string): LexResult {
   const result = wordLexer.tokenize(text);
+  const errors: LexError[] = result.errors.map((e) => ({ ...e, code: 'R0001' }));
+  for (const t of result.groups['malformed'] ?? []) errors.push(lexError(t, 'R0001', 'not a number'));
+  delete result.groups['malformed'];
+  let kept = 0;
   for (const t of result.tokens) {
-    if (t.tokenType !== Identifier) continue;
-    const kw = keywordByWord.get(t.image);
-    if (kw) {
-      t.tokenType = kw;
-      t.tokenTypeIdx = kw.tokenTypeIdx!;
+    if (t.image.length > maxTokenLength) {
+      errors.push(lexError(t, 'R0005', `a token of ${t.image.length} characters`));
+      continue;
     }
+    if (t.tokenType === Identifier) {
+      const kw = keywordByWord.get(t.image);
+      if (kw) {
+        t.tokenType = kw;
+        t.tokenTypeIdx = kw.tokenTypeIdx!;
+      }
+    }
+    result.tokens[kept++] = t;
   }
-  return result;
+  result.tokens.length = kept;
+  errors.sort((a, b) => a.offset - b.offset);
+  return { ...result, errors };
+}
+
+function lexError(t: IToken, code: LexError['code'], message: string): LexError {
+  return { offset: t.startOffset, line: undefined, column: undefined, length: t.image.length, message, code };
 }
 
 /** The one lexer of the language (keywords included). */

@@ -1,11 +1,12 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadOptional, OptionalPackageError } from '../util/optional.js';
 import { registerBatchNormKernels } from './batch-norm-kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { registerWasmGradients } from './wasm-kernels.js';
 import { canThread, threadedInit, wasmThreads } from './wasm-threads.js';
-import { importOptional, prepareWebgpu } from './webgpu.js';
+import { prepareWebgpu } from './webgpu.js';
 
 /** The backends a user can ask for; `auto` takes the first of `preference` that loads. */
 export const backendChoices = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const;
@@ -67,14 +68,14 @@ export async function useBackend(backend: ConcreteBackend): Promise<void> {
   let start = (): Promise<boolean> => tf.setBackend(tfName(backend));
   try {
     if (backend === 'tfjs-node-gpu' || backend === 'tfjs-node') {
-      await importOptional(`@tensorflow/${backend}`);
+      await loadOptional(`@tensorflow/${backend}`);
     } else if (backend === 'wasm') {
       start = await prepareWasm();
     } else if (backend === 'webgpu') {
       await prepareWebgpu();
     }
   } catch (e) {
-    throw new BackendUnavailable(backend, backend.startsWith('tfjs-node') ? `@tensorflow/${backend} is not installed (npm install @tensorflow/${backend})` : e instanceof Error ? e.message : String(e));
+    throw new BackendUnavailable(backend, e instanceof OptionalPackageError ? `${e.message}; ${e.help}` : e instanceof Error ? e.message : String(e));
   }
   const ok = await start();
   if (!ok) throw new BackendUnavailable(backend, 'it failed to initialise');

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import type { Block, CheckedModel, ConvLayer, Layer } from '../model/types.js';
 import { BatchNorm2D, GroupedConv2D, Pool2D, SubsamplePad } from './layers.js';
 
@@ -78,6 +78,7 @@ function applyLayer(l: Layer, x: Node): Node {
     case 'norm':
       return new BatchNorm2D({ name: l.name, momentum: l.momentum, epsilon: l.eps }).apply(x) as Node;
     case 'act':
+      if (l.fn !== 'relu' && l.fn !== 'sigmoid') throw new Error(`internal: the tfjs target has no ${l.fn} yet (${l.name})`);
       return (l.fn === 'relu' ? tf.layers.reLU({ name: l.name }) : tf.layers.activation({ name: l.name, activation: l.fn })).apply(x) as Node;
     case 'maxpool':
     case 'avgpool':
@@ -90,7 +91,8 @@ function applyLayer(l: Layer, x: Node): Node {
         ceilMode: l.ceilMode,
         countIncludePad: l.countIncludePad,
       }).apply(x) as Node;
-    case 'global_avgpool':
+    case 'global_pool':
+      if (l.kind !== 'avg') throw new Error(`internal: the tfjs target has no ${l.kind} global pool yet (${l.name})`);
       return tf.layers.globalAveragePooling2d({ name: l.name }).apply(x) as Node;
     case 'dropout':
       return tf.layers.dropout({ name: l.name, rate: l.rate }).apply(x) as Node;

@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { CodedError } from '../diagnostics/coded-error.js';
 import { layerTensors, tensorSize } from '../model/tensors.js';
 import type { CheckedModel } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
-import { importOnnxWeights, OnnxError, writeOnnxFile } from '../onnx/index.js';
+import { OnnxError, readOnnxWeights, writeOnnxFile } from '../onnx/index.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
+import { isPytorchWeightsFile, readSafetensorsWeights } from '../weights/state-dict.js';
+import { checkWeightSet } from '../weights/validate.js';
 import { useBackend } from './backend.js';
 import { buildTfjsModel } from './build.js';
 import { isTfjsModelPath, loadModelDir, saveModelDir } from './io.js';
@@ -19,16 +21,21 @@ export class TfjsError extends CodedError {
 
 /**
  * Weights for a model from a file: an ONNX file of the same architecture (read by the ONNX
- * target's importOnnxWeights, matched by place) or a tfjs model directory written by
- * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet.
+ * target's readOnnxWeights, matched by place, external data included), a safetensors state_dict (matched by the
+ * naming table; a pickled .pth is refused with R1000) or a tfjs model directory written by
+ * resnetc (matched by layer name). PyTorch's layouts, like every WeightSet. Refuses (R0816)
+ * weights holding NaN, an infinity or a negative running variance (src/weights/validate.ts),
+ * and files src/io/read.ts refuses (FileError).
  */
 export async function readWeights(path: string, model: CheckedModel): Promise<WeightSet> {
   if (!existsSync(path)) throw new TfjsError('R0101', `cannot find the weights '${path}'`);
+  if (isPytorchWeightsFile(path)) return readSafetensorsWeights(path, model);
   if (isTfjsModelPath(path)) {
     let saved;
     try {
       saved = await loadModelDir(path);
     } catch (e) {
+      if (e instanceof CodedError) throw e;
       throw new TfjsError('R0606', `cannot load the tfjs model in '${path}': ${(e as Error).message}`);
     }
     try {
@@ -45,18 +52,23 @@ export async function readWeights(path: string, model: CheckedModel): Promise<We
           if (got !== tensorSize(t.shape)) throw new TfjsError('R0606', `in '${path}', '${t.name}' has ${got} values; ${model.name} needs ${tensorSize(t.shape)} (${t.shape.join('x')})`);
         }
       }
-      return weights;
+      return checkWeightSet(weights, path);
     } finally {
       saved.dispose();
     }
   }
   try {
-    return importOnnxWeights(new Uint8Array(readFileSync(path)), model);
+    return checkWeightSet(readOnnxWeights(path, model), path);
   } catch (e) {
     if (e instanceof OnnxError) throw new TfjsError('R0606', e.message, e.help ?? 'give an ONNX file or a tfjs model directory (with model.json) of the same architecture');
     throw e;
   }
 }
+
+/** Runs the final write (the command line holds interrupts back for it alone); by default, just runs it. */
+export type Writing = <T>(write: () => T | Promise<T>) => Promise<T>;
+
+const direct: Writing = async (write) => write();
 
 export interface TfjsCompileOptions {
   /** The directory to write model.json and weights.bin to. */
@@ -64,6 +76,7 @@ export interface TfjsCompileOptions {
   seed: number;
   zeroInitResidual: boolean;
   weights?: string;
+  writing?: Writing;
 }
 
 /** `resnetc compile --target tfjs`: the tfjs Layers format, weights initialised or imported. No tfjs-node needed. */
@@ -73,7 +86,7 @@ export async function compileTfjs(model: CheckedModel, options: TfjsCompileOptio
   const tfModel = buildTfjsModel(model);
   try {
     setWeights(tfModel, model, weights);
-    await saveModelDir(tfModel, options.output);
+    await (options.writing ?? direct)(() => saveModelDir(tfModel, options.output));
   } catch (e) {
     if (e instanceof WeightMismatch) throw new TfjsError('R0606', e.message);
     throw e;
@@ -89,12 +102,16 @@ export interface OnnxFromTfjsOptions {
   weights: string;
   opset?: number;
   inference: boolean;
+  /** Tensors in an external data file beside the model even when it would fit in one (writeOnnxFile). */
+  externalData?: boolean;
+  writing?: Writing;
 }
 
 /** `resnetc compile --target onnx --weights DIR` where DIR is a tfjs model: export trained weights and running statistics to ONNX. */
 export async function compileOnnxFromTfjs(model: CheckedModel, options: OnnxFromTfjsOptions): Promise<string> {
   await useBackend('cpu');
   const weights = await readWeights(options.weights, model);
-  const bytes = writeOnnxFile(options.output, model, weights, { inference: options.inference, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  const write = (): number => writeOnnxFile(options.output, model, weights, { inference: options.inference, externalData: options.externalData ?? false, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  const bytes = await (options.writing ?? direct)(write);
   return `wrote ${options.output}: ${model.name}, ONNX${options.opset !== undefined ? ` opset ${options.opset}` : ''}, ${options.inference ? 'inference' : 'training'} form, weights from ${options.weights}, ${(bytes / 1e6).toFixed(1)} MB`;
 }

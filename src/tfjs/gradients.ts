@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { RELU_GRAD } from './wasm-kernels.js';
 
 /**
- * The gradient of FusedBatchNorm (what tfjs's BatchNormalization layer runs), the same
+ * The gradient of FusedBatchNorm (what every norm runs, BatchNorm2D and tfjs's own), the same
  * mathematics as tfjs-core's own but with the per-channel factor broadcast instead of
  * tiled to the input's full size first. tfjs's version materialises that tile on every
  * norm of every step; on the wasm backend the Tile kernel alone took 29% of a ResNet-20

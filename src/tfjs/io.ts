@@ -1,37 +1,20 @@
-import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import * as tf from './tf.js';
+import { writeOutputDir, type FileContent } from '../io/write.js';
 import './layers.js';
+import { readModelDir } from './model-dir.js';
 import { modelFile, weightsFile } from './model-path.js';
 
 /**
  * The standard tfjs Layers format on disk, without tfjs-node: `model.json` (topology and
- * weights manifest) and `weights.bin`. Directories are written to a temporary sibling and
- * renamed into place, so a reader never sees half a model.
+ * weights manifest) and `weights.bin`. Folders are written whole by src/io's writer (a
+ * reader never sees half a model; an existing folder is replaced only when resnetc wrote
+ * it) and read by model-dir.ts (shards confined to the folder, sizes checked first).
  */
 
 export { isTfjsModelPath, modelFile, weightsFile } from './model-path.js';
 
-/** Writes `files` (name → bytes) as the directory `dir`, replacing it whole. */
-export function writeDirAtomic(dir: string, files: Record<string, Uint8Array | string>): void {
-  const target = resolve(dir);
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp, { recursive: true });
-  try {
-    for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
-    const old = existsSync(target) ? `${tmp}.old` : undefined;
-    if (old) renameSync(target, old);
-    renameSync(tmp, target);
-    if (old) rmSync(old, { recursive: true, force: true });
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-}
-
 /** The artifacts of a model as the files of its directory. */
-export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, extra: Record<string, Uint8Array | string> = {}): Record<string, Uint8Array | string> {
+export function artifactsToFiles<T extends FileContent = string | Uint8Array>(artifacts: tf.io.ModelArtifacts, extra: Record<string, T> = {}): Record<string, string | Uint8Array | T> {
   const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.concatenateArrayBuffers(Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData]);
   const json = {
     modelTopology: artifacts.modelTopology,
@@ -43,9 +26,9 @@ export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, extra: Record<
   return { [modelFile]: JSON.stringify(json), [weightsFile]: new Uint8Array(weightData), ...extra };
 }
 
-/** A model's directory as files, name → contents (`model.json`, `weights.bin`, and `extra`), written nowhere. */
-export async function modelDirFiles(model: tf.LayersModel, extra: Record<string, Uint8Array | string> = {}): Promise<Record<string, Uint8Array | string>> {
-  let files: Record<string, Uint8Array | string> = {};
+/** The files of a model's tfjs Layers directory (model.json, weights.bin), plus any extra files (e.g. training state). */
+export async function modelDirFiles<T extends FileContent = string | Uint8Array>(model: tf.LayersModel, extra: Record<string, T> = {}): Promise<Record<string, string | Uint8Array | T>> {
+  let files: Record<string, string | Uint8Array | T> = {};
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       files = artifactsToFiles(artifacts, extra);
@@ -55,32 +38,20 @@ export async function modelDirFiles(model: tf.LayersModel, extra: Record<string,
   return files;
 }
 
-/** Saves a model as a tfjs Layers directory (plus any extra files). */
-export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Record<string, Uint8Array | string> = {}): Promise<void> {
-  writeDirAtomic(dir, await modelDirFiles(model, extra));
+/**
+ * Saves a model as a tfjs Layers directory (plus any extra files), written whole by
+ * writeOutputDir; throws its FileError (R0801–R0805, R0903) with nothing changed.
+ */
+export async function saveModelDir(model: tf.LayersModel, dir: string, extra: Record<string, FileContent> = {}): Promise<void> {
+  writeOutputDir(dir, await modelDirFiles(model, extra), { kind: 'tfjs-model' });
 }
 
-/** The IOHandler that reads a tfjs Layers directory from disk. */
+/** The IOHandler that reads a tfjs Layers directory (or its model.json) from disk; loading throws model-dir.ts's FileErrors. */
 export function fileLoadHandler(path: string): tf.io.IOHandler {
-  const json = statSync(path).isDirectory() ? join(path, modelFile) : path;
-  const dir = dirname(json);
   return {
     load: async () => {
-      const parsed = JSON.parse(readFileSync(json, 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
-      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Uint8Array[] = [];
-      for (const group of parsed.weightsManifest) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) buffers.push(new Uint8Array(readFileSync(join(dir, p))));
-      }
-      const total = buffers.reduce((a, b) => a + b.length, 0);
-      const weightData = new Uint8Array(total);
-      let offset = 0;
-      for (const b of buffers) {
-        weightData.set(b, offset);
-        offset += b.length;
-      }
-      return { modelTopology: parsed.modelTopology, weightSpecs, weightData: weightData.buffer };
+      const { modelTopology, weightSpecs, weightData } = readModelDir(path);
+      return { modelTopology, weightSpecs: weightSpecs as tf.io.WeightsManifestEntry[], weightData };
     },
   };
 }

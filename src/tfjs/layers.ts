@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 /**
  * The custom tfjs layers a checked model needs beyond tfjs's own: each is registered for

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { loadOptional } from '../util/optional.js';
 
 /**
  * TensorFlow.js's WebGPU backend in Node: `@tensorflow/tfjs-backend-webgpu` running on
@@ -25,12 +26,8 @@ interface Dawn {
 
 async function load(): Promise<void> {
   if (process.platform === 'linux' && !hasGpuDevice()) throw new Error('no GPU device on this machine (none of /dev/dri, /dev/nvidia*, /dev/dxg)');
-  let dawn: Dawn;
-  try {
-    dawn = (await importOptional('webgpu')) as Dawn;
-  } catch {
-    throw new Error('the webgpu package is not installed (npm install webgpu @tensorflow/tfjs-backend-webgpu)');
-  }
+  // R0940 (not installed) or R0941 (installed, does not load), with the package to install.
+  const dawn = await loadOptional<Dawn>('webgpu');
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('Dawn found no WebGPU adapter (no supported GPU or driver)');
@@ -39,11 +36,7 @@ async function load(): Promise<void> {
   const g = globalThis as { navigator?: object };
   if (g.navigator === undefined) g.navigator = {};
   Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-  try {
-    await importOptional('@tensorflow/tfjs-backend-webgpu');
-  } catch {
-    throw new Error('@tensorflow/tfjs-backend-webgpu is not installed (npm install @tensorflow/tfjs-backend-webgpu)');
-  }
+  await loadOptional('@tensorflow/tfjs-backend-webgpu');
 }
 
 function hasGpuDevice(): boolean {
@@ -53,9 +46,4 @@ function hasGpuDevice(): boolean {
   } catch {
     return false;
   }
-}
-
-/** Loads an optional package by name without the compiler resolving it. */
-export async function importOptional(name: string): Promise<unknown> {
-  return import(/* @vite-ignore */ name);
 }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { layerTensors, type TensorSpec } from '../model/tensors.js';
 import type { CheckedModel, Layer } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';

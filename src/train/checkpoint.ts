@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodedError } from '../diagnostics/coded-error.js';
+import { readInputFile, readInputText } from '../io/read.js';
 import type { Code } from '../diagnostics/codes.js';
 import { describeModel, differences, fingerprint, type ModelDescription } from '../model/describe.js';
 import type { CheckedModel } from '../model/types.js';
@@ -37,7 +38,7 @@ import type { TrainOptions } from './train.js';
  * when there is nothing to resume). docs/tfjs.md describes the format for users.
  */
 
-export const checkpointDir = 'checkpoint';
+export { checkpointDir } from './checkpoint-store.js';
 export const stateFile = 'state.json';
 export const momentumFile = 'momentum.bin';
 export const checkpointFormat = 'resnetc-checkpoint';
@@ -199,8 +200,9 @@ export function readCheckpoint(dir: string, expected: RunRecord, stepsPerEpoch: 
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(statePath, 'utf8'));
+    raw = JSON.parse(readInputText(statePath, 'json'));
   } catch (e) {
+    if (e instanceof CodedError) throw e;
     throw damaged(dir, `${stateFile} is not JSON (${(e as Error).message})`);
   }
   const top = new Fields(raw, dir, stateFile);
@@ -220,7 +222,7 @@ export function readCheckpoint(dir: string, expected: RunRecord, stepsPerEpoch: 
   for (const name of [modelFile, weightsFile, momentumFile]) {
     const path = join(dir, name);
     if (!existsSync(path)) throw damaged(dir, `${name} is missing`);
-    const data = new Uint8Array(readFileSync(path));
+    const data = new Uint8Array(readInputFile(path, 'weights'));
     const recorded = state.files[name];
     if (recorded === undefined) throw damaged(dir, `${stateFile} records no checksum for ${name}`);
     if (sha256(data) !== recorded) throw damaged(dir, `${name} does not match the SHA-256 ${stateFile} records for it (changed or cut short: ${data.length} bytes)`);

@@ -1,8 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { CodedError } from '../diagnostics/coded-error.js';
+import { FileError } from '../io/file-error.js';
+import { describeBytes, inputLimits, readInputFile } from '../io/read.js';
 import type { Shape } from '../model/types.js';
 
 /**
@@ -111,44 +113,129 @@ function findIdx(dir: string, stem: string): string | undefined {
   return undefined;
 }
 
-function readMaybeGzip(path: string): Uint8Array {
-  const raw = readFileSync(path);
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return new Uint8Array(gunzipSync(raw));
-    } catch {
-      throw new DataError('R0603', `'${path}' is not a readable gzip file`);
-    }
+/** An IDX file's header: its dimensions, where its data starts and how many bytes it declares. */
+interface IdxHeader {
+  dims: number[];
+  offset: number;
+  size: number;
+}
+
+/**
+ * The header of an IDX file of unsigned bytes (00 00 08, the rank, then each dimension as a
+ * big-endian uint32), from the file's first bytes. Throws DataError R0603 (not IDX, a header
+ * cut short) and FileError R0812 (more data declared than resnetc reads).
+ */
+function parseIdxHeader(bytes: Uint8Array, path: string): IdxHeader {
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== 0x08) {
+    throw new DataError('R0603', `'${path}' is not an IDX file of unsigned bytes`, 'IDX files start with the bytes 00 00 08 and the number of dimensions');
   }
-  return new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
+  const rank = bytes[3]!;
+  const offset = 4 + 4 * rank;
+  if (bytes.length < offset) throw new DataError('R0603', `'${path}' is cut short in its header: ${rank} dimensions need ${offset} bytes, it has ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (size > inputLimits.data) throw new FileError('R0812', path, `'${path}' declares ${dims.join('x')} = ${describeBytes(size)} of data, more than the ${describeBytes(inputLimits.data)} resnetc reads of a data file`);
+  return { dims, offset, size };
 }
 
 /** An IDX file of unsigned bytes: its dimensions and data. */
 export function parseIdx(bytes: Uint8Array, path: string): { dims: number[]; data: Uint8Array } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 4 || view.getUint16(0) !== 0 || bytes[2] !== 0x08) {
-    throw new DataError('R0603', `'${path}' is not an IDX file of unsigned bytes`, 'IDX files start with the bytes 00 00 08 and the number of dimensions');
-  }
-  const rank = bytes[3]!;
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
-  const offset = 4 + 4 * rank;
-  const size = dims.reduce((a, b) => a * b, 1);
+  const { dims, offset, size } = parseIdxHeader(bytes, path);
   if (bytes.length - offset < size) throw new DataError('R0603', `'${path}' is cut short: ${bytes.length - offset} bytes of data, ${size} expected`);
+  if (bytes.length - offset > size) throw new DataError('R0603', `'${path}' holds ${bytes.length - offset} bytes of data, more than the ${size} its header declares`);
   return { dims, data: bytes.subarray(offset, offset + size) };
+}
+
+const isGzip = (raw: Uint8Array): boolean => raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+
+function notGzip(path: string): DataError {
+  return new DataError('R0603', `'${path}' is not a readable gzip file`);
+}
+
+/**
+ * The gunzipped bytes of `raw`, at most `limit` of them; `undefined` when there are more.
+ * Decompressing stops there: a small file that decompresses to gigabytes costs `limit`.
+ */
+function gunzipAtMost(raw: Uint8Array, limit: number, path: string, wholeStream: boolean): Uint8Array | undefined {
+  try {
+    return gunzipSync(raw, { maxOutputLength: Math.max(limit, 1), ...(wholeStream ? {} : { finishFlush: zlibConstants.Z_SYNC_FLUSH }) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    throw notGzip(path);
+  }
+}
+
+/**
+ * The first bytes of a gzip file's content, enough for an IDX header (at most 1,024 bytes):
+ * the shortest prefix of the compressed file that gives them, found by doubling then halving
+ * so that no step decompresses more than 1 MiB.
+ */
+function gunzipHead(raw: Uint8Array, path: string): Uint8Array {
+  const want = 1024;
+  const cap = 1 << 20;
+  const probe = (n: number): Uint8Array | undefined => gunzipAtMost(raw.subarray(0, n), cap, path, false);
+  let lo = 0;
+  let hi = raw.length;
+  for (let n = 256; ; n *= 2) {
+    const at = Math.min(n, raw.length);
+    const out = probe(at);
+    if (out === undefined) {
+      hi = at;
+      break;
+    }
+    if (out.length >= want || at === raw.length) return out;
+    lo = at;
+  }
+  // One byte of deflate gives at most a few kilobytes: a prefix between gives want..cap bytes.
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const out = probe(mid);
+    if (out === undefined) hi = mid;
+    else if (out.length >= want) return out;
+    else lo = mid;
+  }
+  return probe(lo) ?? new Uint8Array(0);
+}
+
+/** An IDX file (gzipped or not) read but not decompressed: its header first. */
+interface IdxFile {
+  path: string;
+  raw: Uint8Array;
+  header: IdxHeader;
+}
+
+function openIdx(path: string): IdxFile {
+  const raw = readInputFile(path, 'data');
+  return { path, raw, header: parseIdxHeader(isGzip(raw) ? gunzipHead(raw, path) : raw, path) };
+}
+
+/** The data of an IDX file whose header was read, decompressed up to what the header declares and no further. */
+function idxContent(file: IdxFile): Uint8Array {
+  const { path, raw, header } = file;
+  let bytes = raw;
+  if (isGzip(raw)) {
+    const out = gunzipAtMost(raw, header.offset + header.size, path, true);
+    if (!out) throw new DataError('R0603', `'${path}' decompresses to more than the ${header.offset + header.size} bytes its header declares`);
+    bytes = out;
+  }
+  return parseIdx(bytes, path).data;
 }
 
 function idxSplit(dir: string, prefix: 'train' | 't10k'): Dataset {
   const imagesPath = findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const labelsPath = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
   if (!imagesPath || !labelsPath) throw new DataError('R0601', `'${dir}' lacks the ${prefix}-images-idx3-ubyte / ${prefix}-labels-idx1-ubyte files (gzipped or not)`);
-  const images = parseIdx(readMaybeGzip(imagesPath), imagesPath);
-  const labels = parseIdx(readMaybeGzip(labelsPath), labelsPath);
-  if (images.dims.length !== 3 && images.dims.length !== 4) throw new DataError('R0603', `'${imagesPath}' has ${images.dims.length} dimensions; images need 3 (N, H, W) or 4 (N, H, W, C)`);
-  if (labels.dims.length !== 1) throw new DataError('R0603', `'${labelsPath}' has ${labels.dims.length} dimensions; labels need 1`);
-  const [n, h, w, c = 1] = images.dims as [number, number, number, number?];
-  if (labels.dims[0] !== n) throw new DataError('R0603', `'${imagesPath}' has ${n} images but '${labelsPath}' has ${labels.dims[0]} labels`);
-  return { images: images.data, labels: labels.data, count: n, shape: { c, h, w } };
+  // Both headers are checked before either file is decompressed.
+  const images = openIdx(imagesPath);
+  const labels = openIdx(labelsPath);
+  const dims = images.header.dims;
+  if (dims.length !== 3 && dims.length !== 4) throw new DataError('R0603', `'${imagesPath}' has ${dims.length} dimensions; images need 3 (N, H, W) or 4 (N, H, W, C)`);
+  if (labels.header.dims.length !== 1) throw new DataError('R0603', `'${labelsPath}' has ${labels.header.dims.length} dimensions; labels need 1`);
+  const [n, h, w, c = 1] = dims as [number, number, number, number?];
+  if (labels.header.dims[0] !== n) throw new DataError('R0603', `'${imagesPath}' has ${n} images but '${labelsPath}' has ${labels.header.dims[0]} labels`);
+  return { images: idxContent(images), labels: idxContent(labels), count: n, shape: { c, h, w } };
 }
 
 function idxData(dir: string): DataSplits {
@@ -165,7 +252,7 @@ function cifarFiles(dir: string, names: string[]): Dataset {
   const parts = names.map((name) => {
     const path = join(dir, name);
     if (!existsSync(path)) throw new DataError('R0601', `'${dir}' lacks the CIFAR-10 batch '${name}'`);
-    const bytes = readFileSync(path);
+    const bytes = readInputFile(path, 'data');
     if (bytes.length % cifarRecord !== 0) throw new DataError('R0603', `'${path}' is not a CIFAR-10 binary batch: ${bytes.length} bytes is not a whole number of ${cifarRecord}-byte records`);
     return bytes;
   });

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs/tf.js';
 
 /**
  * SGD with momentum and weight decay, as PyTorch's `torch.optim.SGD` computes it:

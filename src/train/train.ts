@@ -1,13 +1,14 @@
-import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import * as tf from '../tfjs/tf.js';
 import { dirname, join } from 'node:path';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
-import { modelDirFiles, saveModelDir, writeDirAtomic } from '../tfjs/io.js';
+import { prepareOutputFolder, writeOutputFile } from '../io/write.js';
+import { modelDirFiles, saveModelDir } from '../tfjs/io.js';
 import { getWeights, setWeights, weightTensors } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
 import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, random } from './batches.js';
-import { type Checkpoint, checkpointDir, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
+import { type Checkpoint, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
+import { writeCheckpointDir } from './checkpoint-store.js';
 import type { DataSplits, Dataset } from './data.js';
 import { type EpochMetrics, metricsCsv, metricsJsonl, plotSvg } from './metrics.js';
 import { learningRate, type Schedule, Sgd } from './optimizer.js';
@@ -61,7 +62,7 @@ export interface TrainResult {
   stopped: boolean;
 }
 
-export { checkpointDir } from './checkpoint.js';
+export { checkpointDir } from './checkpoint-store.js';
 export const finalModelDir = 'model';
 
 function trainableVariables(model: tf.LayersModel): tf.Variable[] {
@@ -171,7 +172,7 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   const saveCheckpoint = async (at: Progress): Promise<void> => {
     const buffers = optimizer.state(variables);
     const momentum = variables.map((v, i) => ({ name: tensorOf.get(v.name)!.name, shape: v.shape, data: buffers[i]! }));
-    writeDirAtomic(join(options.out, checkpointDir), checkpointFiles(run, at, metrics, await modelDirFiles(model), momentum));
+    writeCheckpointDir(options.out, checkpointFiles(run, at, metrics, await modelDirFiles(model), momentum));
   };
   const writeMetrics = (): void => {
     writeDirAtomicFiles(options.out, {
@@ -253,11 +254,10 @@ function writeDirAtomicFiles(dir: string, files: Record<string, string>): void {
   for (const [name, text] of Object.entries(files)) writeFileAtomic(join(dir, name), text);
 }
 
+/** Writes a file whole or not at all (src/io/write.ts), its folder made as needed. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  prepareOutputFolder(dirname(path));
+  writeOutputFile(path, data);
 }
 
 /**

@@ -24,7 +24,7 @@ describe('statements', () => {
 
   it('classes adds global average pooling and a fully connected layer with bias', () => {
     const m = model(base('classes 5'));
-    expect(m.head!.layers.map((l) => l.op)).toEqual(['global_avgpool', 'dense']);
+    expect(m.head!.layers.map((l) => l.op)).toEqual(['global_pool', 'dense']);
     expect(m.head!.params).toBe(8 * 5 + 5);
     expect(m.head!.macs).toBe(40);
     expect(m.head!.layers[1]!.name).toBe('head.fc');
@@ -32,7 +32,7 @@ describe('statements', () => {
 
   it('dropout sits before the fully connected layer and has no parameters', () => {
     const m = model(base('classes 5  dropout 0.5'));
-    expect(m.head!.layers.map((l) => l.op)).toEqual(['global_avgpool', 'dropout', 'dense']);
+    expect(m.head!.layers.map((l) => l.op)).toEqual(['global_pool', 'dropout', 'dense']);
     expect(m.totals.params).toBe(model(base('classes 5')).totals.params);
   });
 
@@ -52,15 +52,15 @@ describe('statements', () => {
   });
 
   it('norm sets eps and momentum (PyTorch convention) on every norm; defaults are 1e-5 and 0.1', () => {
-    expect(model(base('')).norm).toEqual({ eps: 1e-5, momentum: 0.1 });
+    expect(model(base('')).norm).toEqual({ kind: 'batch', eps: 1e-5, momentum: 0.1, groups: 1 });
     const m = model(base('norm batch { eps 1e-3  momentum 0.01 }'));
-    expect(m.norm).toEqual({ eps: 1e-3, momentum: 0.01 });
+    expect(m.norm).toEqual({ kind: 'batch', eps: 1e-3, momentum: 0.01, groups: 1 });
     expect(m.stem[1]).toMatchObject({ op: 'norm', eps: 1e-3, momentum: 0.01 });
   });
 
   it('activation relu is the default and applies everywhere', () => {
     const m = model(base('activation relu'));
-    expect(m.activation).toBe('relu');
+    expect(m.activation).toEqual({ fn: 'relu', negativeSlope: 0 });
     expect(m.stem[2]).toMatchObject({ op: 'act', fn: 'relu' });
   });
 

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CheckReport } from '../../src/cli/check.js';
@@ -72,25 +73,67 @@ describe('resnetc check', () => {
     });
   });
 
-  it('rejects a folder with R0902', async () => {
-    const r = await cli('check', join(root, 'specs'));
+  it('checks every .resnet file in a folder, recursively, in sorted order', async () => {
+    const dir = tempFiles({ 'b.resnet': 'model b { input 3x8x8 stem { } block basic stage s { blocks 1 width 8 } }', 'notes.txt': 'not a spec' });
+    mkdirSync(join(dir, 'a', '.hidden'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'm.resnet'), 'model m { input 3x8x8 stem { } block basic stage s { blocks 1 width 8 } classes 0 }');
+    writeFileSync(join(dir, 'a', '.hidden', 'h.resnet'), 'not even a spec');
+    const r = await cli('check', '--json', dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error[R0902]');
+    expect((JSON.parse(r.stdout) as CheckReport).files.map((f) => [f.file, f.diagnostics.map((d) => d.code)])).toEqual([
+      [join(dir, 'a', 'm.resnet'), ['R0208']],
+      [join(dir, 'b.resnet'), []],
+    ]);
+    const zoo = await cli('check', join(root, 'specs'), join(root, 'examples'));
+    expect(zoo.code).toBe(0);
+    expect(zoo.stderr).toBe('');
+    expect(zoo.stdout).toContain('specs/resnet152.resnet: resnet152');
+    expect(zoo.stdout).toContain('examples/fashion-mnist/fashion.resnet: fashion_resnet8');
+  });
+
+  it('rejects a folder without .resnet files with R0902', async () => {
+    const r = await cli('check', tempFiles({ 'notes.txt': '' }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0902\]: '.*' is a folder with no \.resnet file in it\n/);
   });
 });
 
 describe('usage', () => {
-  it('exits 2 on an unknown option, with a code and a hint', async () => {
+  it('exits 2 on an unknown option, with one error line and a did-you-mean', async () => {
     const r = await cli('check', '--jsno', spec('resnet18.resnet'));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("unknown option '--jsno'");
-    expect(r.stderr).toContain('error[R0901]');
+    expect(r.stderr).toBe("error[R0901]: unknown option '--jsno'\n  = help: did you mean '--json'? (`resnetc check --help` lists the options)\n");
+    expect(r.stdout).toBe('');
   });
 
-  it('exits 2 on an unknown command and on a missing argument', async () => {
-    expect((await cli('chek', 'x')).code).toBe(2);
-    expect((await cli('check')).code).toBe(2);
-    expect((await cli()).code).toBe(2);
+  it('names a misspelt option before a required one it leaves missing', async () => {
+    const r = await cli('compile', spec('resnet18.resnet'), '--taget', 'onnx', '-o', 'x.onnx');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error[R0901]: unknown option '--taget'\n  = help: did you mean '--target'? (`resnetc compile --help` lists the options)\n");
+    const joined = await cli('compile', spec('resnet18.resnet'), '--taget=onnx', '-o', 'x.onnx');
+    expect(joined.stderr.split('\n')[0]).toBe("error[R0901]: unknown option '--taget'");
+  });
+
+  it('exits 2 on an unknown command, with a did-you-mean', async () => {
+    const r = await cli('chekc', 'x');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error[R0901]: unknown command 'chekc'\n  = help: did you mean 'check'? (`resnetc --help` lists the commands)\n");
+  });
+
+  it('prints exactly one error line for each usage error', async () => {
+    const usage: [string[], string][] = [
+      [['check'], "missing required argument 'files'"],
+      [['summary', 'a', 'b'], "too many arguments for 'summary'. Expected 1 argument but got 2."],
+      [['compile', 'x.resnet', '-t'], "option '-t, --target <target>' argument missing"],
+      [['compile', 'x.resnet', '-t', 'onnx'], "required option '-o, --output <path>' not specified"],
+      [['--frobnicate'], "unknown option '--frobnicate'"],
+      [[], 'no command given'],
+    ];
+    for (const [argv, message] of usage) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr.split('\n').filter((l) => /error/i.test(l)), argv.join(' ')).toEqual([`error[R0901]: ${message}`]);
+    }
   });
 
   it('--help for every command, and --version', async () => {

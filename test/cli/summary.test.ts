@@ -34,19 +34,22 @@ describe('resnetc summary', () => {
     expect(typo.stderr).toContain("did you mean 'resnet20'?");
   });
 
-  it('refuses a file with errors, pointing at check', async () => {
+  it('refuses a file with errors, showing them', async () => {
     const dir = tempFiles({ 'bad.resnet': 'model m { input 3x8x8 stem { } block basic stage s { blocks 0 width 8 } }' });
     const r = await cli('summary', join(dir, 'bad.resnet'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('run `resnetc check');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error\[R0208\]: 'blocks' must be at least 1, not 0\n {2}--> .*bad\.resnet:1:61\n/);
+    expect(r.stderr).toMatch(/\n`resnetc summary` stopped: 1 error, 0 warnings in .*bad\.resnet\n$/);
   });
 });
 
 describe('a file with syntax errors', () => {
-  it('is sent to resnetc check, however many models the parser made of it', async () => {
+  it('shows all its diagnostics, however many models the parser made of it', async () => {
     const dir = tempFiles({ 'notes.resnet': '# not a spec\nmodel a { input 3x8x8 ; }\nmodel b { }\nmodel c { }\n' });
     const r = await cli('summary', join(dir, 'notes.resnet'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error\[R0001\]: '.*notes\.resnet' has \d+ errors?; run `resnetc check/);
+    expect(r.stderr).toContain("error[R0001]: unexpected character ';'\n");
+    expect(r.stderr).toMatch(/`resnetc summary` stopped: \d+ errors, 0 warnings in .*notes\.resnet\n$/);
   });
 });

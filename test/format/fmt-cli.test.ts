@@ -22,10 +22,23 @@ describe('resnetc fmt', () => {
     expect(readFileSync(join(dir, 'a.resnet'), 'utf8')).toBe('model a { input 3x8x8 }');
   });
 
-  it('--check passes on specs/', async () => {
+  it('--check passes on specs/, saying the files are already formatted', async () => {
     const r = await cli('fmt', '--check', join(root, 'specs'));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^\d+ files formatted\n$/);
+    expect(r.stdout).toBe('10 files already formatted\n');
+    expect(r.stderr).toBe('');
+  });
+
+  it('--check lists the files that are not formatted, and counts them', async () => {
+    const dir = tempFiles({ 'a.resnet': 'model a { input 3x8x8 }', 'b.resnet': 'model b {\n  input 3x8x8\n}\n', 'c.resnet': 'model c {input 3x8x8}' });
+    const r = await cli('fmt', '--check', dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').filter(Boolean).map((l) => l.replace(dir, 'DIR'))).toEqual([
+      "error[R0703]: 'DIR/a.resnet' is not formatted",
+      "error[R0703]: 'DIR/c.resnet' is not formatted",
+      '2 of 3 files not formatted; run `resnetc fmt` on them',
+    ]);
   });
 
   it('leaves a file with syntax errors untouched and says so', async () => {

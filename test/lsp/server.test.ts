@@ -314,6 +314,21 @@ describe('resnetc lsp --stdio, driven by a protocol client', () => {
       expect(applyEdits(text, edit)).toBe(resnet50);
     });
 
+    it('sets a rounded `expect` to the figure the check accepts: 1.01M for 1,005,000 parameters', async () => {
+      // 27·164 + 2·164 + 2·(9·164² + 2·164) + 164·3124 + 3124 = 1,005,000 parameters exactly.
+      const text = 'model r {\n  input 3x8x8\n  classes 3124\n  stem { conv 3x3 164 }\n  block basic\n  stage s { blocks 1  width 164 }\n  expect params 1.00M\n}\n';
+      const uri = await client.open(join(dir, 'rounded.resnet'), text);
+      const diags = await client.diagnosticsFor(uri);
+      expect(diags.diagnostics.map((d) => d.code)).toEqual(['R0401']);
+      const actions = await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: diags.diagnostics[0]!.range, context: { diagnostics: diags.diagnostics } });
+      const action = actions?.find((a) => 'edit' in a);
+      expect(action?.title).toBe('set the expected value to 1.01M');
+      const fixed = applyEdits(text, 'edit' in action! ? action.edit!.changes![uri]! : []);
+      expect(fixed).toContain('expect params 1.01M\n');
+      const again = await client.open(join(dir, 'rounded-fixed.resnet'), fixed);
+      expect((await client.diagnosticsFor(again)).diagnostics).toEqual([]);
+    });
+
     it('offers to add the missing `expect` lines with the actual counts', async () => {
       const text = resnet50.replace('  expect params 25_557_032\n', '');
       const uri = await client.open(join(dir, 'noexpect.resnet'), text);

@@ -7,6 +7,7 @@ import type { CheckedModel } from '../../src/model/types.js';
 import { walkLayers } from '../../src/model/walk.js';
 import { onnx, type DecodedGraph } from '../../src/onnx/proto.js';
 import type { WeightSet } from '../../src/weights/init.js';
+import { OnnxError } from '../../src/onnx/errors.js';
 
 export const specsDir = resolve(import.meta.dirname, '../../specs');
 
@@ -102,4 +103,15 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
 /** An ONNX file's graph, decoded by onnx-proto (every repeated field present). */
 export function decodeGraph(bytes: Uint8Array): DecodedGraph {
   return onnx.ModelProto.decode(bytes).graph as DecodedGraph;
+}
+
+/** The OnnxError a function throws; fails the test when it throws nothing or something else. */
+export function thrown(f: () => unknown): OnnxError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof OnnxError) return e;
+    throw e;
+  }
+  throw new Error('expected an OnnxError');
 }

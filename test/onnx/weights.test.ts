@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileOnnx, emitOnnx, importOnnxWeights, OnnxError } from '../../src/onnx/index.js';
+import { compileOnnx, emitOnnx, importOnnxWeights } from '../../src/onnx/index.js';
 import { onnx } from '../../src/onnx/proto.js';
 import { initialWeights } from '../../src/weights/init.js';
-import { checkText, lcg, randomInput, randomWeights, relativeError, runOrt } from './helpers.js';
+import { checkText, lcg, randomInput, randomWeights, relativeError, runOrt, thrown } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-weights-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,16 +26,6 @@ const specs = {
   'pre-activation bottleneck with shortcut C': tiny('preact-bottleneck { groups 2  width_per_group 32 }', 'C'),
   'basic with shortcut A': tiny('basic', 'A'),
 };
-
-function thrown(f: () => unknown): OnnxError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof OnnxError) return e;
-    throw e;
-  }
-  throw new Error('expected an OnnxError');
-}
 
 describe('--weights: weights from another ONNX file, matched by place', () => {
   for (const [what, spec] of Object.entries(specs)) {

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tokenize } from '../../src/syntax/tokens.js';
 import { readNumber } from '../../src/syntax/literals.js';
+import { removeTranspiled, timedInProcess } from '../faults/harness.js';
 
 const kinds = (text: string): string[] => tokenize(text).tokens.map((t) => `${t.tokenType.name}:${t.image}`);
 
@@ -52,5 +53,25 @@ describe('number literals', () => {
     expect(readNumber('270K', span)).toMatchObject({ value: 270000, suffix: 'K', decimals: 0 });
     expect(readNumber('1e-5', span)).toMatchObject({ value: 1e-5, plainInteger: false, suffix: undefined });
     expect(readNumber('0.1', span)).toMatchObject({ value: 0.1, decimals: 1 });
+  });
+});
+
+describe('lexing time', () => {
+  afterAll(removeTranspiled);
+
+  // In a process of its own, killed at the limit: the quadratic lexer took 25 s on this input.
+  it('is linear: 80,000 digits and a letter lex in well under a second (25 s before)', async () => {
+    const { value, run } = await timedInProcess<{ ms: number; errors: number }>(
+      `const { tokenize } = await load('syntax/tokens.js');
+       const text = '1'.repeat(80_000) + 'a';
+       tokenize(text); // warm up
+       const started = performance.now();
+       const r = tokenize(text);
+       return { ms: performance.now() - started, errors: r.errors.length };`,
+      10_000,
+    );
+    expect(run.timedOut, 'killed at 10 s').toBe(false);
+    expect(value!.errors).toBe(1);
+    expect(value!.ms).toBeLessThan(1000);
   });
 });

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/tfjs/tf.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/tfjs/backend.js';
@@ -35,8 +35,7 @@ function valuesFor(n: number, mode: Values, rand: () => number): Float32Array {
     const levels = [-2, -1, -0.5, 0, 0.5, 1];
     return Float32Array.from({ length: n }, () => levels[Math.floor(rand() * levels.length)]!);
   }
-  // Distinct values 0.05 apart, shuffled, offset from 0 (by 0.025 for any n: (i - n/2) alone
-  // puts a value at exactly 0 when n is odd, on ReLU's kink).
+  // Distinct values 0.05 apart, shuffled, none within 0.025 of 0.
   const v = Float32Array.from({ length: n }, (_, i) => (i - Math.floor(n / 2)) * 0.05 + 0.025);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -68,7 +67,8 @@ async function run(backend: 'cpu' | 'wasm', subject: Subject, mode: Values, seed
   const rand = mulberry(seed);
   const { f, weights } = subject.make();
   const x = tf.variable(tf.tensor(valuesFor(subject.shape.reduce((a, b) => a * b, 1), mode, rand), subject.shape));
-  for (const w of weights) w.assign(tf.tensor(valuesFor(w.size, mode, rand), w.shape));
+  // Assigning inside a tidy releases the temporary tensor (the variable keeps the values).
+  tf.tidy(() => weights.forEach((w) => w.assign(tf.tensor(valuesFor(w.size, mode, rand), w.shape))));
   const all = [x, ...weights];
   const values = all.map((v) => v.dataSync().slice() as Float32Array);
   const outShape = tf.tidy(() => f(x).shape);
@@ -78,11 +78,13 @@ async function run(backend: 'cpu' | 'wasm', subject: Subject, mode: Values, seed
     const { grads: g } = tf.variableGrads(objective, all);
     return all.map((v) => (g[v.name] ? (g[v.name]!.dataSync().slice() as Float32Array) : new Float32Array(v.size)));
   });
-  const loss = (vals: Float32Array[]): number => {
-    all.forEach((v, i) => v.assign(tf.tensor(vals[i]!, v.shape)));
-    return tf.tidy(() => objective().dataSync()[0]!);
-  };
-  return { grads, loss, values, dispose: () => tf.dispose([...all, dy]) };
+  const loss = (vals: Float32Array[]): number =>
+    tf.tidy(() => {
+      all.forEach((v, i) => v.assign(tf.tensor(vals[i]!, v.shape)));
+      return objective().dataSync()[0]!;
+    });
+  // Every variable goes (the layers' too): the wasm backend's convolution operators, cached per filter, go with them.
+  return { grads, loss, values, dispose: () => (tf.dispose(dy), tf.disposeVariables()) };
 }
 
 function relative(a: Float32Array, b: Float32Array): number {
@@ -92,7 +94,8 @@ function relative(a: Float32Array, b: Float32Array): number {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     s = Math.max(s, Math.abs(b[i]!));
   }
-  return d / Math.max(s, 1e-6);
+  // A gradient that is 0 in exact arithmetic (batch norm's over 2 values, say) is compared absolutely.
+  return d / Math.max(s, 1e-3);
 }
 
 async function check(subject: Subject, seed: number): Promise<void> {

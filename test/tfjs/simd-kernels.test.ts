@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/tfjs/tf.js';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -52,11 +52,11 @@ async function normStep(backend: 'cpu' | 'wasm', shape: number[], offset: number
     const layer = new BatchNorm2D({ momentum: 0.1, epsilon: 1e-5 });
     layer.build(shape);
     const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-    gamma!.assign(tf.tensor(randomImages(c, 5)).add(0.5));
-    beta!.assign(tf.tensor(randomImages(c, 6)).sub(0.5));
+    gamma!.assign(tf.add(tf.tensor(randomImages(c, 5)), 0.5));
+    beta!.assign(tf.sub(tf.tensor(randomImages(c, 6)), 0.5));
     // Values far from 0 in some channels (a shifted mean), a constant channel (variance 0).
-    const x = tf.variable(tf.tensor(randomImages(size, 7), shape).mul(tf.tensor(Float32Array.from({ length: c }, (_, k) => (k === 1 ? 0 : 1 + k)))).add(offset));
-    const weights = tf.tensor(randomImages(size, 8), shape).sub(0.5);
+    const x = tf.variable(tf.add(tf.mul(tf.tensor(randomImages(size, 7), shape), tf.tensor(Float32Array.from({ length: c }, (_, k) => (k === 1 ? 0 : 1 + k)))), offset));
+    const weights = tf.sub(tf.tensor(randomImages(size, 8), shape), 0.5);
     let y: tf.Tensor | undefined;
     const { grads } = tf.variableGrads(() => {
       y = tf.keep(layer.apply(x, { training: true }) as tf.Tensor);
@@ -87,11 +87,11 @@ const explicit = (t: number, b: number, l: number, r: number): Pad => [
 async function convGrads(backend: 'cpu' | 'wasm', xShape: number[], fShape: number[], stride: number, pad: Pad): Promise<Float32Array[]> {
   await useBackend(backend);
   return tf.tidy(() => {
-    const x = tf.tensor(randomImages(xShape.reduce((a, b) => a * b), 1), xShape).sub(0.5) as tf.Tensor4D;
-    const f = tf.tensor(randomImages(fShape.reduce((a, b) => a * b), 2), fShape).sub(0.5) as tf.Tensor4D;
+    const x = tf.sub(tf.tensor(randomImages(xShape.reduce((a, b) => a * b), 1), xShape), 0.5) as tf.Tensor4D;
+    const f = tf.sub(tf.tensor(randomImages(fShape.reduce((a, b) => a * b), 2), fShape), 0.5) as tf.Tensor4D;
     const g = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => {
       const y = tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, stride, pad);
-      return tf.sum(tf.mul(y, tf.tensor(randomImages(y.size, 3), y.shape).sub(0.5)));
+      return tf.sum(tf.mul(y, tf.sub(tf.tensor(randomImages(y.size, 3), y.shape), 0.5)));
     })([x, f]);
     return g.map((t) => t.dataSync() as Float32Array);
   });
@@ -165,7 +165,7 @@ describe('kernels.wat on wasm equals the cpu backend', () => {
     const x = Float32Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => ((i * 7) % 11) - 5);
     const grad = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
       await useBackend(backend);
-      return tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), tf.range(1, x.length + 1).reshape(v.shape))))(tf.tensor(x, [4, 3, 3, 3])).dataSync() as Float32Array);
+      return tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), tf.reshape(tf.range(1, x.length + 1), v.shape))))(tf.tensor(x, [4, 3, 3, 3])).dataSync() as Float32Array);
     };
     const wasm = await grad('wasm');
     expect(Array.from(wasm)).toEqual(Array.from(await grad('cpu')));

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/tfjs/tf.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { useBackend } from '../../src/tfjs/backend.js';
@@ -14,12 +14,12 @@ async function convGrads(backend: 'cpu' | 'wasm', xShape: number[], fShape: numb
   await useBackend(backend);
   const result = tf.tidy(() => {
     const x = tf.tensor(randomImages(xShape.reduce((a, b) => a * b), 1), xShape);
-    const f = tf.tensor(randomImages(fShape.reduce((a, b) => a * b), 2), fShape).sub(0.5);
-    const weights = tf.tensor(randomImages(1000, 3)).sub(0.5);
+    const f = tf.sub(tf.tensor(randomImages(fShape.reduce((a, b) => a * b), 2), fShape), 0.5);
+    const weights = tf.sub(tf.tensor(randomImages(1000, 3)), 0.5);
     const [dx, df] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => {
       const y = tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, stride, pad);
       // A loss whose gradient dy varies over positions and channels.
-      return tf.sum(tf.mul(y, tf.reshape(weights.slice(0, y.size), y.shape)));
+      return tf.sum(tf.mul(y, tf.reshape(tf.slice(weights, 0, y.size), y.shape)));
     })([x, f]);
     return [dx!.dataSync() as Float32Array, df!.dataSync() as Float32Array];
   });
@@ -102,7 +102,7 @@ describe("wasm Slice (this project's, by contiguous runs) equals the cpu backend
     expect(wasm).toEqual(cpu);
     // A whole-channel slice of NHWC (zero padding's gradient), by hand.
     await useBackend('wasm');
-    const x = tf.range(0, 2 * 4 * 4 * 3).reshape([2, 4, 4, 3]);
+    const x = tf.reshape(tf.range(0, 2 * 4 * 4 * 3), [2, 4, 4, 3]);
     expect([...tf.slice(x, [0, 1, 1, 0], [2, 2, 2, 3]).dataSync()]).toEqual([15, 16, 17, 18, 19, 20, 27, 28, 29, 30, 31, 32, 63, 64, 65, 66, 67, 68, 75, 76, 77, 78, 79, 80]);
   });
 });

@@ -2,7 +2,7 @@
 // The page of the browser test: loads a model written by `resnetc compile --target tfjs`
 // with tf.loadLayersModel, as a web application would (bundled with the custom layers),
 // runs it on the input the test wrote beside it, and puts the outputs in the page.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/tfjs/tf.js';
 import '../../../src/tfjs/layers.js';
 
 async function main(): Promise<void> {
