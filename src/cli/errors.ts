@@ -16,7 +16,7 @@ export function printError(out: Output, e: CodedError): void {
 }
 
 /** `warning[CODE]: message`, for a warning that has no place in a file. */
-export function warn(out: Output, code: Code, message: string): void {
+export function printWarning(out: Output, code: Code, message: string): void {
   out.err(`${out.paint(['bold', 'yellow'], `warning[${code}]`)}${out.paint('bold', `: ${message}`)}\n`);
 }
 

@@ -6,7 +6,7 @@ import type { Preprocess } from '../images/preprocess.js';
 import { EvalTally, type EvalResult } from '../infer/metrics.js';
 import { passBatches, stepIndices } from '../train/batches.js';
 import { DataError, type Dataset, type FileSplit, fileSplit, inMemory, loadData } from '../train/data.js';
-import { warn } from './errors.js';
+import { printWarning } from './errors.js';
 import { duration, type InferenceFlags, inferenceOptions, openInference, positiveOption } from './inference.js';
 import type { Output } from './output.js';
 
@@ -37,7 +37,7 @@ function evalData(source: string, p: Preprocess, classes: number, limit: number 
     return { description: `the test images of '${source}'`, split: test, folderClasses: [] };
   }
   const folder = scanEvalFolder(source, p.classes ?? undefined, { skipBadImages });
-  for (const w of folder.warnings) warn(out, w.code, w.message);
+  for (const w of folder.warnings) printWarning(out, w.code, w.message);
   if (folder.classes.length > classes) throw new DataError('R0602', `'${folder.splitDir}' has ${folder.classes.length} class folders but the model has ${classes} classes`);
   return { description: `the images of '${folder.splitDir}'`, split: fileSplit(folder.list, p.input, limit), folderClasses: folder.classes };
 }
@@ -91,7 +91,7 @@ export function registerEval(program: Command, out: Output): void {
             const batch = await batches.next();
             for (const { path, error } of batch.skipped) {
               skipped.push(path);
-              warn(out, 'R0656', `${error.message}: left out (--skip-bad-images)`);
+              printWarning(out, 'R0656', `${error.message}: left out (--skip-bad-images)`);
             }
             done += batch.y.length + batch.skipped.length;
             if (batch.y.length > 0) {

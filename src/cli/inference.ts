@@ -4,7 +4,7 @@ import { findPreprocess, plainPreprocess, type Preprocess, preprocessFile, readP
 import { type Classifier, onnxClassifier, tfjsClassifier } from '../infer/classifier.js';
 import type { CheckedModel } from '../model/types.js';
 import { BackendUnavailable, backendChoices, type ConcreteBackend, isBackendChoice, selectBackend } from '../tfjs/backend.js';
-import { CliError, warn } from './errors.js';
+import { CliError, printWarning } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
 
@@ -74,7 +74,7 @@ export async function openInference(file: string, flags: InferenceFlags, out: Ou
   if (kept !== undefined) preprocess = readPreprocess(kept, model.input, model.classes);
   else {
     preprocess = plainPreprocess(model.input);
-    warn(out, 'R0660', `no ${preprocessFile} with '${flags.weights}': pixels reach the model as value/255, images are resized whole to ${model.input.h}x${model.input.w}, classes are numbered (what resnetc train did before it kept preprocess.json)`);
+    printWarning(out, 'R0660', `no ${preprocessFile} with '${flags.weights}': pixels reach the model as value/255, images are resized whole to ${model.input.h}x${model.input.w}, classes are numbered (what resnetc train did before it kept preprocess.json)`);
   }
   let classifier: Classifier;
   let where: string;

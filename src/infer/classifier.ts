@@ -3,10 +3,11 @@ import { CodedError } from '../diagnostics/coded-error.js';
 import { readInputFile } from '../io/read.js';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
-import { readWeights } from '../tfjs/compile.js';
 import { setWeights } from '../tfjs/weights.js';
 import { loadOptional } from '../util/optional.js';
 import { nhwcToNchw } from '../weights/layout.js';
+import { openWeightSource } from '../weights/open.js';
+import { WeightSourceError } from '../weights/source.js';
 
 /**
  * A trained classifier that `eval` and `predict` run: the spec's tfjs model with weights
@@ -29,12 +30,23 @@ export class OnnxModelError extends CodedError {
 }
 
 /**
- * The spec's tfjs model (inference mode) with the weights of `weights`, read as
- * `--weights` is read everywhere (readWeights: ONNX, safetensors or a tfjs model folder).
- * The caller has chosen the tfjs backend. Throws readWeights's errors.
+ * The spec's tfjs model (inference mode) with the weights of `weights`, read as `--weights`
+ * is read everywhere (openWeightSource: ONNX, safetensors or a tfjs model folder), but as
+ * they are: a head of other classes or a first convolution of other input channels is
+ * refused (R1011, R1012), never initialised afresh or adapted, since eval and predict
+ * would then report a network that was never trained. The caller has chosen the tfjs
+ * backend. Throws openWeightSource's coded errors.
  */
 export async function tfjsClassifier(model: CheckedModel, weights: string): Promise<Classifier> {
-  const values = await readWeights(weights, model);
+  let values;
+  try {
+    values = await openWeightSource(weights, model, { strict: true });
+  } catch (e) {
+    if (e instanceof WeightSourceError && (e.code === 'R1011' || e.code === 'R1012')) {
+      throw new WeightSourceError(e.code, e.message, 'eval and predict run the weights as they are: give weights trained for this spec');
+    }
+    throw e;
+  }
   const net = buildTfjsModel(model);
   setWeights(net, model, values);
   const { c, h, w } = model.input;

@@ -167,6 +167,10 @@ describe.skipIf(!python)('eval and predict on a trained model', () => {
       expect((await cli('compile', other, '--target', 'onnx', '-o', four)).code).toBe(0);
       const r = await cli('eval', spec, '--weights', four, '--data', root, '--preprocess', join(out, 'model', 'preprocess.json'));
       expect(r.stderr).toMatch(/error\[R0662\]: .*gives float32 \[\d+, 4\]/);
+      // Read into the spec's tfjs model, the weights are taken as they are: a head of other classes is refused, never initialised afresh.
+      const t = await cli('eval', spec, '--weights', four, '--data', root, '--runtime', 'tfjs', '--backend', 'wasm', '--preprocess', join(out, 'model', 'preprocess.json'));
+      expect([t.code, t.stderr]).toEqual([1, expect.stringMatching(/error\[R1011\]: .*head of 4 classes; six has 6/)]);
+      expect(t.stderr).not.toContain('--strict-weights');
     });
 
     it('R0663: an unknown runtime, --runtime onnx for weights that are not ONNX, a --top of 0', async () => {
