@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivationFn, CheckedModel, GlobalPoolKind, Layer, ModelOutput } from '../../src/model/types.js';
+import { dense, globalPool } from '../../src/model/layers.js';
 import { walkLayers } from '../../src/model/walk.js';
 import { emitPython } from '../../src/torch/python.js';
 import { readSafetensorsWeights, stateDictBytes } from '../../src/weights/state-dict.js';
@@ -58,7 +59,14 @@ function byHand(spec: string, o: Changes): CheckedModel {
     m.dropPath = o.dropPath;
     blocks.forEach((b, i) => (b.dropPath = (o.dropPath! * i) / (blocks.length - 1)));
   }
-  if (o.pool) for (const l of layers) if (l.op === 'global_pool') l.kind = o.pool;
+  if (o.pool === 'catavgmax' && m.head) {
+    // Twice the channels into the classifier: the head built again from src/model/layers.ts.
+    const before = m.head.params;
+    const pool = globalPool('head.pool', m.head.in, 'catavgmax');
+    const fc = dense('head.fc', pool.out, m.head.classes);
+    m.head = { ...m.head, layers: [pool, fc], params: fc.params };
+    m.totals.params += fc.params - before;
+  } else if (o.pool) for (const l of layers) if (l.op === 'global_pool') l.kind = o.pool;
   if (o.dilation) {
     const [index, d] = o.dilation;
     const stage = m.stages[index]!;
@@ -153,8 +161,8 @@ const cases: Case[] = [
     train: true,
   },
   {
-    model: byHand('model gelu {\n  input 3x32x32\n  stem { conv 3x3 16 }\n  block basic\n  classes 3\n  stage s1 { blocks 1  width 16 }\n}', { activation: ['gelu', 0] }),
-    reference: { kind: 'timm_resnet', args: { block: 'basic', layers: [1], channels: [16], classes: 3, stem: [16, 3, 1, 1, false], act: ['gelu', 0], norm: ['batch'] } },
+    model: byHand('model gelu {\n  input 3x32x32\n  stem { conv 3x3 16 }\n  block basic\n  classes 3\n  stage s1 { blocks 1  width 16 }\n}', { activation: ['gelu', 0], pool: 'catavgmax' }),
+    reference: { kind: 'timm_resnet', args: { block: 'basic', layers: [1], channels: [16], classes: 3, stem: [16, 3, 1, 1, false], act: ['gelu', 0], norm: ['batch'], pool: 'catavgmax' } },
     outputs: [['output', 'logits']],
   },
 ];
