@@ -11,7 +11,6 @@ outputs in training mode under the same seed, compared; the drop path rates
 of both; and the reference's own state_dict written as safetensors for
 resnetc to read back.
 """
-import importlib.util
 import json
 import os
 import sys
@@ -23,15 +22,8 @@ from torchvision.models._utils import IntermediateLayerGetter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_lite  # noqa: E402
+from modules import load_module  # noqa: E402
 import timm_backbone  # noqa: E402
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location(
-        os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def reference(ref):

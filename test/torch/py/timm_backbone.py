@@ -18,6 +18,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from timm_like import DownsampleConv
+from timm_like import PreActBottleneck as PlainPreActBottleneck
+
 ACTS = {
     'relu': lambda slope: nn.ReLU(),
     'silu': lambda slope: nn.SiLU(),
@@ -258,20 +261,12 @@ class ClassifierHead(nn.Module):
         return torch.flatten(self.fc(x), 1)
 
 
-class DownsampleConv(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv = conv(cin, cout, 1, stride)
-        self.norm = nn.Identity()
+class PreActBottleneck(PlainPreActBottleneck):
+    """timm_like's, with the activation, norm, dilation and drop path."""
 
-    def forward(self, x):
-        return self.norm(self.conv(x))
-
-
-class PreActBottleneck(nn.Module):
     def __init__(self, cin, cout, stride, act, norm, dilation, first_dilation,
                  proj, drop_path_rate):
-        super().__init__()
+        nn.Module.__init__(self)
         mid = cout // 4
         self.downsample = DownsampleConv(cin, cout, stride) if proj else None
         self.norm1 = NormAct(norm, cin, act)
@@ -282,16 +277,6 @@ class PreActBottleneck(nn.Module):
         self.conv3 = conv(mid, cout, 1)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 \
             else nn.Identity()
-
-    def forward(self, x):
-        x_preact = self.norm1(x)
-        shortcut = x
-        if self.downsample is not None:
-            shortcut = self.downsample(x_preact)
-        x = self.conv1(x_preact)
-        x = self.conv2(self.norm2(x))
-        x = self.conv3(self.norm3(x))
-        return self.drop_path(x) + shortcut
 
 
 class ResNetV2(nn.Module):
