@@ -37,6 +37,10 @@ export function layerTensors(layer: Layer): TensorSpec[] {
         { name: `${layer.name}.weight`, role: 'norm_scale', shape: c, trainable: true },
         { name: `${layer.name}.bias`, role: 'norm_shift', shape: c, trainable: true },
       ];
+<<<<<<< HEAD
+=======
+      // Group norm keeps no running statistics (PyTorch's GroupNorm has no buffers).
+>>>>>>> bb-core
       if (layer.kind === 'group') return affine;
       return [
         ...affine,
