@@ -31,16 +31,12 @@ export function layerTensors(layer: Layer): TensorSpec[] {
       return layer.bias ? [weight, { name: `${layer.name}.bias`, role: 'bias', shape: [layer.out.c], trainable: true, fanIn }] : [weight];
     }
     case 'norm': {
-      // Group norm has a scale and a shift per channel and no running statistics.
       const c = [layer.in.c];
       const affine: TensorSpec[] = [
         { name: `${layer.name}.weight`, role: 'norm_scale', shape: c, trainable: true },
         { name: `${layer.name}.bias`, role: 'norm_shift', shape: c, trainable: true },
       ];
-<<<<<<< HEAD
-=======
       // Group norm keeps no running statistics (PyTorch's GroupNorm has no buffers).
->>>>>>> bb-core
       if (layer.kind === 'group') return affine;
       return [
         ...affine,
