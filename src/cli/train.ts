@@ -9,7 +9,7 @@ import { checkFits, loadData } from '../train/data.js';
 import type { Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
-import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
+import { checkTrainableOutputs, checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
 import { CliError } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
@@ -93,6 +93,7 @@ export function registerTrain(program: Command, out: Output): void {
 
       const outDir = resolve(flags.out);
       const { model } = loadModel(file, flags.model, out, 'train', 'build');
+      checkTrainableOutputs(model);
 
       const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
       checkFits(data, model.input, model.classes, model.name);
