@@ -25,7 +25,7 @@ const backends = ['cpu', 'wasm'] as const;
 interface Case {
   name: string;
   kind: 'silu' | 'gelu' | 'mish' | 'leaky_relu' | 'group_norm' | 'conv';
-  shape: [number, number, number, number];
+  shape: number[];
   slope?: number;
   groups?: number;
   eps?: number;
@@ -62,14 +62,14 @@ function inputs(c: Case, seed: number): Map<string, [number[], Float32Array]> {
   let out = c.shape;
   if (c.kind === 'conv') {
     const [kh, kw, , co] = c.kernel!;
-    const [n, h, w] = c.shape;
+    const [n = 0, h = 0, w = 0] = c.shape;
     const [t, l, b, r] = c.padding!;
     const len = (v: number, k: number, p: number): number => Math.floor((v + p - c.dilation! * (k - 1) - 1) / c.stride!) + 1;
     out = [n, len(h, kh, t + b), len(w, kw, l + r), co];
     m.set('kernel', [c.kernel!, values(size(c.kernel!), seed + 1, 1)]);
   }
   if (c.kind === 'group_norm') {
-    const ch = c.shape[3];
+    const ch = c.shape[3]!;
     m.set('gamma', [[ch], values(ch, seed + 2, 1).map((v) => v + 1)]);
     m.set('beta', [[ch], values(ch, seed + 3, 1)]);
   }
@@ -79,8 +79,9 @@ function inputs(c: Case, seed: number): Map<string, [number[], Float32Array]> {
 
 /** The case on the current backend: output and gradients, named as backbone_layers.py names them. */
 function ours(c: Case, t: Map<string, [number[], Float32Array]>): Map<string, Float32Array> {
-  return tf.tidy(() => {
-    const x = tf.tensor(t.get('x')![1], t.get('x')![0]) as tf.Tensor4D;
+  const out = new Map<string, Float32Array>();
+  tf.tidy(() => {
+    const x = tf.tensor4d(t.get('x')![1], t.get('x')![0] as [number, number, number, number]);
     const r = tf.tensor(t.get('R')![1], t.get('R')![0]);
     let layer: tf.layers.Layer;
     let weights: string[] = [];
@@ -107,7 +108,6 @@ function ours(c: Case, t: Map<string, [number[], Float32Array]>): Map<string, Fl
     layer.build(c.shape);
     if (weights.length > 0) layer.setWeights(weights.map((w) => tf.tensor(t.get(w)![1], t.get(w)![0])));
     const variables = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-    const out = new Map<string, Float32Array>();
     const xv = tf.variable(x);
     const { grads } = tf.variableGrads(() => {
       const y = layer.apply(xv, { training: true }) as tf.Tensor;
@@ -117,8 +117,8 @@ function ours(c: Case, t: Map<string, [number[], Float32Array]>): Map<string, Fl
     out.set('dx', grads[xv.name]!.dataSync() as Float32Array);
     weights.forEach((w, i) => out.set(`d${w}`, grads[variables[i]!.name]!.dataSync() as Float32Array));
     xv.dispose();
-    return out;
   });
+  return out;
 }
 
 describe.runIf(python !== undefined)('backbone layers equal PyTorch (outputs and gradients)', () => {
