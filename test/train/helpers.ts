@@ -125,6 +125,7 @@ export const constructSpecs: Record<string, string> = {
   activation silu
   norm group { groups 2 }
   output_stride 8
+  pool catavgmax
   stem { conv 3x3 8 stride 2  avgpool 3x3 stride 2 }
   block bottleneck { se 2  expansion 2 }
   stage a { blocks 1  width 4 }
@@ -160,7 +161,6 @@ export const constructSpecs: Record<string, string> = {
   input 3x10x10
   classes 4
   activation mish
-  pool catavgmax
   drop_path 0
   outputs a logits
   stem { conv 3x3 8  avgpool 3x3 stride 2 pad 0 }
