@@ -66,7 +66,7 @@ export function readTensors(stem: string): Map<string, { shape: number[]; data: 
  * model without a head; and the backbone statements: SiLU, LeakyReLU with its slope, GELU
  * and Mish (SE's inner activation too), group norm, `output_stride` and stage `dilation`
  * (a dilated convolution with stride 2 among them), stem `pad`, the pools max, avgmax and
- * catavgmax, `drop_path 0` and `outputs` with the logits last. `pre_pool` is issue 10's: a bare stem convolution feeding a max
+ * `drop_path 0` and `outputs` with the logits last. `pre_pool` is issue 10's: a bare stem convolution feeding a max
  * pool negative values.
  */
 export const constructSpecs: Record<string, string> = {
@@ -125,7 +125,6 @@ export const constructSpecs: Record<string, string> = {
   activation silu
   norm group { groups 2 }
   output_stride 8
-  pool catavgmax
   stem { conv 3x3 8 stride 2  avgpool 3x3 stride 2 }
   block bottleneck { se 2  expansion 2 }
   stage a { blocks 1  width 4 }
