@@ -68,7 +68,9 @@ export async function openInference(file: string, flags: InferenceFlags, out: Ou
   const onnx = flags.runtime === 'onnx' || (flags.runtime === 'auto' && extname(flags.weights).toLowerCase() === '.onnx');
   if (onnx && flags.runtime === 'onnx' && extname(flags.weights).toLowerCase() !== '.onnx') throw new CliError('R0663', `--runtime onnx runs an ONNX file; '${flags.weights}' is not one (*.onnx)`, 2);
   const { model } = loadModel(file, flags.model, out, command, 'build');
-  if (model.classes === undefined) throw new CliError('R0602', `model '${model.name}' has no head to classify with`, 1, 'add `classes N` to the spec');
+  if (model.classes === undefined || model.head === undefined) {
+    throw new CliError('R0602', `model '${model.name}' has no head to classify with${model.classes !== undefined ? ': its `outputs` do not list `logits`' : ''}`, 1, model.classes !== undefined ? 'list `logits` last in `outputs`' : 'add `classes N` to the spec');
+  }
   let preprocess: Preprocess;
   const kept = flags.preprocess ?? findPreprocess(flags.weights);
   if (kept !== undefined) preprocess = readPreprocess(kept, model.input, model.classes);

@@ -4,6 +4,7 @@ import { readInputFile } from '../io/read.js';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
 import { setWeights } from '../tfjs/weights.js';
+import { lastOutput } from '../train/train.js';
 import { loadOptional } from '../util/optional.js';
 import { nhwcToNchw } from '../weights/layout.js';
 import { openWeightSource } from '../weights/open.js';
@@ -54,7 +55,7 @@ export async function tfjsClassifier(model: CheckedModel, weights: string): Prom
     runtime: 'tfjs',
     logits: async (x, n) =>
       tf.tidy(() => {
-        const out = net.apply(tf.tensor4d(x, [n, h, w, c]), { training: false }) as tf.Tensor;
+        const out = lastOutput(net.apply(tf.tensor4d(x, [n, h, w, c]), { training: false }) as tf.Tensor | tf.Tensor[]);
         return out.dataSync() as Float32Array;
       }),
     dispose: async () => {

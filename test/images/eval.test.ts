@@ -182,6 +182,13 @@ describe.skipIf(!python)('eval and predict on a trained model', () => {
       expect(r3.stderr).toContain("error[R0663]: --top must be a positive whole number, not '0'");
     });
 
+    it('R0602: a model whose outputs drop the head has nothing to classify with', async () => {
+      const features = join(dir, 'features.resnet');
+      writeFileSync(features, specText.replace('stage a { blocks 1  width 8 }', 'stage a { blocks 1  width 8 }\n  outputs a'));
+      const r = await cli('predict', features, '--weights', onnx, join(root, 'val', 'ant', '0.jpg'));
+      expect([r.code, r.stderr]).toEqual([1, expect.stringContaining("error[R0602]: model 'six' has no head to classify with: its `outputs` do not list `logits`")]);
+    });
+
     it('R0653: predict of a file that is not an image names it', async () => {
       const text = join(dir, 'notes.png');
       writeFileSync(text, 'hello');
