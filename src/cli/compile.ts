@@ -4,6 +4,7 @@ import type { CheckedModel } from '../model/types.js';
 import { defaultOpset } from '../onnx/opset.js';
 import type { WeightSource } from '../weights/source.js';
 import { CliError } from './errors.js';
+import { keepPreprocessBeside } from './images.js';
 import { withInterruptsDeferred } from './interrupt.js';
 import { loadModel } from './load.js';
 import { weightSource } from './weights.js';
@@ -90,5 +91,7 @@ export function registerCompile(program: Command, out: Output): void {
         writing: withInterruptsDeferred,
       };
       out.out((await target(model, options)) + '\n');
+      const kept = keepPreprocessBeside(opts.weights, options.output);
+      if (kept !== undefined) out.out(`${kept}\n`);
     });
 }

@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
 import { BackendUnavailable, backendChoices, backendThreads, isBackendChoice, selectBackend } from '../tfjs/backend.js';
-import { epochPlan, standardAugment } from '../train/batches.js';
+import { epochPlan, imageAugment, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
-import { checkFits, loadData } from '../train/data.js';
+import { checkFits, isImageFolderData, openData } from '../train/data.js';
 import { frozenTensors } from '../train/freeze.js';
+import { checkOutsideData, channelValues } from './images.js';
+import { loadSharp } from '../images/decode.js';
 import { adamwDefaults, type OptimizerName, type Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
@@ -41,6 +43,9 @@ interface TrainFlags {
   weights?: string;
   strictWeights?: boolean;
   zeroInitResidual?: boolean;
+  mean?: string;
+  std?: string;
+  skipBadImages?: boolean;
 }
 
 function number(flag: string, text: string, check: (n: number) => boolean, what: string): number {
@@ -80,7 +85,7 @@ export function registerTrain(program: Command, out: Output): void {
   program
     .command('train')
     .argument('<file>', 'a .resnet file')
-    .requiredOption('--data <source>', "a directory of IDX files (gzipped or not) or CIFAR-10 binary batches, or 'synthetic[:N]'")
+    .requiredOption('--data <source>', "an image folder (train/CLASS/IMAGE, val/CLASS/IMAGE), a directory of IDX files (gzipped or not) or CIFAR-10 binary batches, or 'synthetic[:N]'")
     .requiredOption('--out <dir>', 'where the checkpoint, final model, metrics and plot go')
     .option('-m, --model <name>', 'the model to train (needed when the file declares several)')
     .option('--epochs <n>', 'epochs to train', '10')
@@ -97,7 +102,7 @@ export function registerTrain(program: Command, out: Output): void {
     .option('--label-smoothing <x>', "label smoothing of the loss, as PyTorch's CrossEntropyLoss(label_smoothing)", '0')
     .option('--freeze <parts>', 'parts whose parameters are not trained, e.g. stem,conv2 (stem, stage names, final, head or fc)')
     .option('--freeze-norms', 'every norm in inference mode: running statistics fixed and used; scale and shift still train')
-    .option('--augment', 'random shifts (pad 4, crop) and horizontal flips')
+    .option('--augment', 'random shifts (pad 4, crop) and horizontal flips; for an image folder, random resized crops and horizontal flips')
     .option('--resume [dir]', `continue from a checkpoint (default: OUT/${checkpointDir})`)
     .option('--seed <n>', 'seed of the initialisation, the shuffling and the augmentation', '0')
     .option('--limit <n>', 'use only the first N examples of each split')
@@ -105,6 +110,9 @@ export function registerTrain(program: Command, out: Output): void {
     .option('--weights <path>', 'start from the weights of an ONNX file, a safetensors state_dict or a tfjs model directory (fine-tuning: a head of other classes is initialised afresh, other input channels adapted as timm does)')
     .option('--strict-weights', 'refuse --weights whose head or input channels differ from the spec instead of adapting them')
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
+    .option('--mean <values>', "an image folder's normalisation mean, one value per channel (default ImageNet's: 0.485,0.456,0.406)")
+    .option('--std <values>', "an image folder's normalisation standard deviation, one value per channel (default ImageNet's: 0.229,0.224,0.225)")
+    .option('--skip-bad-images', 'leave out images that cannot be read or decoded, with a warning, instead of stopping')
     .action(async (file: string, flags: TrainFlags) => {
       // Everything the user can get wrong is checked before training starts.
       const epochs = number('--epochs', flags.epochs, positiveWhole, 'a positive whole number');
@@ -138,8 +146,15 @@ export function registerTrain(program: Command, out: Output): void {
       const freeze = flags.freeze === undefined ? [] : flags.freeze.split(',').map((p) => p.trim()).filter((p) => p !== '');
       frozenTensors(model, freeze);
 
-      const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
+      const mean = channelValues('--mean', flags.mean, model.input.c, false);
+      const std = channelValues('--std', flags.std, model.input.c, true);
+      const data = openData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}), mean, std, skipBadImages: flags.skipBadImages ?? false });
       checkFits(data, model.input, model.classes, model.name);
+      if (!isImageFolderData(data) && (mean || std || flags.skipBadImages)) throw new CliError('R0607', `--mean, --std and --skip-bad-images apply to image folders; ${data.description} is not one`, 2);
+      if (isImageFolderData(data)) {
+        checkOutsideData(outDir, flags.data);
+        await loadSharp(); // R0940 without sharp, before anything is written
+      }
 
       const options: TrainOptions = {
         epochs,
@@ -148,7 +163,7 @@ export function registerTrain(program: Command, out: Output): void {
         momentum,
         weightDecay,
         schedule: flags.schedule as Schedule,
-        augment: flags.augment ? standardAugment : undefined,
+        augment: flags.augment ? (isImageFolderData(data) ? imageAugment : standardAugment) : undefined,
         seed,
         out: outDir,
         zeroInitResidual: flags.zeroInitResidual ?? false,
@@ -182,6 +197,7 @@ export function registerTrain(program: Command, out: Output): void {
       const threads = backendThreads();
       const onThreads = threads === undefined ? '' : ` (${threads} thread${threads === 1 ? '' : 's'})`;
       out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}${onThreads}\n`);
+      if (isImageFolderData(data)) for (const w of data.warnings) printWarning(out, w.code, w.message);
 
       let stop = false;
       const onSigint = (): void => {

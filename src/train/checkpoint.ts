@@ -8,7 +8,8 @@ import { describeModel, differences, fingerprint, type ModelDescription } from '
 import type { CheckedModel } from '../model/types.js';
 import { modelFile, weightsFile } from '../tfjs/model-path.js';
 import type { Augment } from './batches.js';
-import type { DataSplits } from './data.js';
+import { isImageFolderData, type TrainingData } from './data.js';
+import type { Preprocess } from '../images/preprocess.js';
 import type { EpochMetrics } from './metrics.js';
 import { freezeParts } from './freeze.js';
 import { adamwDefaults, type OptimizerName, type Schedule, type Slot } from './optimizer.js';
@@ -52,8 +53,10 @@ export interface DataRecord {
   description: string;
   train: number;
   test: number;
-  /** SHA-256 of the training and test images and labels, hex. */
+  /** SHA-256 of the training and test images and labels, hex (of an image folder: of its class names and every image's path, size and label). */
   sha256: string;
+  /** An image folder's preprocessing: its normalisation, evaluation resize and class names (absent for data in memory). */
+  preprocess?: Preprocess;
 }
 
 /** The training options that decide a run's trajectory. */
@@ -123,10 +126,11 @@ const helps: Record<string, string> = {
   R0610: 'train afresh with this resnetc (without --resume)',
 };
 
-const hashes = new WeakMap<DataSplits, string>();
+const hashes = new WeakMap<TrainingData, string>();
 
-/** SHA-256 of a data source's images and labels (both splits), hex; computed once per DataSplits. */
-export function dataFingerprint(data: DataSplits): string {
+/** SHA-256 of a data source's images and labels (both splits), hex; computed once per DataSplits. An image folder's is made when it is listed. */
+export function dataFingerprint(data: TrainingData): string {
+  if (isImageFolderData(data)) return data.fingerprint;
   let h = hashes.get(data);
   if (h === undefined) {
     const hash = createHash('sha256');
@@ -142,20 +146,20 @@ export function dataFingerprint(data: DataSplits): string {
 }
 
 /** The record of a run: what its checkpoints hold under `run`, and what `--resume` compares them with. */
-export function runRecord(model: CheckedModel, data: DataSplits, o: RunOptions): RunRecord {
+export function runRecord(model: CheckedModel, data: TrainingData, o: RunOptions): RunRecord {
   const description = describeModel(model);
   const { c, h, w } = model.input;
   const summary = `${model.name}: input ${c}x${h}x${w}, ${model.head ? `${model.head.classes} classes` : 'no head'}, ${Object.keys(description.layers).length} layers, ${model.totals.params} parameters`;
   return {
     model: { name: model.name, summary, sha256: fingerprint(description), description },
-    data: { description: data.description, train: data.train.count, test: data.test.count, sha256: dataFingerprint(data) },
+    data: { description: data.description, train: data.train.count, test: data.test.count, sha256: dataFingerprint(data), ...(isImageFolderData(data) ? { preprocess: data.preprocess } : {}) },
     seed: o.seed,
     batchSize: o.batchSize,
     lr: o.lr,
     momentum: o.momentum,
     weightDecay: o.weightDecay,
     schedule: o.schedule,
-    augment: o.augment ? { ...o.augment } : null,
+    augment: o.augment ? { ...o.augment, ...(o.augment.resizedCrop ? { resizedCrop: { scale: [...o.augment.resizedCrop.scale], ratio: [...o.augment.resizedCrop.ratio] } } : {}) } : null,
     epochs: o.epochs,
     optimizer: o.optimizer ?? tuningDefaults.optimizer,
     nesterov: o.nesterov ?? tuningDefaults.nesterov,
@@ -369,6 +373,13 @@ class Fields {
     return v;
   }
 
+  /** A list of finite numbers (of `length` of them when given). */
+  numbers(key: string, length?: number): number[] {
+    const v = this.value[key];
+    if (!Array.isArray(v) || (length !== undefined && v.length !== length) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) this.fail(key, `a list of ${length ?? ''}${length ? ' ' : ''}finite numbers`);
+    return v as number[];
+  }
+
   item(key: string, i: number, v: unknown): Fields {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw damaged(this.dir, `${this.path}: ${key}[${i}] is not an object`);
     return new Fields(v, this.dir, `${this.path}: ${key}[${i}]`);
@@ -381,12 +392,12 @@ function readState(top: Fields, stepsPerEpoch: number): CheckpointState {
   const m = r.obj('model');
   const d = r.obj('data');
   const description = m.obj('description').value as unknown as ModelDescription;
-  const augment = r.value['augment'] === null ? null : ((a) => ({ cropPadding: a.int('cropPadding', 0), flip: a.bool('flip') }))(r.obj('augment'));
+  const augment = r.value['augment'] === null ? null : readAugment(r.obj('augment'));
   const schedule = r.str('schedule');
   if (!['cosine', 'step', 'constant'].includes(schedule)) throw damaged(top.dir, `${stateFile}: run: "schedule" must be cosine, step or constant, not ${JSON.stringify(schedule)}`);
   const run: RunRecord = {
     model: { name: m.str('name'), summary: m.str('summary'), sha256: m.str('sha256'), description },
-    data: { description: d.str('description'), train: d.int('train', 0), test: d.int('test', 0), sha256: d.str('sha256') },
+    data: { description: d.str('description'), train: d.int('train', 0), test: d.int('test', 0), sha256: d.str('sha256'), ...(d.value['preprocess'] !== undefined ? { preprocess: readPreprocessRecord(d.obj('preprocess')) } : {}) },
     seed: r.int('seed', 0),
     batchSize: r.int('batchSize', 1),
     lr: r.num('lr'),
@@ -476,5 +487,28 @@ function readTuning(r: Fields): TuningRecord {
     labelSmoothing: has('labelSmoothing') ? r.num('labelSmoothing') : tuningDefaults.labelSmoothing,
     freeze: freeze as string[],
     freezeNorms: has('freezeNorms') ? r.bool('freezeNorms') : tuningDefaults.freezeNorms,
+  };
+}
+
+function readAugment(a: Fields): Augment {
+  const augment: Augment = { cropPadding: a.int('cropPadding', 0), flip: a.bool('flip') };
+  if (a.value['resizedCrop'] !== undefined) {
+    const c = a.obj('resizedCrop');
+    augment.resizedCrop = { scale: c.numbers('scale', 2) as [number, number], ratio: c.numbers('ratio', 2) as [number, number] };
+  }
+  return augment;
+}
+
+/** An image folder's preprocessing as a checkpoint records it (src/images/preprocess.ts); its values are compared with the run's, not range-checked. */
+function readPreprocessRecord(p: Fields): Preprocess {
+  const input = p.obj('input');
+  const classes = p.value['classes'] === null ? null : p.list('classes');
+  if (classes?.some((n) => typeof n !== 'string')) throw damaged(p.dir, `${p.path}: "classes" must be a list of names or null`);
+  return {
+    input: { c: input.int('c', 1), h: input.int('h', 1), w: input.int('w', 1) },
+    mean: p.numbers('mean'),
+    std: p.numbers('std'),
+    resize: p.value['resize'] === null ? null : p.int('resize', 1),
+    classes: classes as string[] | null,
   };
 }

@@ -8,10 +8,11 @@ import { modelDirFiles, saveModelDir } from '../tfjs/io.js';
 import { getWeights, setWeights, weightTensors } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
 import type { WeightLookup } from '../weights/source.js';
-import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, random } from './batches.js';
+import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, normAt1x1, passBatches, type PassOptions, random, stepIndices } from './batches.js';
 import { type Checkpoint, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
 import { writeCheckpointDir } from './checkpoint-store.js';
-import type { DataSplits, Dataset } from './data.js';
+import { type Dataset, type FileSplit, isImageFolderData, type TrainingData } from './data.js';
+import { plainPreprocess, preprocessFile, preprocessText } from '../images/preprocess.js';
 import { type EpochMetrics, metricsCsv, metricsJsonl, plotSvg } from './metrics.js';
 import { frozenTensors } from './freeze.js';
 import { adamwDefaults, AdamW, type Optimizer, type OptimizerName, type Schedule, Sgd, stepLearningRate } from './optimizer.js';
@@ -82,8 +83,8 @@ export interface TrainHooks {
   onEpoch?(m: EpochMetrics): void;
   /** Polled after each step: true stops training (Ctrl-C); a checkpoint of where it stopped is written first. */
   shouldStop?(): boolean;
-  /** A warning the run gives once (R0612: the last batch of each epoch is dropped). */
-  onWarning?(code: 'R0612', message: string): void;
+  /** A warning: R0612 (the last batch of each epoch is dropped; once a run), R0656 (an image left out, --skip-bad-images; once an image and epoch). */
+  onWarning?(code: 'R0612' | 'R0656', message: string): void;
 }
 
 export interface TrainResult {
@@ -204,7 +205,7 @@ async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersMode
  *   FreezeError (R0613, R0614) for a `freeze` naming no part, or freezing everything;
  *   CheckpointError (R0604, R0608–R0610) when `resume` names a checkpoint that cannot continue this run.
  */
-export async function train(checked: CheckedModel, data: DataSplits, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function train(checked: CheckedModel, data: TrainingData, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkTrainableOutputs(checked);
   const plan = epochPlan(checked, data.train.count, options.batchSize);
   const run = runRecord(checked, data, options);
@@ -232,10 +233,14 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   }
 
   const tensorOf = weightTensors(model, checked);
+  // What every later command applies to images for this model, kept beside its weights.
+  const withModel = { [preprocessFile]: preprocessText(isImageFolderData(data) ? data.preprocess : plainPreprocess(checked.input)) };
+  const imageFiles = isImageFolderData(data) ? { preprocess: data.preprocess, skipBadImages: data.skipBadImages } : {};
+  const oneImageNorm = normAt1x1(checked);
   const saveCheckpoint = async (at: Progress): Promise<void> => {
     const state = optimizer.state(variables);
     const momentum = optimizer.slotNames.flatMap((slot, s) => variables.map((v, i) => ({ name: tensorOf.get(v.name)!.name, slot, shape: v.shape, data: state.slots[s]![i]! })));
-    writeCheckpointDir(options.out, checkpointFiles(run, at, metrics, await modelDirFiles(model), momentum, state.step));
+    writeCheckpointDir(options.out, checkpointFiles(run, at, metrics, await modelDirFiles(model, withModel), momentum, state.step));
   };
   const writeMetrics = (): void => {
     writeDirAtomicFiles(options.out, {
@@ -261,33 +266,42 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
     const rand = random(options.seed * 7919 + epoch, progress.rng ?? undefined);
     const epochStart = performance.now() - progress.seconds * 1000;
     let { step, lossSum, correct, seen } = progress;
-    while (step < plan.steps) {
-      const indices = order.subarray(step * options.batchSize, Math.min(data.train.count, (step + 1) * options.batchSize));
-      const batch = makeBatch(data.train, indices, options.augment, rand);
-      seedDropout(dropouts, options.seed, epoch, step);
-      const [loss, hits] = trainStep(model, variables, optimizer, batch, data.train, classes, lrAt(epoch, step), options.labelSmoothing ?? 0);
-      step++;
-      lossSum += loss * indices.length;
-      correct += hits;
-      seen += indices.length;
-      imagesThisRun += indices.length;
-      const elapsed = (performance.now() - runStart) / 1000;
-      const rate = imagesThisRun / Math.max(elapsed, 1e-9);
-      const remaining = (totalSteps - (epoch * plan.steps + step)) * options.batchSize;
-      hooks.onStep?.({ epoch: epoch + 1, epochs: options.epochs, step, steps: plan.steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: rate, etaSeconds: remaining / rate });
-      if (hooks.shouldStop?.()) {
-        stopped = true;
-        break;
+    const batches = passBatches(data.train, stepIndices(order, options.batchSize, step, plan.steps), { train: { augment: options.augment, rand, seed: options.seed, epoch }, ...imageFiles });
+    try {
+      while (step < plan.steps) {
+        const batch = await batches.next();
+        for (const { error } of batch.skipped) hooks.onWarning?.('R0656', `${error.message}: left out (--skip-bad-images)`);
+        const n = batch.y.length;
+        // Images left out can leave a batch nothing to train on (or one image where a norm sees a 1x1 map): the step passes.
+        if (n > (oneImageNorm ? 1 : 0)) {
+          seedDropout(dropouts, options.seed, epoch, step);
+          const [loss, hits] = trainStep(model, variables, optimizer, batch, data.train, classes, lrAt(epoch, step), options.labelSmoothing ?? 0);
+          lossSum += loss * n;
+          correct += hits;
+          seen += n;
+          imagesThisRun += n;
+        }
+        step++;
+        const elapsed = (performance.now() - runStart) / 1000;
+        const rate = imagesThisRun / Math.max(elapsed, 1e-9);
+        const remaining = (totalSteps - (epoch * plan.steps + step)) * options.batchSize;
+        hooks.onStep?.({ epoch: epoch + 1, epochs: options.epochs, step, steps: plan.steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: rate, etaSeconds: remaining / rate });
+        if (hooks.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
+        // Let signals (Ctrl-C), the progress bar's timer and the image decodes' callbacks run.
+        await new Promise((r) => setImmediate(r));
       }
-      // Let signals (Ctrl-C) and the progress bar's timer run.
-      await new Promise((r) => setImmediate(r));
+    } finally {
+      await batches.close();
     }
     const seconds = (performance.now() - epochStart) / 1000;
     if (stopped) {
       progress = { epoch, step, rng: rand.state(), lossSum, correct, seen, seconds };
       break;
     }
-    const test = evaluate(model, data.test, classes);
+    const test = await evaluateSplit(model, data.test, classes, imageFiles, hooks);
     const row: EpochMetrics = {
       epoch: epoch + 1,
       lr: lrAt(epoch, plan.steps - 1),
@@ -307,7 +321,7 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   if (stopped) {
     await saveCheckpoint(progress);
   } else {
-    await saveModelDir(model, join(options.out, finalModelDir));
+    await saveModelDir(model, join(options.out, finalModelDir), withModel);
   }
   writeMetrics();
   optimizer.dispose();
@@ -346,7 +360,7 @@ export function classificationLoss(logits: tf.Tensor, labels: tf.Tensor1D, class
 }
 
 /** One optimizer step; returns the batch's mean loss and its number of correct predictions. */
-export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optimizer: Optimizer, batch: { x: Float32Array; y: Int32Array }, data: Dataset, classes: number, lr: number, labelSmoothing = 0): [number, number] {
+export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optimizer: Optimizer, batch: { x: Float32Array; y: Int32Array }, data: { shape: Dataset['shape'] }, classes: number, lr: number, labelSmoothing = 0): [number, number] {
   const { c, h, w } = data.shape;
   const n = batch.y.length;
   let hits: tf.Tensor | undefined;
@@ -371,22 +385,53 @@ export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optim
 export function evaluate(model: tf.LayersModel, data: Dataset, classes: number, batchSize = 256): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
-  const { c, h, w } = data.shape;
   const rand = random(0);
   for (let start = 0; start < data.count; start += batchSize) {
-    const end = Math.min(data.count, start + batchSize);
-    const indices = Array.from({ length: end - start }, (_, k) => start + k);
-    const batch = makeBatch(data, indices, undefined, rand);
-    const [l, k] = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [indices.length, h, w, c]);
-      const labels = tf.tensor1d(batch.y, 'int32');
-      const logits = lastOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[]);
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.SUM);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
-      return [loss.dataSync()[0]!, hits.dataSync()[0]!];
-    });
+    const indices = Array.from({ length: Math.min(data.count, start + batchSize) - start }, (_, k) => start + k);
+    const [l, k] = evaluateBatch(model, makeBatch(data, indices, undefined, rand), data.shape, classes);
     lossSum += l;
     correct += k;
   }
   return { loss: lossSum / data.count, accuracy: correct / data.count };
+}
+
+/**
+ * evaluate() for any split: image files stream through the evaluation's transform
+ * (resize, centre crop: src/images/preprocess.ts); images left out (skipBadImages) are
+ * reported to `hooks` and not counted.
+ */
+export async function evaluateSplit(model: tf.LayersModel, split: Dataset | FileSplit, classes: number, images: Pick<PassOptions, 'preprocess' | 'skipBadImages'>, hooks: Pick<TrainHooks, 'onWarning'> = {}, batchSize = 256): Promise<{ loss: number; accuracy: number }> {
+  if (!('files' in split)) return evaluate(model, split, classes, batchSize);
+  const order = Uint32Array.from({ length: split.count }, (_, i) => i);
+  const batches = passBatches(split, stepIndices(order, batchSize, 0, Math.ceil(split.count / batchSize)), images);
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  try {
+    for (let b = 0; b < Math.ceil(split.count / batchSize); b++) {
+      const batch = await batches.next();
+      for (const { error } of batch.skipped) hooks.onWarning?.('R0656', `${error.message}: left out (--skip-bad-images)`);
+      if (batch.y.length === 0) continue;
+      const [l, k] = evaluateBatch(model, batch, split.shape, classes);
+      lossSum += l;
+      correct += k;
+      seen += batch.y.length;
+    }
+  } finally {
+    await batches.close();
+  }
+  return { loss: lossSum / seen, accuracy: correct / seen };
+}
+
+/** The summed cross-entropy and the correct predictions of one batch, in inference mode. */
+function evaluateBatch(model: tf.LayersModel, batch: { x: Float32Array; y: Int32Array }, shape: Dataset['shape'], classes: number): [number, number] {
+  const n = batch.y.length;
+  return tf.tidy(() => {
+    const x = tf.tensor4d(batch.x, [n, shape.h, shape.w, shape.c]);
+    const labels = tf.tensor1d(batch.y, 'int32');
+    const logits = lastOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[]);
+    const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.SUM);
+    const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
+    return [loss.dataSync()[0]!, hits.dataSync()[0]!];
+  });
 }
