@@ -7,11 +7,14 @@
  * and runs from that install what a new user runs first, with the bundled specs:
  * `npx resnetc --version`, `check`, `compile --target onnx` and `--target tfjs` (their
  * files must be byte for byte this checkout's, and the ONNX file must run in ONNX Runtime),
- * `train` on the wasm backend, `graph`, a missing optional backend (R0605), and an import
- * of every entry point in package.json's `exports`.
+ * `train` on the wasm backend, `graph`, a missing optional backend (R0605), an import
+ * of every entry point in package.json's `exports`; then image folders: `train` and
+ * `predict` without sharp (an optional peer dependency: R0940, nothing written), and, once
+ * `npm install sharp` (the range package.json's peerDependencies give) has added it,
+ * `train`, `eval` and `predict` on a small image folder.
  *
  * Exits 1, saying what failed, when the install fails, `node_modules` weighs more than
- * `maxInstallMiB`, or any of those steps fails. Needs the npm registry (the only network
+ * `maxInstallMiB` (sharp, which a user adds, is measured apart), or any of those steps fails. Needs the npm registry (the only network
  * CI has) and about a minute. Prints the install's size and each step's time.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -19,12 +22,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
 
 /** The goal of issue 11: what `npm install resnetc` may add to a project, in MiB (`du -sk`). */
 const maxInstallMiB = 150;
 
 const root = join(import.meta.dirname, '..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, unknown> };
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, unknown>; peerDependencies: Record<string, string> };
 const scratch = mkdtempSync(join(tmpdir(), 'resnetc-pack-'));
 const project = join(scratch, 'project');
 const failures: string[] = [];
@@ -135,9 +139,14 @@ for (const [name, script] of scripts) {
   check(allowedInstallScripts[name] === script, `${name} has an install script no one has reviewed ('${script}'): a user's install would run it (allowedInstallScripts)`);
 }
 
-const modules = sizes(join(project, 'node_modules'));
-const mib = Number(run('du', ['-sk', 'node_modules'], project).stdout.split('\t')[0]) / 1024;
-console.log(`node_modules: ${mib.toFixed(1)} MiB (goal <= ${maxInstallMiB}); largest: ${modules.slice(0, 5).map(([n, m]) => `${n} ${m.toFixed(1)}`).join(', ')}`);
+/** node_modules's size in MiB, with its largest folders. */
+function installSize(): { mib: number; largest: string } {
+  const modules = sizes(join(project, 'node_modules'));
+  const mib = Number(run('du', ['-sk', 'node_modules'], project).stdout.split('\t')[0]) / 1024;
+  return { mib, largest: modules.slice(0, 5).map(([n, m]) => `${n} ${m.toFixed(1)}`).join(', ') };
+}
+const { mib, largest } = installSize();
+console.log(`node_modules: ${mib.toFixed(1)} MiB (goal <= ${maxInstallMiB}); largest: ${largest}`);
 check(mib <= maxInstallMiB, `the install weighs ${mib.toFixed(1)} MiB, more than ${maxInstallMiB} MiB`);
 
 // ---- the commands, from the install ----
@@ -183,6 +192,44 @@ const entryPoints = Object.keys(pkg.exports).filter((p) => !p.endsWith('.json'))
 const imports = run(process.execPath, ['--input-type=module', '-e', `for (const name of ${JSON.stringify(entryPoints)}) await import(name);`], project);
 console.log(`  ${imports.seconds.toFixed(1).padStart(5)} s  import ${entryPoints.join(', ')}`);
 check(imports.status === 0, "every entry point of package.json's exports imports", imports);
+
+// ---- image folders: sharp is an optional peer dependency ----
+const spec = 'tiny.resnet';
+writeFileSync(join(project, spec), 'model tiny {\n  input 3x16x16\n  classes 2\n  stem { conv 3x3 8 }\n  block basic\n  stage a { blocks 1  width 8 }\n}\n');
+for (const split of ['train', 'val'])
+  for (const [k, name] of ['cat', 'dog'].entries())
+    for (let i = 0; i < 4; i++) {
+      const pixels = Buffer.from(Array.from({ length: 20 * 24 * 3 }, (_, j) => (j * (7 + k * 6) + i * 31) % 256));
+      mkdirSync(join(project, 'pets', split, name), { recursive: true });
+      await sharp(pixels, { raw: { width: 24, height: 20, channels: 3 } }).png().toFile(join(project, 'pets', split, name, `${i}.png`));
+    }
+const image = join('pets', 'val', 'dog', '0.png');
+const trainImages = ['train', spec, '--data', 'pets', '--epochs', '1', '--batch-size', '4', '--backend', 'wasm', '--augment'];
+const refused = (r: SpawnSyncReturns<string>): boolean => r.status === 1 && r.stderr.includes('error[R0940]: sharp is not installed') && r.stderr.includes('npm install sharp');
+const noSharp = resnetc(...trainImages, '--out', 'pets-run-no-sharp');
+check(refused(noSharp) && !existsSync(join(project, 'pets-run-no-sharp')), 'train on an image folder without sharp says how to install it (R0940) and writes nothing', noSharp);
+const predictNoSharp = resnetc('predict', join(specs, 'cifar_resnet.resnet'), '--model', 'resnet20', '--weights', join('run', 'model'), image);
+check(refused(predictNoSharp), 'predict without sharp says how to install it (R0940)', predictNoSharp);
+
+const sharpRange = pkg.peerDependencies['sharp']!;
+const withSharp = run('npm', ['install', `sharp@${sharpRange}`], project);
+console.log(`npm install sharp@${sharpRange}: exit ${withSharp.status} in ${withSharp.seconds.toFixed(1)} s`);
+check(withSharp.status === 0, `npm install sharp@${sharpRange} beside resnetc`, withSharp);
+if (withSharp.status === 0) {
+  for (const [name, script] of installScripts(join(project, 'node_modules'))) {
+    if (allowedInstallScripts[name] !== script) check(false, `${name} (with sharp) has an install script no one has reviewed ('${script}')`);
+  }
+  const withSharpSize = installSize();
+  console.log(`node_modules with sharp: ${withSharpSize.mib.toFixed(1)} MiB (sharp's share: ${(withSharpSize.mib - mib).toFixed(1)} MiB, the user's choice); largest: ${withSharpSize.largest}`);
+  const petsRun = resnetc(...trainImages, '--out', 'pets-run');
+  check(petsRun.status === 0 && existsSync(join(project, 'pets-run', 'model', 'preprocess.json')), 'train on an image folder (with preprocess.json beside the model)', petsRun);
+  const evaluated = resnetc('eval', spec, '--weights', join('pets-run', 'model'), '--data', 'pets', '--json', '--backend', 'wasm');
+  const figures = evaluated.status === 0 ? (JSON.parse(evaluated.stdout) as { images: number; top1: number; classes: { name: string }[] }) : undefined;
+  check(figures?.images === 8 && figures.top1 >= 0 && figures.classes.map((c) => c.name).join() === 'cat,dog', 'eval of the image folder: 8 images, classes cat and dog', evaluated);
+  const predicted = resnetc('predict', spec, '--weights', join('pets-run', 'model'), image, '--json', '--backend', 'wasm');
+  const top = predicted.status === 0 ? (JSON.parse(predicted.stdout) as { predictions: { top: { name: string; probability: number }[] }[] }).predictions[0]!.top : [];
+  check(top.map((t) => t.name).sort().join() === 'cat,dog' && Math.abs(top[0]!.probability + top[1]!.probability - 1) < 1e-5, 'predict names both classes with probabilities that sum to 1', predicted);
+}
 
 // ---- verdict ----
 const seconds = (performance.now() - started) / 1000;

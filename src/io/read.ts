@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { close, closeSync, constants, fstatSync, openSync, read, readSync, realpathSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { noteInput } from './command-inputs.js';
 import { errnoCode, FileError } from './file-error.js';
@@ -21,6 +21,8 @@ export const inputLimits = {
   weights: 2048 * MiB,
   /** One data file (IDX or CIFAR-10 batch), compressed or not, and what it decompresses to. */
   data: 2048 * MiB,
+  /** One image of an image folder, or an image given to `predict` (encoded: JPEG, PNG, …). */
+  image: 256 * MiB,
   /**
    * An ONNX model's external data file: any size (it exists to pass protobuf's 2 GiB). Only
    * the ranges the model's tensors name are read, each checked against the file's size and
@@ -31,7 +33,7 @@ export const inputLimits = {
 
 export type InputKind = keyof typeof inputLimits;
 
-const kindNames: Record<InputKind, string> = { spec: 'spec', json: 'JSON file', weights: 'weights file', data: 'data file', externalData: 'external data file' };
+const kindNames: Record<InputKind, string> = { spec: 'spec', json: 'JSON file', weights: 'weights file', data: 'data file', image: 'image file', externalData: 'external data file' };
 
 /** What a file that is not regular is, for messages. */
 export function fileKind(stats: Stats): string {
@@ -119,30 +121,62 @@ export function readInputText(path: string, kind: InputKind, options: ReadOption
   return readInputFile(path, kind, options).toString('utf8');
 }
 
+/**
+ * readInputFile without blocking the event loop: the file is opened and examined as
+ * openInput does (at once: no FIFO or device is ever read), then read on libuv's threads.
+ * For the many files of an image folder, read while training runs.
+ */
+export async function readInputFileAsync(path: string, kind: InputKind, options: ReadOptions = {}): Promise<Buffer> {
+  const { fd, stats } = openInput(path, kind, options);
+  const readAt = (buffer: Buffer, offset: number): Promise<number> =>
+    new Promise((done, fail) => read(fd, buffer, offset, buffer.length - offset, null, (e, n) => (e ? fail(readFailed(e, path)) : done(n))));
+  try {
+    let buffer: Buffer = Buffer.allocUnsafe(stats.size + 1);
+    let used = 0;
+    for (;;) {
+      buffer = room(buffer, used, path, kind);
+      const n = await readAt(buffer, used);
+      if (n === 0) return buffer.subarray(0, used);
+      used += n;
+      if (used > inputLimits[kind]) throw tooLarge(path, kind, undefined);
+    }
+  } finally {
+    await new Promise<void>((done) => close(fd, () => done()));
+  }
+}
+
 function readAll(fd: number, path: string, kind: InputKind, size: number): Buffer {
-  const limit = inputLimits[kind];
-  let buffer = Buffer.allocUnsafeSlow(Math.max(size, 0) + 1);
+  let buffer: Buffer = Buffer.allocUnsafeSlow(Math.max(size, 0) + 1);
   let used = 0;
   for (;;) {
-    if (used === buffer.length) {
-      if (used > limit) throw tooLarge(path, kind, undefined);
-      const grown = Buffer.allocUnsafeSlow(Math.min(limit + 1, Math.max(2 * buffer.length, 64 * 1024)));
-      buffer.copy(grown, 0, 0, used);
-      buffer = grown;
-    }
+    buffer = room(buffer, used, path, kind);
     let n: number;
     try {
       n = readSync(fd, buffer, used, buffer.length - used, null);
     } catch (e) {
-      const code = errnoCode(e);
-      if (code) throw new FileError('R0902', path, `cannot read '${path}': ${code}`);
-      throw e;
+      throw readFailed(e, path);
     }
     if (n === 0) break;
     used += n;
-    if (used > limit) throw tooLarge(path, kind, undefined);
+    if (used > inputLimits[kind]) throw tooLarge(path, kind, undefined);
   }
   return buffer.subarray(0, used);
+}
+
+/** `buffer` with room after its first `used` bytes: grown (up to the kind's limit + 1) when full. */
+function room(buffer: Buffer, used: number, path: string, kind: InputKind): Buffer {
+  if (used < buffer.length) return buffer;
+  const limit = inputLimits[kind];
+  if (used > limit) throw tooLarge(path, kind, undefined);
+  const grown = Buffer.allocUnsafeSlow(Math.min(limit + 1, Math.max(2 * buffer.length, 64 * 1024)));
+  buffer.copy(grown, 0, 0, used);
+  return grown;
+}
+
+/** A failed read as R0902 (with its errno code); anything else as it is. */
+function readFailed(e: unknown, path: string): unknown {
+  const code = errnoCode(e);
+  return code ? new FileError('R0902', path, `cannot read '${path}': ${code}`) : e;
 }
 
 /**

@@ -32,9 +32,14 @@ export function layerTensors(layer: Layer): TensorSpec[] {
     }
     case 'norm': {
       const c = [layer.in.c];
-      return [
+      const affine: TensorSpec[] = [
         { name: `${layer.name}.weight`, role: 'norm_scale', shape: c, trainable: true },
         { name: `${layer.name}.bias`, role: 'norm_shift', shape: c, trainable: true },
+      ];
+      // Group norm keeps no running statistics (PyTorch's GroupNorm has no buffers).
+      if (layer.kind === 'group') return affine;
+      return [
+        ...affine,
         { name: `${layer.name}.running_mean`, role: 'running_mean', shape: c, trainable: false },
         { name: `${layer.name}.running_var`, role: 'running_var', shape: c, trainable: false },
       ];

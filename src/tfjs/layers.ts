@@ -1,4 +1,5 @@
 import * as tf from './tf.js';
+import { dilatedConv2d } from './backbone-layers.js';
 
 /**
  * The custom tfjs layers a checked model needs beyond tfjs's own: each is registered for
@@ -8,10 +9,12 @@ import * as tf from './tf.js';
  * - `SubsamplePad`: shortcut A, every s-th pixel then zero channels appended.
  * - `Pool2D`: PyTorch's max and average pools: explicit padding, ceil mode, and whether
  *   padded zeros count in an average (tfjs's pools only know 'same' and 'valid').
- * - `GroupedConv2D`: a convolution with groups (ResNeXt), which tfjs's Conv2D lacks.
+ * - `GroupedConv2D`: a convolution with groups (ResNeXt), which tfjs's Conv2D lacks, or
+ *   with dilation, which tfjs's Conv2D computes but cannot train (backbone-layers.ts).
  * - `BatchNorm2D`: batch normalization as PyTorch's BatchNorm2d trains it (running
  *   variance from the unbiased batch variance), where tfjs's BatchNormalization uses the
  *   biased one.
+ * - `GroupNorm2D`, `DropPath` (backbone-layers.ts, registered by importing this module).
  */
 
 type Padding4 = [number, number, number, number];
@@ -172,9 +175,14 @@ export interface GroupedConv2DArgs extends tf.serialization.ConfigDict {
   padding: Padding4;
   groups: number;
   useBias: boolean;
+  /** PyTorch's `dilation` on both axes (a saved model's config without it, written before it existed, means 1). */
+  dilation: number;
 }
 
-/** A convolution in `groups` groups: kernel [kh, kw, in/groups, filters] (HWIO, as Keras's grouped Conv2D stores it). */
+/**
+ * A convolution in `groups` groups, with `dilation`: kernel [kh, kw, in/groups, filters]
+ * (HWIO, as Keras's grouped Conv2D stores it), explicit padding [top, left, bottom, right].
+ */
 export class GroupedConv2D extends tf.layers.Layer {
   static className = 'GroupedConv2D';
   readonly filters: number;
@@ -183,6 +191,7 @@ export class GroupedConv2D extends tf.layers.Layer {
   readonly padding: Padding4;
   readonly groups: number;
   readonly useBias: boolean;
+  readonly dilation: number;
   private kernel: tf.LayerVariable | undefined;
   private bias: tf.LayerVariable | undefined;
 
@@ -194,6 +203,7 @@ export class GroupedConv2D extends tf.layers.Layer {
     this.padding = args.padding;
     this.groups = args.groups;
     this.useBias = args.useBias;
+    this.dilation = (args.dilation as number | undefined) ?? 1;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -207,7 +217,8 @@ export class GroupedConv2D extends tf.layers.Layer {
     const [n, h, w] = shape4(inputShape);
     const [t, l, b, r] = this.padding;
     const s = this.stride;
-    const len = (v: number | null | undefined, k: number, p: number): number | null => (v == null ? null : Math.floor((v + p - k) / s) + 1);
+    const d = this.dilation;
+    const len = (v: number | null | undefined, k: number, p: number): number | null => (v == null ? null : Math.floor((v + p - d * (k - 1) - 1) / s) + 1);
     return [n ?? null, len(h, this.kernelSize[0], t + b), len(w, this.kernelSize[1], l + r), this.filters];
   }
 
@@ -215,21 +226,20 @@ export class GroupedConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = one(inputs);
       const [t, l, b, r] = this.padding;
-      const pad: tf.backend_util.ExplicitPadding = [
-        [0, 0],
+      const pad: [[number, number], [number, number]] = [
         [t, b],
         [l, r],
-        [0, 0],
       ];
       const kernel = this.kernel!.read() as tf.Tensor4D;
       const g = this.groups;
+      const conv = (xg: tf.Tensor4D, kg: tf.Tensor4D): tf.Tensor4D => dilatedConv2d(xg, kg, this.stride, pad, this.dilation);
       let y: tf.Tensor4D;
       if (g === 1) {
-        y = tf.conv2d(x, kernel, this.stride, pad);
+        y = conv(x, kernel);
       } else {
         const xs = tf.split(x, g, 3) as tf.Tensor4D[];
         const ks = tf.split(kernel, g, 3) as tf.Tensor4D[];
-        y = tf.concat(xs.map((xg, i) => tf.conv2d(xg, ks[i]!, this.stride, pad) as tf.Tensor4D), 3);
+        y = tf.concat(xs.map((xg, i) => conv(xg, ks[i]!)), 3);
       }
       return this.bias ? tf.add(y, this.bias.read()) : y;
     });
@@ -244,6 +254,7 @@ export class GroupedConv2D extends tf.layers.Layer {
       padding: this.padding,
       groups: this.groups,
       useBias: this.useBias,
+      dilation: this.dilation,
     };
   }
 }
@@ -252,6 +263,19 @@ export interface BatchNorm2DArgs extends tf.serialization.ConfigDict {
   /** PyTorch's convention: the weight of the new batch in the running statistics. */
   momentum: number;
   epsilon: number;
+}
+
+/**
+ * The name of a kernel that normalises x (NHWC) with its batch statistics: inputs x, scale
+ * (γ), offset (β), attribute varianceEpsilon; outputs [y, mean, biased variance] over
+ * N, H and W. It exists on backends that register it (src/tfjs/batch-norm-kernels.ts: wasm).
+ */
+export const BATCH_NORM_TRAINING = 'ResnetcBatchNormTraining';
+
+/** The same as the BATCH_NORM_TRAINING kernel, in tfjs ops (any backend). */
+function composedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return [tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean, variance];
 }
 
 /**
@@ -264,11 +288,17 @@ export interface BatchNorm2DArgs extends tf.serialization.ConfigDict {
  *
  * Throws when training on a batch with one value per channel (n = 1), as PyTorch does
  * ("Expected more than 1 value per channel when training"): its unbiased variance is 0/0.
+ *
+ * `inference` (train --freeze-norms; not saved with the model) keeps the norm in inference
+ * mode while the model trains, as PyTorch's `norm.eval()` in a model in `train()` mode
+ * (mmpretrain's `norm_eval`): the running statistics normalise and do not move; gamma and
+ * beta still get gradients.
  */
 export class BatchNorm2D extends tf.layers.Layer {
   static className = 'BatchNorm2D';
   readonly momentum: number;
   readonly epsilon: number;
+  inference = false;
   private gamma: tf.LayerVariable | undefined;
   private beta: tf.LayerVariable | undefined;
   private movingMean: tf.LayerVariable | undefined;
@@ -294,11 +324,18 @@ export class BatchNorm2D extends tf.layers.Layer {
       const x = one(inputs);
       const gamma = this.gamma!.read();
       const beta = this.beta!.read();
-      if (kwargs['training'] !== true) return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
+      if (kwargs['training'] !== true || this.inference) return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
       const [n, h, w] = x.shape;
       const count = n * h * w;
       if (count <= 1) throw new Error(`${this.name}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      // One kernel where the backend has it (resnetc registers one for wasm: batch-norm-kernels.ts),
+      // else tfjs's ops. Also tfjs's ops for two values per channel: the output is then ±1
+      // whatever x is, so x's gradient is ε-sized, a difference of near-equal terms whose
+      // rounding only these same ops reproduce (as other backends compute it).
+      const fused = count > 2 && tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined;
+      const [y, mean, variance] = fused
+        ? (tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale: gamma, offset: beta }, { varianceEpsilon: this.epsilon }) as [tf.Tensor, tf.Tensor, tf.Tensor])
+        : composedBatchNorm(x, gamma, beta, this.epsilon);
       const m = this.momentum;
       // The running statistics take no part in the gradient (PyTorch updates them in no_grad).
       tf.tidy(() => {
@@ -306,7 +343,7 @@ export class BatchNorm2D extends tf.layers.Layer {
         this.movingMean!.write(tf.add(tf.mul(this.movingMean!.read(), 1 - m), tf.mul(mean, m)));
         this.movingVariance!.write(tf.add(tf.mul(this.movingVariance!.read(), 1 - m), tf.mul(unbiased, m)));
       });
-      return tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon);
+      return y;
     });
   }
 
@@ -316,3 +353,5 @@ export class BatchNorm2D extends tf.layers.Layer {
 }
 
 for (const cls of [SubsamplePad, Pool2D, GroupedConv2D, BatchNorm2D]) tf.serialization.registerClass(cls);
+
+export { GroupNorm2D, DropPath } from './backbone-layers.js';

@@ -1,20 +1,14 @@
-import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import { random, type Random } from './random.js';
 import { CodedError } from '../diagnostics/coded-error.js';
 import type { CheckedModel, NormLayer } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
-import type { Dataset } from './data.js';
+import type { Geometry } from '../images/decode.js';
+import { evalGeometry, type Preprocess } from '../images/preprocess.js';
+import { ImageBatchStream } from '../images/stream.js';
+import { inceptionCrop, type ResizedCrop, trainAugmentation } from '../images/transforms.js';
+import type { Dataset, FileSplit } from './data.js';
 
-/** A generator of uniform numbers in [0, 1), seeded; `state()` is what `random(…, state)` continues from (a checkpoint records it). */
-export interface Random {
-  (): number;
-  state(): number[];
-}
-
-/** xoroshiro128+ (pure-rand) from a seed, or from the state a generator reported. */
-export function random(seed: number, state?: readonly number[]): Random {
-  const rng = state ? xoroshiro128plusFromState(state) : xoroshiro128plus(seed | 0);
-  return Object.assign(() => (rng.next() >>> 0) / 4294967296, { state: () => [...rng.getState()] });
-}
+export { random, type Random } from './random.js';
 
 /** A permutation of 0..n-1 for an epoch: the same for the same seed and epoch (so a resumed run sees the same order). */
 export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
@@ -34,10 +28,15 @@ export interface Augment {
   /** Zero padding around the image before a random crop back to its size (0: no crop). */
   cropPadding: number;
   flip: boolean;
+  /** Image folders: RandomResizedCrop's ranges (transforms.ts) instead of padding and cropping. */
+  resizedCrop?: ResizedCrop;
 }
 
 /** The standard light augmentation: pad 4 and crop (He et al. 2015 for CIFAR), and horizontal flips. */
 export const standardAugment: Augment = { cropPadding: 4, flip: true };
+
+/** Image folders' augmentation, torchvision's ImageNet training recipe: RandomResizedCrop (8%–100% of the area, aspect 3/4–4/3) and horizontal flips. */
+export const imageAugment: Augment = { cropPadding: 0, flip: true, resizedCrop: inceptionCrop };
 
 /**
  * Examples `indices` of `data` as a float NHWC batch, values byte/255 (the only thing done
@@ -73,6 +72,64 @@ export function makeBatch(data: Dataset, indices: ArrayLike<number>, augment: Au
     }
   }
   return { x, y };
+}
+
+/** A batch of model input (NHWC float32) and labels; `skipped`: the images left out (--skip-bad-images). */
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  skipped: { path: string; error: CodedError }[];
+}
+
+/** The batches of a pass over a split, taken in order with next(); close() when done or stopping. */
+export interface Batches {
+  next(): Promise<Batch>;
+  close(): Promise<void>;
+}
+
+/** How a pass makes its batches: training (augmented or not) in an epoch, or evaluation. */
+export interface PassOptions {
+  /** Training: the augmentation (none: the evaluation's transform), its generator for data in memory, and the seed and epoch that seed an image file's. */
+  train?: { augment: Augment | undefined; rand: Random; seed: number; epoch: number };
+  /** Image files: their preprocessing and whether unreadable ones are left out. */
+  preprocess?: Preprocess;
+  skipBadImages?: boolean;
+}
+
+/**
+ * The batches `steps` (lists of example indices) of a split: for data in memory each made
+ * when taken (makeBatch: byte/255, the augmentation drawn from `train.rand` in order); for
+ * image files, decoded ahead by an ImageBatchStream, each image's augmentation drawn from
+ * its own generator (seed, epoch, index: transforms.ts).
+ */
+export function passBatches(split: Dataset | FileSplit, steps: readonly ArrayLike<number>[], o: PassOptions): Batches {
+  if (!('files' in split)) {
+    let k = 0;
+    const rand = o.train?.rand ?? random(0);
+    return {
+      next: async () => ({ ...makeBatch(split, steps[k++]!, o.train?.augment, rand), skipped: [] }),
+      close: async () => undefined,
+    };
+  }
+  const preprocess = o.preprocess;
+  if (!preprocess) throw new Error('passBatches: image files need their preprocessing');
+  const { h, w } = preprocess.input;
+  const t = o.train;
+  const crop = t?.augment?.resizedCrop;
+  const geometry = (index: number, height: number, width: number): Geometry => {
+    if (t && crop) {
+      const a = trainAugmentation(height, width, t.seed, t.epoch, index, crop, t.augment!.flip);
+      return { crop: a.box, resize: { height: h, width: w }, window: { top: 0, left: 0, height: h, width: w }, flip: a.flip };
+    }
+    const g = evalGeometry(preprocess, height, width);
+    return t?.augment?.flip ? { ...g, flip: trainAugmentation(height, width, t.seed, t.epoch, index, undefined, true).flip } : g;
+  };
+  return new ImageBatchStream(split, steps, geometry, preprocess, { skipBadImages: o.skipBadImages ?? false });
+}
+
+/** The index lists of steps `from`..`to` (exclusive) of an epoch's `order` cut in batches of `batchSize`. */
+export function stepIndices(order: Uint32Array, batchSize: number, from: number, to: number): Uint32Array[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, k) => order.subarray((from + k) * batchSize, Math.min(order.length, (from + k + 1) * batchSize)));
 }
 
 /** A batch size the model cannot train with (R0611). */
@@ -117,7 +174,7 @@ export function epochPlan(model: CheckedModel, count: number, batchSize: number)
 }
 
 /** The first norm whose input map is 1x1: one image gives it one value per channel. */
-function normAt1x1(model: CheckedModel): NormLayer | undefined {
+export function normAt1x1(model: CheckedModel): NormLayer | undefined {
   for (const { layer } of walkLayers(model)) if (layer.op === 'norm' && layer.in.h * layer.in.w === 1) return layer;
   return undefined;
 }

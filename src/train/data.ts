@@ -6,6 +6,8 @@ import { CodedError } from '../diagnostics/coded-error.js';
 import { FileError } from '../io/file-error.js';
 import { describeBytes, inputLimits, readInputFile } from '../io/read.js';
 import type { Shape } from '../model/types.js';
+import { type DataWarning, describeFolder, type ImageList, isImageFolder, scanImageFolder } from '../images/folder.js';
+import { imagePreprocess, type Preprocess } from '../images/preprocess.js';
 
 /**
  * Labelled images in memory: bytes 0–255, NHWC, one label byte each. Pixels reach a
@@ -28,6 +30,40 @@ export interface DataSplits {
   classes: number;
 }
 
+/**
+ * Labelled images streamed from files (an image folder): paths and labels, decoded batch
+ * by batch (src/images/stream.ts) to the model's input `shape`.
+ */
+export interface FileSplit {
+  files: string[];
+  labels: Int32Array;
+  count: number;
+  shape: Shape;
+}
+
+/** An image folder as training data: its splits, class names, preprocessing (stored with the model) and fingerprint. */
+export interface ImageFolderSplits {
+  kind: 'image-folder';
+  description: string;
+  train: FileSplit;
+  test: FileSplit;
+  classes: number;
+  classNames: string[];
+  /** Normalisation and evaluation resize, written with the trained model (preprocess.json). */
+  preprocess: Preprocess;
+  /** SHA-256 of the class names and every image's path, size and label (src/images/folder.ts). */
+  fingerprint: string;
+  /** Warnings of the listing (R0651, R0656), for the command to print. */
+  warnings: DataWarning[];
+  /** Leave out unreadable images with a warning (R0656) instead of stopping. */
+  skipBadImages: boolean;
+}
+
+/** Anything train() trains on: in memory, or streamed from an image folder. */
+export type TrainingData = DataSplits | ImageFolderSplits;
+
+export const isImageFolderData = (data: TrainingData): data is ImageFolderSplits => 'kind' in data && data.kind === 'image-folder';
+
 /** Bad data: the command line reports it with its code before training starts. */
 export class DataError extends CodedError {
   constructor(code: 'R0601' | 'R0602' | 'R0603', message: string, help?: string) {
@@ -40,8 +76,56 @@ export interface LoadOptions {
   input: Shape;
   classes: number;
   seed?: number;
-  /** Use the first N examples of each split. */
+  /** Use the first N examples of each split (of an image folder: N spread evenly over its list, so every class keeps its share). */
   limit?: number;
+}
+
+export interface OpenOptions extends LoadOptions {
+  /** An image folder's normalisation, one value per channel (ImageNet's by default). */
+  mean?: number[];
+  std?: number[];
+  /** Leave out images that cannot be read with a warning (R0656) instead of stopping (R0653–R0655). */
+  skipBadImages?: boolean;
+}
+
+/**
+ * Any data source: an image folder (`DIR/train/CLASS/…`, `DIR/val/CLASS/…`: src/images/folder.ts),
+ * or what loadData reads. Throws as scanImageFolder and loadData do.
+ */
+export function openData(source: string, options: OpenOptions): TrainingData {
+  if (!inMemory(source) && isImageFolder(source)) return imageFolderData(source, options);
+  return loadData(source, options);
+}
+
+/** An image list as a split of `shape` images; `limit`: N of them, spread evenly over the list (so every class keeps its share). */
+export function fileSplit(list: ImageList, shape: Shape, limit?: number): FileSplit {
+  const n = limit === undefined ? list.files.length : Math.min(limit, list.files.length);
+  const pick = Array.from({ length: n }, (_, i) => Math.floor((i * list.files.length) / n));
+  return { files: pick.map((i) => list.files[i]!), labels: Int32Array.from(pick, (i) => list.labels[i]!), count: n, shape };
+}
+
+/** Whether loadData reads `source` (synthetic data, or a folder of IDX files or CIFAR-10 batches), not the image-folder reader. */
+export function inMemory(source: string): boolean {
+  if (/^synthetic(?::\d+)?$/.test(source)) return true;
+  if (!existsSync(source) || !statSync(source).isDirectory()) return false;
+  return findIdx(source, 'train-images-idx3-ubyte') !== undefined || [source, join(source, 'cifar-10-batches-bin')].some((d) => existsSync(join(d, 'data_batch_1.bin')));
+}
+
+function imageFolderData(source: string, options: OpenOptions): ImageFolderSplits {
+  const folder = scanImageFolder(source, { skipBadImages: options.skipBadImages ?? false });
+  const split = (list: ImageList): FileSplit => fileSplit(list, options.input, options.limit);
+  return {
+    kind: 'image-folder',
+    description: `the image folder '${source}'`,
+    train: split(folder.train),
+    test: split(folder.test),
+    classes: folder.classes.length,
+    classNames: folder.classes,
+    preprocess: imagePreprocess(options.input, folder.classes, options.mean, options.std),
+    fingerprint: options.limit === undefined ? folder.fingerprint : `${folder.fingerprint} limit ${options.limit}`,
+    warnings: folder.warnings,
+    skipBadImages: options.skipBadImages ?? false,
+  };
 }
 
 /**
@@ -56,7 +140,7 @@ export function loadData(source: string, options: LoadOptions): DataSplits {
     const n = synthetic[1] ? Number(synthetic[1]) : 512;
     splits = syntheticData(options.input, options.classes, n, Math.max(64, Math.floor(n / 4)), options.seed ?? 0);
   } else {
-    if (!existsSync(source)) throw new DataError('R0601', `cannot find the data source '${source}'`, "give a directory of IDX files or CIFAR-10 binary batches, or 'synthetic'");
+    if (!existsSync(source)) throw new DataError('R0601', `cannot find the data source '${source}'`, "give an image folder, a directory of IDX files or CIFAR-10 binary batches, or 'synthetic'");
     if (!statSync(source).isDirectory()) throw new DataError('R0601', `the data source '${source}' is a file; give the directory that holds it`);
     const cifar = [source, join(source, 'cifar-10-batches-bin')].find((d) => existsSync(join(d, 'data_batch_1.bin')));
     if (cifar) splits = cifarData(cifar);
@@ -64,8 +148,8 @@ export function loadData(source: string, options: LoadOptions): DataSplits {
     else
       throw new DataError(
         'R0601',
-        `'${source}' holds neither IDX files nor CIFAR-10 batches`,
-        'expected train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-… (MNIST layout) or data_batch_1.bin … test_batch.bin (CIFAR-10)',
+        `'${source}' is not a data folder resnetc knows; it holds ${describeFolder(source)}`,
+        'expected an image folder (train/CLASS/IMAGE and val/CLASS/IMAGE, as torchvision\'s ImageFolder), train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-… (MNIST layout) or data_batch_1.bin … test_batch.bin (CIFAR-10)',
       );
   }
   if (options.limit !== undefined) {
@@ -76,7 +160,10 @@ export function loadData(source: string, options: LoadOptions): DataSplits {
 }
 
 /** Errors unless the data can feed a model with this input and number of classes. */
-export function checkFits(splits: DataSplits, input: Shape, classes: number | undefined, modelName: string): void {
+export function checkFits(splits: TrainingData, input: Shape, classes: number | undefined, modelName: string): void {
+  if (isImageFolderData(splits) && input.c !== 1 && input.c !== 3) {
+    throw new DataError('R0602', `${splits.description} gives images of 1 (grayscale) or 3 (RGB) channels but model '${modelName}' takes ${input.c}`, 'write `input 3x…` (or `input 1x…`) in the spec');
+  }
   const s = splits.train.shape;
   if (s.c !== input.c || s.h !== input.h || s.w !== input.w) {
     throw new DataError(

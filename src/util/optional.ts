@@ -12,6 +12,7 @@ export const optionalPackages = {
   '@tensorflow/tfjs-node-gpu': 'the native TensorFlow backend on CUDA GPUs',
   '@tensorflow/tfjs-backend-webgpu': 'the WebGPU backend of TensorFlow.js',
   webgpu: 'WebGPU in Node (Dawn)',
+  sharp: 'image folders and image files (decoding with libvips)',
 } as const;
 
 export type OptionalPackage = keyof typeof optionalPackages;

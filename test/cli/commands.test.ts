@@ -32,6 +32,8 @@ describe('every command shows the diagnostics before it stops', () => {
     ['summary', ['summary', broken], ''],
     ['graph', ['graph', broken, '-o', join(dir, 'out.svg')], join(dir, 'out.svg')],
     ['train', ['train', broken, '--data', 'synthetic:8', '--epochs', '1', '--out', join(dir, 'run')], join(dir, 'run')],
+    ['eval', ['eval', broken, '--weights', join(dir, 'w.onnx'), '--data', 'synthetic:8'], ''],
+    ['predict', ['predict', broken, '--weights', join(dir, 'w.onnx'), join(dir, 'a.png')], ''],
   ];
   for (const [name, argv, output] of commands) {
     it(`${name}: the same text as resnetc check, then a line that counts them; nothing written`, async () => {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -120,8 +120,11 @@ describe('data sources', () => {
     }
   });
 
-  it('reports a directory of neither format with R0601', () => {
-    expect(() => loadData(tempDir(), { input, classes: 10 })).toThrow(/neither IDX files nor CIFAR-10/);
+  it('reports a directory of no known layout with R0601, saying what it holds', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'images'));
+    writeFileSync(join(dir, 'labels.csv'), '');
+    expect(() => loadData(dir, { input, classes: 10 })).toThrow(/is not a data folder resnetc knows; it holds 1 folder \(images\) and 1 file \(labels\.csv\)/);
   });
 });
 

@@ -16,7 +16,7 @@ const fakePackages: Record<string, string> = {
   // Present, but a dependency of its own is missing: not "webgpu is not installed".
   'node_modules/webgpu/package.json': '{ "name": "webgpu", "type": "module", "exports": "./index.js" }',
   'node_modules/webgpu/index.js': "export * from 'dawn-bindings-that-are-absent';",
-  // @tensorflow/tfjs-node-gpu and @tensorflow/tfjs-backend-webgpu: absent.
+  // @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-backend-webgpu and sharp: absent.
 };
 
 interface Outcome {
@@ -69,7 +69,7 @@ describe('loadOptional', () => {
     expect(outcomes['onnxruntime-node'].loaded).toContain('InferenceSession');
   });
 
-  it.each(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu'] as const)('reports %s, absent, as R0940 with the command that installs it', (name) => {
+  it.each(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu', 'sharp'] as const)('reports %s, absent, as R0940 with the command that installs it', (name) => {
     expect(outcomes[name]).toEqual({ code: 'R0940', message: `${name} is not installed`, help: `to use ${optionalPackages[name]}: npm install ${name}` });
   });
 
