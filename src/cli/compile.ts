@@ -15,6 +15,8 @@ export interface CompileOptions {
   inference: boolean;
   seed: number;
   zeroInitResidual: boolean;
+  /** ONNX: height and width symbolic, like the batch (the graph runs at any input size). */
+  dynamicSize?: boolean;
   /** ONNX: tensors in an external data file beside the model even when it would fit in one (they go there anyway past 2 GiB). */
   externalData?: boolean;
   /** An ONNX file, safetensors file or tfjs model directory of the same architecture to take the weights from. */
@@ -43,10 +45,11 @@ const compileOnnxTarget: CompileTarget = async (model, o) => {
     seed: o.seed,
     zeroInitResidual: o.zeroInitResidual,
     externalData: o.externalData ?? false,
+    dynamicSize: o.dynamicSize ?? false,
     ...weights,
   });
   const result = await o.writing(() => compile.write());
-  const form = o.inference ? 'inference form' : 'training form';
+  const form = `${o.inference ? 'inference form' : 'training form'}${o.dynamicSize ? ', any input size' : ''}`;
   const data = result.data ? `, tensors in ${result.data.path} (external data, ${megabytes(result.data.bytes)})` : '';
   return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${megabytes(result.bytes)}${data}`;
 };
@@ -56,7 +59,15 @@ export const targets: Record<string, CompileTarget> = {
   onnx: async (model, o) => {
     if (o.weights === undefined || !isTfjsModelPath(o.weights)) return compileOnnxTarget(model, o);
     const { compileOnnxFromTfjs } = await import('../tfjs/compile.js');
-    return compileOnnxFromTfjs(model, { output: o.output, weights: o.weights, inference: o.inference, externalData: o.externalData ?? false, writing: o.writing, ...(o.opset !== undefined ? { opset: o.opset } : {}) });
+    return compileOnnxFromTfjs(model, {
+      output: o.output,
+      weights: o.weights,
+      inference: o.inference,
+      externalData: o.externalData ?? false,
+      dynamicSize: o.dynamicSize ?? false,
+      writing: o.writing,
+      ...(o.opset !== undefined ? { opset: o.opset } : {}),
+    });
   },
   // TensorFlow.js takes some 300 ms to load: only the commands that use it load it.
   tfjs: async (model, o) => {
@@ -87,12 +98,16 @@ export function registerCompile(program: Command, out: Output): void {
     .option('--inference', 'fold the norms into the convolutions: the graph a deployment wants')
     .option('--seed <n>', 'seed of the weight initialisation', integer('--seed'), 0)
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
+    .option('--dynamic-size', 'ONNX: height and width symbolic, like the batch, so the graph runs at any input size')
     .option('--external-data', 'ONNX: write the tensors to OUTPUT.data beside the model (ONNX external data), as is done anyway for a model over 2 GiB')
     .option('--weights <path>', 'take the weights from an ONNX file, a safetensors state_dict (torchvision\'s or timm\'s names) or a tfjs model directory of the same architecture')
-    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; externalData?: boolean; weights?: string }) => {
+    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; externalData?: boolean; dynamicSize?: boolean; weights?: string }) => {
       const target = targets[opts.target];
       if (!target) {
         throw new CliError('R0901', `unknown target '${opts.target}'`, 2, `the targets are ${Object.keys(targets).join(', ')}`);
+      }
+      if (opts.dynamicSize && opts.target !== 'onnx') {
+        throw new CliError('R0901', `--dynamic-size applies to --target onnx, not ${opts.target}`, 2, 'leave --dynamic-size out, or compile to onnx');
       }
       const { model } = loadModel(file, opts.model, out, 'compile', 'build');
       const options: CompileOptions = {
@@ -101,6 +116,7 @@ export function registerCompile(program: Command, out: Output): void {
         seed: opts.seed,
         zeroInitResidual: opts.zeroInitResidual ?? false,
         externalData: opts.externalData ?? false,
+        dynamicSize: opts.dynamicSize ?? false,
         ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
         ...(opts.weights !== undefined ? { weights: opts.weights } : {}),
         writing: withInterruptsDeferred,

@@ -31,10 +31,15 @@ export function layerTensors(layer: Layer): TensorSpec[] {
       return layer.bias ? [weight, { name: `${layer.name}.bias`, role: 'bias', shape: [layer.out.c], trainable: true, fanIn }] : [weight];
     }
     case 'norm': {
+      // Group norm keeps no running statistics (PyTorch's GroupNorm has no buffers).
       const c = [layer.in.c];
-      return [
+      const affine: TensorSpec[] = [
         { name: `${layer.name}.weight`, role: 'norm_scale', shape: c, trainable: true },
         { name: `${layer.name}.bias`, role: 'norm_shift', shape: c, trainable: true },
+      ];
+      if (layer.kind === 'group') return affine;
+      return [
+        ...affine,
         { name: `${layer.name}.running_mean`, role: 'running_mean', shape: c, trainable: false },
         { name: `${layer.name}.running_var`, role: 'running_var', shape: c, trainable: false },
       ];

@@ -104,6 +104,8 @@ export interface OnnxFromTfjsOptions {
   inference: boolean;
   /** Tensors in an external data file beside the model even when it would fit in one (writeOnnxFile). */
   externalData?: boolean;
+  /** Height and width symbolic in the ONNX graph (writeOnnxFile). */
+  dynamicSize?: boolean;
   writing?: Writing;
 }
 
@@ -111,7 +113,7 @@ export interface OnnxFromTfjsOptions {
 export async function compileOnnxFromTfjs(model: CheckedModel, options: OnnxFromTfjsOptions): Promise<string> {
   await useBackend('cpu');
   const weights = await readWeights(options.weights, model);
-  const write = (): number => writeOnnxFile(options.output, model, weights, { inference: options.inference, externalData: options.externalData ?? false, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
+  const write = (): number => writeOnnxFile(options.output, model, weights, { inference: options.inference, externalData: options.externalData ?? false, dynamicSize: options.dynamicSize ?? false, ...(options.opset !== undefined ? { opset: options.opset } : {}) });
   const bytes = await (options.writing ?? direct)(write);
   return `wrote ${options.output}: ${model.name}, ONNX${options.opset !== undefined ? ` opset ${options.opset}` : ''}, ${options.inference ? 'inference' : 'training'} form, weights from ${options.weights}, ${(bytes / 1e6).toFixed(1)} MB`;
 }
