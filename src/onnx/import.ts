@@ -778,12 +778,14 @@ class Matcher {
    * points), for `catavgmax` a Concat of the average then the max along axis 1.
    */
   private globalPool(layer: GlobalPoolLayer, v: string): Match[] {
-    const ends = (ops: string[], what: string): string[] => this.candidates(layer, v, ops, what).map((n) => n.output[0]!);
+    const ends = (ops: string[], what: string): string[] => this.candidates(layer, v, ops, what).filter((n) => n.opType !== 'MaxPool' || this.wholeMap(layer, n)).map((n) => n.output[0]!);
+    // PyTorch 1.13 writes adaptive_max_pool2d(x, 1) as a MaxPool over the whole map.
+    const maxOps = ['GlobalMaxPool', 'ReduceMax', 'MaxPool'];
     if (layer.kind === 'avg') return ends(['GlobalAveragePool', 'ReduceMean'], 'a global average pool').map((end) => ({ end, bound: [] }));
-    if (layer.kind === 'max') return ends(['GlobalMaxPool', 'ReduceMax'], 'a global max pool').map((end) => ({ end, bound: [] }));
+    if (layer.kind === 'max') return ends(maxOps, 'a global max pool').map((end) => ({ end, bound: [] }));
     const matches: Match[] = [];
     for (const avg of ends(['GlobalAveragePool', 'ReduceMean'], 'a global average pool')) {
-      for (const max of ends(['GlobalMaxPool', 'ReduceMax'], 'a global max pool')) {
+      for (const max of ends(maxOps, 'a global max pool')) {
         if (layer.kind === 'catavgmax') {
           for (const { node } of this.net.next(avg)) {
             this.step();
@@ -800,6 +802,11 @@ class Matcher {
     }
     if (matches.length === 0) this.fail(layer, 'R0503', `expected the ${layer.kind} global pool (timm's SelectAdaptivePool2d); the file has ${this.describeNext(v)}`);
     return matches;
+  }
+
+  /** Whether a MaxPool's one window is the layer's whole input map (no padding). */
+  private wholeMap(layer: GlobalPoolLayer, node: NodeProto): boolean {
+    return same(ints(node, 'kernel_shape'), [layer.in.h, layer.in.w]) && (ints(node, 'pads') ?? [0, 0, 0, 0]).every((p) => p === 0);
   }
 
   private pool(layer: PoolLayer, v: string): Match[] {
