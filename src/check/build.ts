@@ -1,6 +1,22 @@
+import { didYouMean } from '../diagnostics/suggest.js';
 import * as L from '../model/layers.js';
-import type { ActivationSpec, NormSpec, Block, CheckedModel, DetailedCounts, Head, Layer, ModelTotals, Origin, Shape, Shortcut, ShortcutOption, Stage } from '../model/types.js';
-import type { BlockSpec, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
+import type {
+  ActivationSpec,
+  NormSpec,
+  Block,
+  CheckedModel,
+  DetailedCounts,
+  Head,
+  Layer,
+  ModelOutput,
+  ModelTotals,
+  Origin,
+  Shape,
+  Shortcut,
+  ShortcutOption,
+  Stage,
+} from '../model/types.js';
+import type { BlockSpec, Located, ModelDecl, OutputName, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { defaults, isBottleneck, isPreactivation } from './vocabulary.js';
 
 /**
@@ -31,11 +47,12 @@ export function buildModel(
         stagesComplete = false;
       } else if (s[field] === null) stagesComplete = false;
     }
-    if (s.stride === null || s.block === null || s.shortcut === null) stagesComplete = false;
+    if (s.stride === null || s.dilation === null || s.block === null || s.shortcut === null) stagesComplete = false;
   }
-  const { input, stem, block, shortcut, norm, activation, classes, dropout } = decl;
+  const { input, stem, block, shortcut, norm, activation, classes, dropout, outputStride, dropPath, pool } = decl;
   if (!input || !stem || !block || !stagesComplete || decl.stages.length === 0) return undefined;
   if (shortcut === null || norm === null || activation === null || classes === null || dropout === null) return undefined;
+  if (outputStride === null || dropPath === null || pool === null || decl.outputs === null) return undefined;
 
   if (dropout && !classes) {
     report.report('R0213', dropout.origin, 'dropout has no effect without a head', { help: "dropout sits before the fully connected layer that 'classes' adds" });
@@ -44,34 +61,69 @@ export function buildModel(
   const ctx: BuildContext = {
     report,
     blockSummaries,
-    norm: { kind: 'batch', eps: norm?.value.eps ?? defaults.eps, momentum: norm?.value.momentum ?? defaults.momentum, groups: 1 },
-    act: { fn: activation?.value ?? defaults.activation, negativeSlope: 0 },
+    norm: norm?.value ?? { kind: 'batch', eps: defaults.eps, momentum: defaults.momentum, groups: 1 },
+    normOrigin: norm ? (norm.groupsOrigin ?? norm.origin) : undefined,
+    act: activation?.value ?? { fn: defaults.activation, negativeSlope: 0 },
     preactivation: isPreactivation(block.kind),
   };
+
+  const selected = selectOutputs(decl, report);
+  if (!selected) return undefined;
+  const geometry = stageGeometry(decl, stem.value, outputStride ?? undefined, report);
+  if (!geometry) return undefined;
 
   let shape = input.value;
   const stemLayers = buildStem(stem.value, shape, ctx);
   if (!stemLayers) return undefined;
   shape = stemLayers.length > 0 ? stemLayers[stemLayers.length - 1]!.out : shape;
+  const stemOut = shape;
+
+  // Stochastic depth over every block the model declares (timm's rule, which counts the
+  // blocks of stages that `outputs` later drops too).
+  const totalBlocks = decl.stages.reduce((n, s) => n + s.blocks!.value, 0);
+  const rate = dropPath?.value ?? 0;
+  const dropPathAt = (block: number): number => (totalBlocks > 1 ? (rate * block) / (totalBlocks - 1) : 0);
 
   const stages: Stage[] = [];
-  for (const [index, s] of decl.stages.entries()) {
-    const stage = buildStage(s, index, shape, block, shortcut?.value ?? defaults.shortcut, ctx);
+  let blocksBefore = 0;
+  for (const [index, s] of decl.stages.slice(0, selected.stages).entries()) {
+    const first = blocksBefore;
+    const stage = buildStage(s, index, shape, block, shortcut?.value ?? defaults.shortcut, geometry[index]!, (b) => dropPathAt(first + b), ctx);
     if (!stage) return undefined;
     stages.push(stage);
     shape = stage.out;
+    blocksBefore += s.blocks!.value;
   }
-  const output = shape;
+  const whole = stages.length === decl.stages.length;
 
-  const final: Layer[] = ctx.preactivation ? [L.norm('final.norm', shape, ctx.norm), L.activation('final.act', shape, ctx.act)] : [];
+  const final: Layer[] = ctx.preactivation && whole ? [normLayer('final.norm', shape, ctx), L.activation('final.act', shape, ctx.act)] : [];
+  if (!groupsDivide(final, ctx)) return undefined;
 
   let head: Head | undefined;
-  if (classes) {
-    const layers: Layer[] = [L.globalPool('head.pool', shape, 'avg')];
+  if (classes && selected.logits) {
+    const layers: Layer[] = [L.globalPool('head.pool', shape, pool?.value ?? defaults.pool)];
     if (dropout && dropout.value > 0) layers.push(L.dropout('head.dropout', layers[0]!.out, dropout.value));
     layers.push(L.dense('head.fc', layers[layers.length - 1]!.out, classes.value));
     head = { classes: classes.value, layers, in: shape, ...L.sumCounts(layers) };
   }
+
+  const outputs: ModelOutput[] = selected.names.map((o) =>
+    o.source === 'stem'
+      ? { name: o.name, source: 'stem', stage: undefined, shape: stemOut }
+      : o.source === 'logits'
+        ? { name: o.name, source: 'logits', stage: undefined, shape: { c: head!.classes, h: 1, w: 1 } }
+        : { name: o.name, source: 'stage', stage: o.stage, shape: stages[o.stage!]!.out },
+  );
+  if (outputs.length === 0) {
+    outputs.push(
+      head
+        ? { name: 'output', source: 'logits', stage: undefined, shape: { c: head.classes, h: 1, w: 1 } }
+        : { name: 'output', source: 'stage', stage: stages.length - 1, shape },
+    );
+  }
+  // What `expect output` compares: the last stage listed, else the last stage the model keeps (the stem's map when it keeps none).
+  const lastStageListed = outputs.filter((o) => o.source === 'stage').pop();
+  const output = lastStageListed ? lastStageListed.shape : stages.length > 0 ? stages[stages.length - 1]!.out : stemOut;
 
   let totals: ModelTotals = L.detailedCounts([...stemLayers, ...final, ...(head?.layers ?? [])]);
   for (const stage of stages) totals = L.addCounts(totals, stage);
@@ -92,13 +144,9 @@ export function buildModel(
     preactivation: ctx.preactivation,
     activation: ctx.act,
     norm: ctx.norm,
-    outputStride: undefined,
-    dropPath: 0,
-    outputs: [
-      head
-        ? { name: 'output', source: 'logits', stage: undefined, shape: { c: head.classes, h: 1, w: 1 } }
-        : { name: 'output', source: 'stage', stage: stages.length - 1, shape: output },
-    ],
+    outputStride: outputStride?.value,
+    dropPath: rate,
+    outputs,
     stem: stemLayers,
     stages,
     final,
@@ -117,8 +165,141 @@ interface BuildContext {
   report: Reporter;
   blockSummaries: Map<string, BlockSummary>;
   norm: NormSpec;
+  /** Where the norm (or its `groups`) was written; undefined when not written (batch norm). */
+  normOrigin: Origin | undefined;
   act: ActivationSpec;
   preactivation: boolean;
+}
+
+/** What `outputs` selects, checked against the model: each item, how many stages the model keeps, and whether it keeps the head. */
+interface SelectedOutputs {
+  names: { name: string; source: ModelOutput['source']; stage: number | undefined }[];
+  stages: number;
+  logits: boolean;
+}
+
+/**
+ * `outputs` resolved: every name a stage, `stem` or `logits` (R0234), `logits` only with
+ * `classes` (R0237), listed in the order the network computes them (R0236). Without
+ * `outputs`, every stage and the head. Undefined (reported) when a name is wrong.
+ */
+function selectOutputs(decl: ModelDecl, report: Reporter): SelectedOutputs | undefined {
+  const written = decl.outputs;
+  if (!written) return { names: [], stages: decl.stages.length, logits: true };
+  const stageIndex = new Map(decl.stages.map((s, i) => [s.name, i]));
+  const names: SelectedOutputs['names'] = [];
+  // Position in the network: the stem before stage 0, logits after the last.
+  const position = (o: SelectedOutputs['names'][number]): number => (o.source === 'stem' ? -1 : o.source === 'logits' ? decl.stages.length : o.stage!);
+  let previous: { item: SelectedOutputs['names'][number]; at: OutputName } | undefined;
+  for (const at of written.value) {
+    let item: SelectedOutputs['names'][number];
+    if (at.name === 'stem') item = { name: 'stem', source: 'stem', stage: undefined };
+    else if (at.name === 'logits') {
+      if (!decl.classes) {
+        report.report('R0237', at.origin, "'logits' is the head's output, and this model has no head", { help: 'add `classes N`, or list stages only' });
+        return undefined;
+      }
+      item = { name: 'logits', source: 'logits', stage: undefined };
+    } else {
+      const index = stageIndex.get(at.name);
+      if (index === undefined) {
+        const known = [...stageIndex.keys(), 'stem', ...(decl.classes ? ['logits'] : [])];
+        const suggestion = didYouMean(at.name, known);
+        report.report('R0234', at.origin, `outputs lists '${at.name}', which is not a stage of model '${decl.name}', 'stem' or 'logits'`, {
+          help: suggestion ? `did you mean '${suggestion}'?` : `the names it takes are ${known.map((k) => `'${k}'`).join(', ')}`,
+          fixes: suggestion ? [{ title: `change to '${suggestion}'`, span: at.origin.node.span, newText: suggestion }] : [],
+        });
+        return undefined;
+      }
+      item = { name: at.name, source: 'stage', stage: index };
+    }
+    if (previous && position(item) < position(previous.item)) {
+      report.report('R0236', at.origin, `outputs lists '${at.name}' after '${previous.at.name}', which the network computes later`, {
+        help: 'list the outputs in the order the network computes them: the stem, the stages in order, then logits',
+        related: [{ file: previous.at.origin.file, span: previous.at.origin.node.span, message: `'${previous.at.name}' listed here` }],
+      });
+      return undefined;
+    }
+    names.push(item);
+    previous = { item, at };
+  }
+  const last = names[names.length - 1]!;
+  const logits = last.source === 'logits';
+  return { names, stages: logits ? decl.stages.length : last.source === 'stem' ? 0 : last.stage! + 1, logits };
+}
+
+/** A stage's stride and dilations after `output_stride` (or its own `dilation`). */
+export interface StageGeometry {
+  stride: number;
+  dilation: number;
+  /** The dilation of the stage before (1 for the first): its first block's first 3x3 convolution takes it. */
+  previousDilation: number;
+}
+
+/**
+ * Every stage's stride and dilation (LANGUAGE.md, "Backbone statements"): with
+ * `output_stride N` the stages are taken in order with the stride reached so far, the stem's
+ * included, and a stage whose stride would take it past N gets stride 1 and multiplies the
+ * dilation by its stride instead (torchvision's `_make_layer` with `replace_stride_with_dilation`,
+ * timm's `make_blocks`). Refuses `dilation` written with `output_stride` (R0231) and a stem
+ * whose stride alone is past N (R0232).
+ */
+function stageGeometry(decl: ModelDecl, stem: StemLayerSpec[], outputStride: Located<number> | undefined, report: Reporter): StageGeometry[] | undefined {
+  if (outputStride) {
+    const dilated = decl.stages.find((s) => s.dilation);
+    if (dilated) {
+      report.report('R0231', dilated.dilation!.origin, `stage '${dilated.name}' sets its dilation, and the model sets output_stride ${outputStride.value}`, {
+        help: 'output_stride decides every stage\'s dilation; write one or the other',
+        related: [{ file: outputStride.origin.file, span: outputStride.origin.node.span, message: 'output_stride set here' }],
+      });
+      return undefined;
+    }
+  }
+  let reached = stem.reduce((n, l) => n * l.stride, 1);
+  if (outputStride && reached > outputStride.value) {
+    report.report('R0232', outputStride.origin, `the stem alone has stride ${reached}, past output_stride ${outputStride.value}`, {
+      help: 'output_stride can turn only the stages\' strides into dilation; lower the stem\'s strides or raise output_stride',
+    });
+    return undefined;
+  }
+  const geometry: StageGeometry[] = [];
+  let dilation = 1;
+  for (const s of decl.stages) {
+    const previousDilation = dilation;
+    let stride = s.stride?.value ?? defaults.stride;
+    if (outputStride) {
+      if (reached * stride > outputStride.value) {
+        dilation *= stride;
+        stride = 1;
+      } else reached *= stride;
+    } else dilation = s.dilation?.value ?? defaults.dilation;
+    geometry.push({ stride, dilation, previousDilation });
+  }
+  return geometry;
+}
+
+/** A norm layer of the model's kind. */
+function normLayer(name: string, shape: Shape, ctx: BuildContext): Layer {
+  return L.norm(name, shape, ctx.norm);
+}
+
+/** Whether the group norm's groups divide the channels of every norm among `layers`; reports R0233 at the first that it does not. */
+function groupsDivide(layers: Layer[], ctx: BuildContext): boolean {
+  const bad = layers.find((l) => l.op === 'norm' && l.in.c % l.groups !== 0);
+  if (!bad || bad.op !== 'norm') return true;
+  ctx.report.report('R0233', ctx.normOrigin!, `group norm's ${bad.groups} groups do not divide the ${bad.in.c} channels of ${bad.name}`, {
+    help: `GroupNorm needs a group count that divides every channel count it normalises; ${divisorsText(bad.in.c, bad.groups)}`,
+  });
+  return false;
+}
+
+/** The divisors of `c` nearest to `g`, for a help line. */
+function divisorsText(c: number, g: number): string {
+  const divisors: number[] = [];
+  for (let d = 1; d <= c && divisors.length < 10_000; d++) if (c % d === 0) divisors.push(d);
+  const below = divisors.filter((d) => d < g).pop();
+  const above = divisors.find((d) => d > g);
+  return `${c} channels take e.g. ${[below, above].filter((d) => d !== undefined).join(' or ')} groups`;
 }
 
 function shapeText(s: Shape): string {
@@ -138,29 +319,55 @@ function buildStem(spec: StemLayerSpec[], input: Shape, ctx: BuildContext): Laye
         ctx.report.report('R0302', l.origin, `groups ${l.groups} must divide both the input's ${shape.c} channels and the output's ${l.channels}`);
         return undefined;
       }
-      out = L.conv(`stem.conv${convs}`, shape, l.channels, { kernel: l.kernel, stride: l.stride, groups: l.groups });
+      out = L.conv(`stem.conv${convs}`, shape, l.channels, { kernel: l.kernel, stride: l.stride, groups: l.groups, ...padding(l) });
+      if (!mapKept(out, l, ctx)) return undefined;
       layers.push(out);
       if (!ctx.preactivation) {
-        layers.push(L.norm(`stem.norm${convs}`, out.out, ctx.norm));
+        layers.push(normLayer(`stem.norm${convs}`, out.out, ctx));
         layers.push(L.activation(`stem.act${convs}`, out.out, ctx.act));
       }
     } else {
       pools++;
-      out = L.pool(l.op, `stem.pool${pools}`, shape, { kernel: l.kernel, stride: l.stride });
+      out = L.pool(l.op, `stem.pool${pools}`, shape, { kernel: l.kernel, stride: l.stride, ...padding(l) });
+      if (!mapKept(out, l, ctx)) return undefined;
       layers.push(out);
     }
     shape = out.out;
   }
-  return layers;
+  return groupsDivide(layers, ctx) ? layers : undefined;
 }
 
-function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: BlockSpec, modelShortcut: ShortcutOption, ctx: BuildContext): Stage | undefined {
+/** `pad P` as the layer constructors take it: the same on every side; nothing for K/2. */
+function padding(l: StemLayerSpec): { padding?: [number, number, number, number] } {
+  return l.pad === undefined ? {} : { padding: [l.pad, l.pad, l.pad, l.pad] };
+}
+
+/** Whether a stem layer leaves a map of at least 1x1; reports R0238 when its kernel no longer fits (only `pad` smaller than K/2 can do that). */
+function mapKept(layer: Layer, spec: StemLayerSpec, ctx: BuildContext): boolean {
+  if (layer.out.h > 0 && layer.out.w > 0) return true;
+  const padText = spec.pad === undefined ? '' : ` with pad ${spec.pad}`;
+  ctx.report.report('R0238', spec.padOrigin ?? spec.origin, `the stem's ${spec.op} ${spec.kernel[0]}x${spec.kernel[1]}${padText} does not fit in its ${layer.in.h}x${layer.in.w} input: it leaves no output`, {
+    help: 'raise the padding, shrink the kernel or give the model a larger input',
+  });
+  return false;
+}
+
+function buildStage(
+  s: StageDecl,
+  index: number,
+  input: Shape,
+  modelBlock: BlockSpec,
+  modelShortcut: ShortcutOption,
+  geometry: StageGeometry,
+  dropPathOf: (block: number) => number,
+  ctx: BuildContext,
+): Stage | undefined {
   // Only the first block and the second (the pattern of every later one) are built here;
   // counts follow from those two, and the full list is built when something reads it.
   const blockSpec = s.block ?? modelBlock;
   const shortcut = s.shortcut?.value ?? modelShortcut;
   const width = s.width!.value;
-  const stride = s.stride?.value ?? defaults.stride;
+  const { stride, dilation, previousDilation } = geometry;
   const origin = s.origin;
   if (isPreactivation(blockSpec.kind) !== ctx.preactivation) {
     ctx.report.report('R0209', s.block?.origin ?? origin, `a ${blockSpec.kind} block cannot stand in a model whose block is ${modelBlock.kind}`, {
@@ -177,12 +384,23 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
   }
   const depth = s.blocks!.value;
   const make = (b: number, blockInput: Shape, report: Reporter): Block | undefined =>
-    buildBlock(`${s.name}.block${b}`, b, blockInput, b === 0 ? stride : 1, width, innerWidth, blockSpec, shortcut, origin, { ...ctx, report });
+    buildBlock(
+      `${s.name}.block${b}`,
+      b,
+      blockInput,
+      { stride: b === 0 ? stride : 1, dilation, firstDilation: b === 0 ? previousDilation : dilation, dropPath: dropPathOf(b) },
+      width,
+      innerWidth,
+      blockSpec,
+      shortcut,
+      origin,
+      { ...ctx, report },
+    );
   // What a block adds up to depends only on its configuration, not on its name: files of
   // many variants (and every `extends`) repeat the same blocks, so their sums are kept.
-  const configuration = `${blockSpec.kind}/${blockSpec.expansion}/${blockSpec.groups}/${blockSpec.widthPerGroup}/${blockSpec.strideOn}/${blockSpec.se}/${shortcut}/${width}/`;
+  const configuration = `${blockSpec.kind}/${blockSpec.expansion}/${blockSpec.groups}/${blockSpec.widthPerGroup}/${blockSpec.strideOn}/${blockSpec.se}/${shortcut}/${width}/${ctx.norm.kind}/${ctx.norm.groups}/`;
   const summarize = (b: number, blockInput: Shape): BlockSummary | undefined => {
-    const key = configuration + (b === 0 ? stride : 1) + '/' + blockInput.c + 'x' + blockInput.h + 'x' + blockInput.w;
+    const key = configuration + (b === 0 ? `${stride}/${previousDilation}` : `1/${dilation}`) + '/' + blockInput.c + 'x' + blockInput.h + 'x' + blockInput.w;
     const known = ctx.blockSummaries.get(key);
     if (known) return known;
     const block = make(b, blockInput, ctx.report);
@@ -200,7 +418,7 @@ function buildStage(s: StageDecl, index: number, input: Shape, modelBlock: Block
     counts = L.addCounts(counts, later.counts, depth - 1);
   }
   const silent: Reporter = { report: () => undefined };
-  return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, 1, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
+  return new LazyStage(s.name, index, depth, blockSpec.kind, shortcut, stride, dilation, width, input, first.out, origin, counts, (b, blockInput) => make(b, blockInput, silent)!);
 }
 
 /**
@@ -253,11 +471,21 @@ function blockCounts(b: Block): DetailedCounts {
   return L.detailedCounts([...b.preactivation, ...b.branch, ...b.shortcut.layers, ...b.after]);
 }
 
+/** Where a block stands in its stage and model: its stride, its 3x3 convolutions' dilations, its drop-path rate. */
+interface BlockPlace {
+  stride: number;
+  /** The dilation of the block's 3x3 convolutions… */
+  dilation: number;
+  /** …but the first's (the previous stage's dilation in a stage's first block). */
+  firstDilation: number;
+  dropPath: number;
+}
+
 function buildBlock(
   name: string,
   index: number,
   input: Shape,
-  stride: number,
+  place: BlockPlace,
   width: number,
   innerWidth: number,
   spec: BlockSpec,
@@ -265,12 +493,13 @@ function buildBlock(
   origin: Origin,
   ctx: BuildContext,
 ): Block | undefined {
-  const { norm: normSpec, act } = ctx;
+  const { act } = ctx;
+  const { stride } = place;
   const outChannels = width * spec.expansion;
   const preact = isPreactivation(spec.kind);
   const n = (suffix: string): string => `${name}.${suffix}`;
 
-  const preactivation: Layer[] = preact ? [L.norm(n('norm1'), input, normSpec), L.activation(n('act1'), input, act)] : [];
+  const preactivation: Layer[] = preact ? [normLayer(n('norm1'), input, ctx), L.activation(n('act1'), input, act)] : [];
   const branch: Layer[] = [];
   let shape = input;
   const push = (layer: Layer): void => {
@@ -279,16 +508,16 @@ function buildBlock(
   };
   // Each convolution is followed by its norm and activation (post-activation blocks), or
   // preceded by them (pre-activation blocks; the first pair is the block's preactivation).
-  const convs = branchConvs(spec, stride, innerWidth, outChannels);
+  const convs = branchConvs(spec, stride, innerWidth, outChannels, place.dilation, place.firstDilation);
   for (const [i, c] of convs.entries()) {
     const k = i + 1;
     if (preact && k > 1) {
-      push(L.norm(n(`norm${k}`), shape, normSpec));
+      push(normLayer(n(`norm${k}`), shape, ctx));
       push(L.activation(n(`act${k}`), shape, act));
     }
-    push(L.conv(n(`conv${k}`), shape, c.channels, { kernel: c.kernel, stride: c.stride, groups: c.groups }));
+    push(L.conv(n(`conv${k}`), shape, c.channels, { kernel: c.kernel, stride: c.stride, groups: c.groups, dilation: c.dilation, padding: c.padding }));
     if (!preact) {
-      push(L.norm(n(`norm${k}`), shape, normSpec));
+      push(normLayer(n(`norm${k}`), shape, ctx));
       if (k < convs.length) push(L.activation(n(`act${k}`), shape, act));
     }
   }
@@ -310,8 +539,9 @@ function buildBlock(
     });
     return undefined;
   }
-  // With K/2 padding every kernel maps n pixels to ceil(n / s) (and never to none), so
-  // the branch and any shortcut always agree; this guards that arithmetic.
+  if (!groupsDivide([...preactivation, ...branch, ...shortcut.layers], ctx)) return undefined;
+  // With K/2 padding (dilation x K/2 for a dilated kernel) every kernel maps n pixels to
+  // ceil(n / s) (and never to none), so the branch and any shortcut always agree; this guards that arithmetic.
   const shortcutOut = shortcut.layers.length > 0 ? shortcut.layers[shortcut.layers.length - 1]!.out : input;
   if (shortcutOut.c !== shape.c || shortcutOut.h !== shape.h || shortcutOut.w !== shape.w) {
     throw new Error(`internal: in ${name} the branch gives ${shapeText(shape)} but the shortcut ${shapeText(shortcutOut)}`);
@@ -328,7 +558,7 @@ function buildBlock(
     innerWidth,
     groups: spec.groups,
     expansion: spec.expansion,
-    dropPath: 0,
+    dropPath: place.dropPath,
     preactivation,
     branch,
     shortcut,
@@ -343,23 +573,36 @@ export interface BranchConv {
   kernel: [number, number];
   stride: number;
   groups: number;
+  dilation: number;
+  /** dilation x K/2 on every side: the map keeps its size at stride 1. */
+  padding: [number, number, number, number];
 }
 
 /**
  * The convolutions of a block's residual branch, in order (LANGUAGE.md's block table): which
- * one takes the block's stride, its kernel, groups and output channels.
+ * one takes the block's stride, its kernel, groups, dilation and output channels. The 3x3
+ * convolutions take `dilation`, but the first takes `firstDilation` (the previous stage's, in
+ * a stage's first block: timm's `first_dilation`, torchvision's `previous_dilation`).
  */
-export function branchConvs(spec: Pick<BlockSpec, 'kind' | 'strideOn' | 'groups'>, stride: number, innerWidth: number, outChannels: number): BranchConv[] {
+export function branchConvs(
+  spec: Pick<BlockSpec, 'kind' | 'strideOn' | 'groups'>,
+  stride: number,
+  innerWidth: number,
+  outChannels: number,
+  dilation = 1,
+  firstDilation = dilation,
+): BranchConv[] {
+  const c = (channels: number, k: number, s: number, groups: number, d: number): BranchConv => {
+    const p = d * Math.floor(k / 2);
+    return { channels, kernel: [k, k], stride: s, groups, dilation: k > 1 ? d : 1, padding: [p, p, p, p] };
+  };
   return isBottleneck(spec.kind)
     ? [
-        { channels: innerWidth, kernel: [1, 1], stride: spec.strideOn === '1x1' ? stride : 1, groups: 1 },
-        { channels: innerWidth, kernel: [3, 3], stride: spec.strideOn === '3x3' ? stride : 1, groups: spec.groups },
-        { channels: outChannels, kernel: [1, 1], stride: 1, groups: 1 },
+        c(innerWidth, 1, spec.strideOn === '1x1' ? stride : 1, 1, 1),
+        c(innerWidth, 3, spec.strideOn === '3x3' ? stride : 1, spec.groups, firstDilation),
+        c(outChannels, 1, 1, 1, 1),
       ]
-    : [
-        { channels: innerWidth, kernel: [3, 3], stride, groups: 1 },
-        { channels: outChannels, kernel: [3, 3], stride: 1, groups: 1 },
-      ];
+    : [c(innerWidth, 3, stride, 1, firstDilation), c(outChannels, 3, 1, 1, dilation)];
 }
 
 /** torchvision's one rule: a block changes the shape, and its shortcut is more than an identity, when it strides or changes the channels. */
@@ -386,6 +629,6 @@ function buildShortcut(name: string, input: Shape, stride: number, outChannels: 
   }
   const conv = L.conv(`${name}.conv`, shape, outChannels, { kernel: [1, 1], stride: option === 'D' ? 1 : stride });
   layers.push(conv);
-  if (!preact) layers.push(L.norm(`${name}.norm`, conv.out, ctx.norm));
+  if (!preact) layers.push(normLayer(`${name}.norm`, conv.out, ctx));
   return { option, kind: 'projection', source: preact ? 'preactivated' : 'input', layers };
 }

@@ -1,6 +1,6 @@
 import type { Code } from '../diagnostics/codes.js';
 import type { Fix, RelatedLocation } from '../diagnostics/diagnostic.js';
-import type { BlockKind, Origin, Shape, ShortcutOption } from '../model/types.js';
+import type { ActivationSpec, BlockKind, GlobalPoolKind, NormSpec, Origin, Shape, ShortcutOption } from '../model/types.js';
 import type { NameNode, NumberNode, SizeNode } from '../syntax/ast.js';
 
 /**
@@ -23,9 +23,13 @@ export interface StemLayerSpec {
   channels: number;
   stride: number;
   groups: number;
+  /** `pad P` as written; undefined: K/2. */
+  pad: number | undefined;
   origin: Origin;
   /** Where `stride S` was written (for warnings about a stride that does nothing). */
   strideOrigin?: Origin;
+  /** Where `pad P` was written. */
+  padOrigin?: Origin;
 }
 
 export interface BlockSpec {
@@ -48,8 +52,15 @@ export interface StageDecl {
   blocks: Maybe<Located<number>>;
   width: Maybe<Located<number>>;
   stride: Maybe<Located<number>>;
+  dilation: Maybe<Located<number>>;
   block: Maybe<BlockSpec>;
   shortcut: Maybe<Located<ShortcutOption>>;
+}
+
+/** A name `outputs` lists, where it was written. */
+export interface OutputName {
+  name: string;
+  origin: Origin;
 }
 
 export interface ExpectDecl {
@@ -71,8 +82,13 @@ export interface ModelDecl {
   stem: Maybe<Located<StemLayerSpec[]>>;
   block: Maybe<BlockSpec>;
   shortcut: Maybe<Located<ShortcutOption>>;
-  norm: Maybe<Located<{ eps: number; momentum: number }>>;
-  activation: Maybe<Located<'relu'>>;
+  /** The norm as written; `groupsOrigin`: where `groups G` was written (R0233 points at it). */
+  norm: Maybe<Located<NormSpec> & { groupsOrigin?: Origin }>;
+  activation: Maybe<Located<ActivationSpec>>;
+  outputStride: Maybe<Located<number>>;
+  dropPath: Maybe<Located<number>>;
+  pool: Maybe<Located<GlobalPoolKind>>;
+  outputs: Maybe<Located<OutputName[]>>;
   stages: StageDecl[];
   expects: ExpectDecl[];
 }

@@ -25,6 +25,10 @@ export function mergeExtends(parent: ModelDecl, child: ModelDecl): ModelDecl {
     shortcut: pick('shortcut'),
     norm: pick('norm'),
     activation: pick('activation'),
+    outputStride: pick('outputStride'),
+    dropPath: pick('dropPath'),
+    pool: pick('pool'),
+    outputs: pick('outputs'),
     stages,
     expects: child.expects,
   };
@@ -39,6 +43,7 @@ function mergeStage(inherited: StageDecl, own: StageDecl): StageDecl {
     blocks: pick('blocks'),
     width: pick('width'),
     stride: pick('stride'),
+    dilation: pick('dilation'),
     block: pick('block'),
     shortcut: pick('shortcut'),
   };

@@ -1,11 +1,11 @@
 import type { Code } from '../diagnostics/codes.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import type { BlockKind, Origin, Shape, ShortcutOption, Written } from '../model/types.js';
+import type { ActivationSpec, BlockKind, GlobalPoolKind, NormSpec, Origin, Shape, ShortcutOption, Written } from '../model/types.js';
 import type * as A from '../syntax/ast.js';
-import type { BlockSpec, Located, Maybe, ModelDecl, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
+import type { BlockSpec, Located, Maybe, ModelDecl, OutputName, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { groupDigits } from '../model/count-format.js';
 import { keywordAt, meaning, optionsFor, spellings, strideOnWords } from '../syntax/vocabulary.js';
-import { activations, blockExpansion, blockKinds, defaults, normKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
+import { activations, blockExpansion, blockKinds, defaults, leakyReluSlope, normKinds, outputStrides, poolKinds, reservedStageNames, shortcutKinds } from './vocabulary.js';
 
 /**
  * Bounds that keep a typo (`blocks 1000000`) from making the checker build a network no
@@ -41,6 +41,10 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
     shortcut: undefined,
     norm: undefined,
     activation: undefined,
+    outputStride: undefined,
+    dropPath: undefined,
+    pool: undefined,
+    outputs: undefined,
     stages: [],
     expects: [],
   };
@@ -73,6 +77,18 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
         break;
       case 'activation':
         if (once('activation', s)) decl.activation = r.activation(s);
+        break;
+      case 'output_stride':
+        if (once('output_stride', s)) decl.outputStride = r.located(r.outputStride(s.value), s);
+        break;
+      case 'drop_path':
+        if (once('drop_path', s)) decl.dropPath = r.located(r.dropPathRate(s.value), s);
+        break;
+      case 'pool':
+        if (once('pool', s)) decl.pool = r.pool(s);
+        break;
+      case 'outputs':
+        if (once('outputs', s)) decl.outputs = r.outputs(s);
         break;
       case 'stage': {
         if (!s.name) break;
@@ -163,6 +179,59 @@ class ValueReader {
     return n.value;
   }
 
+  /** `output_stride`: 8, 16 or 32 (R0230). */
+  outputStride(n: A.NumberNode | undefined): number | null | undefined {
+    if (!n) return undefined;
+    if (!(outputStrides as readonly number[]).includes(n.value)) {
+      this.report.report('R0230', this.at(n), `output_stride must be ${outputStrides.join(', ').replace(/, (\d+)$/, ' or $1')}, not ${n.text}`, {
+        help: 'output_stride is the stride of the last feature map: 16 or 8 for a segmentation backbone (DeepLab), 32 for none',
+      });
+      return null;
+    }
+    return n.value;
+  }
+
+  /** `drop_path`: a probability, 0 ≤ P < 1 (R0240). */
+  dropPathRate(n: A.NumberNode | undefined): number | null | undefined {
+    if (!n) return undefined;
+    if (!(n.value >= 0 && n.value < 1)) {
+      this.report.report('R0240', this.at(n), `drop_path must be at least 0 and below 1, not ${n.text}`, {
+        help: 'drop_path is the last block\'s probability of dropping its residual branch, e.g. drop_path 0.1',
+      });
+      return null;
+    }
+    return n.value;
+  }
+
+  pool(s: A.PoolStatement): Located<GlobalPoolKind> | null {
+    if (!s.poolKind) return null;
+    const kind = poolKinds.find((k) => k === s.poolKind!.text);
+    if (!kind) return this.unknownKind('R0241', 'pool kind', s.poolKind, poolKinds);
+    return { value: kind, origin: this.at(s) };
+  }
+
+  /** The names `outputs` lists, each once (R0235); what they name is checked when the model is built. */
+  outputs(s: A.OutputsStatement): Located<OutputName[]> | null {
+    if (s.names.length === 0) return null;
+    const seen = new Map<string, Written>();
+    const names: OutputName[] = [];
+    let valid = true;
+    for (const n of s.names) {
+      const first = seen.get(n.text);
+      if (first) {
+        this.report.report('R0235', this.at(n), `'${n.text}' is already listed in outputs`, {
+          related: [{ file: this.file, span: first.span, message: 'first listed here' }],
+          fixes: [{ title: `remove the second '${n.text}'`, span: n.span, newText: '' }],
+        });
+        valid = false;
+        continue;
+      }
+      seen.set(n.text, n);
+      names.push({ name: n.text, origin: this.at(n) });
+    }
+    return valid ? { value: names, origin: this.at(s) } : null;
+  }
+
   inputShape(size: A.SizeNode | undefined, what = 'input'): Shape | null | undefined {
     if (!size) return undefined;
     if (size.dims.length !== 3) {
@@ -219,7 +288,7 @@ class ValueReader {
         values.set(key, null);
         continue;
       }
-      const v = this.whole(o.value, `'${key}'`, 1);
+      const v = this.whole(o.value, `'${key}'`, key === 'pad' ? 0 : 1);
       values.set(key, v === undefined ? null : v);
     }
     return values;
@@ -229,6 +298,11 @@ class ValueReader {
   optionOrigin<F extends string>(options: A.OptionNode[], key: string, field: F): { [K in F]?: Origin } {
     const o = options.find((x) => x.key.text === key);
     return (o ? { [field]: this.at(o) } : {}) as { [K in F]?: Origin };
+  }
+
+  /** Where a stem layer's `stride` and `pad` were written. */
+  private layerOrigins(options: A.OptionNode[]): Pick<StemLayerSpec, 'strideOrigin' | 'padOrigin'> {
+    return { ...this.optionOrigin(options, 'stride', 'strideOrigin'), ...this.optionOrigin(options, 'pad', 'padOrigin') };
   }
 
   stem(s: A.StemStatement): StemLayerSpec[] | null {
@@ -241,19 +315,29 @@ class ValueReader {
         const opts = this.wholeOptions(l.options, optionsFor('stem', l.kind), 'a stem conv');
         const stride = opts.get('stride');
         const groups = opts.get('groups');
-        if (!kernel || !channels || stride === null || groups === null) {
+        const pad = opts.get('pad');
+        if (!kernel || !channels || stride === null || groups === null || pad === null) {
           valid = false;
           continue;
         }
-        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, origin: this.at(l), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
+        layers.push({ op: 'conv', kernel, channels, stride: stride ?? 1, groups: groups ?? 1, pad, origin: this.at(l), ...this.layerOrigins(l.options) });
       } else {
         const opts = this.wholeOptions(l.options, optionsFor('stem', l.kind), `a stem ${l.kind}`);
         const stride = opts.get('stride');
-        if (!kernel || stride === null) {
+        const pad = opts.get('pad');
+        if (!kernel || stride === null || pad === null) {
           valid = false;
           continue;
         }
-        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, origin: this.at(l), ...this.optionOrigin(l.options, 'stride', 'strideOrigin') });
+        if (pad !== undefined && kernel.some((k) => 2 * pad > k)) {
+          // PyTorch: "pad should be at most half of effective kernel size".
+          this.report.report('R0239', this.optionOrigin(l.options, 'pad', 'at').at!, `a ${l.kind} ${kernel[0]}x${kernel[1]} pads by at most half its kernel, not ${pad}`, {
+            help: `PyTorch's pools refuse more; write pad ${Math.floor(Math.min(...kernel) / 2)} or less`,
+          });
+          valid = false;
+          continue;
+        }
+        layers.push({ op: l.kind, kernel, channels: 0, stride: stride ?? 1, groups: 1, pad, origin: this.at(l), ...this.layerOrigins(l.options) });
       }
     }
     return valid ? layers : null;
@@ -315,20 +399,34 @@ class ValueReader {
     return { value: option, origin: this.at(s) };
   }
 
-  norm(s: A.NormStatement): Located<{ eps: number; momentum: number }> | null {
+  norm(s: A.NormStatement): (Located<NormSpec> & { groupsOrigin?: Origin }) | null {
     if (!s.normKind) return null;
     const text = s.normKind.text;
-    if (!(normKinds as readonly string[]).includes(text)) return this.unknownKind('R0205', 'norm kind', s.normKind, normKinds);
+    const kind = normKinds.find((k) => k === text);
+    if (!kind) return this.unknownKind('R0205', 'norm kind', s.normKind, normKinds);
+    const applies = optionsFor('norm', kind);
     let eps = defaults.eps;
     let momentum = defaults.momentum;
+    let groups = kind === 'group' ? defaults.normGroups : 1;
     let valid = true;
     const seen = new Map<string, Written>();
     for (const o of s.options) {
       const key = o.key.text;
+      if (!applies.includes(key)) {
+        this.report.report('R0209', this.at(o.key), `'${key}' does not apply to ${kind} norm`, {
+          help: `${kind} norm takes ${applies.map((a) => `'${a}'`).join(', ')}`,
+        });
+        valid = false;
+        continue;
+      }
       if (!this.firstTime(seen, key, o)) continue;
       const v = o.value && !('dims' in o.value) ? o.value : undefined;
       if (!v) continue;
-      if (key === 'eps') {
+      if (key === 'groups') {
+        const g = this.whole(v, 'groups', 1);
+        if (g === null || g === undefined) valid = false;
+        else groups = g;
+      } else if (key === 'eps') {
         if (v.value > 0 && v.value < 1) eps = v.value;
         else {
           this.report.report('R0208', this.at(v), `eps must be above 0 and below 1, not ${v.text}`, { help: 'the usual value is 1e-5' });
@@ -350,14 +448,24 @@ class ValueReader {
         }
       }
     }
-    return valid ? { value: { eps, momentum }, origin: this.at(s) } : null;
+    if (!valid) return null;
+    return { value: { kind, eps, momentum, groups }, origin: this.at(s), ...this.optionOrigin(s.options, 'groups', 'groupsOrigin') };
   }
 
-  activation(s: A.ActivationStatement): Located<'relu'> | null {
+  activation(s: A.ActivationStatement): Located<ActivationSpec> | null {
     if (!s.fn) return null;
     const fn = activations.find((a) => a === s.fn!.text);
     if (!fn) return this.unknownKind('R0206', 'activation', s.fn, activations);
-    return { value: fn, origin: this.at(s) };
+    if (!s.slope) return { value: { fn, negativeSlope: fn === 'leaky_relu' ? leakyReluSlope : 0 }, origin: this.at(s) };
+    if (fn !== 'leaky_relu') {
+      this.report.report('R0209', this.at(s.slope), `${fn} takes no slope`, { help: 'only leaky_relu takes a negative slope: `activation leaky_relu 0.2`' });
+      return null;
+    }
+    if (!Number.isFinite(s.slope.value)) {
+      this.report.report('R0242', this.at(s.slope), `leaky_relu's slope must be a finite number, not ${s.slope.text}`, { help: "PyTorch's default is 0.01" });
+      return null;
+    }
+    return { value: { fn, negativeSlope: s.slope.value }, origin: this.at(s) };
   }
 
   stage(s: A.StageStatement): StageDecl {
@@ -369,6 +477,7 @@ class ValueReader {
       blocks: undefined,
       width: undefined,
       stride: undefined,
+      dilation: undefined,
       block: undefined,
       shortcut: undefined,
     };
@@ -392,6 +501,7 @@ class ValueReader {
         if (key === 'blocks') decl.blocks = v;
         else if (key === 'width') decl.width = v;
         else if (key === 'stride') decl.stride = v;
+        else if (key === 'dilation') decl.dilation = v;
       }
     }
     return decl;

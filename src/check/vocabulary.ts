@@ -1,5 +1,5 @@
 import type { BlockKind, ShortcutOption } from '../model/types.js';
-import { activationWords, blockKindWords, defaultOf, meaning, normKindWords, shortcutKindWords, spellings } from '../syntax/vocabulary.js';
+import { activationWords, blockKindWords, defaultOf, meaning, normKindWords, poolKindWords, shortcutKindWords, spellings } from '../syntax/vocabulary.js';
 
 /**
  * The checker's view of the vocabulary (src/syntax/vocabulary.ts, where the words, their
@@ -25,9 +25,16 @@ export const shortcutKinds: Readonly<Record<string, ShortcutOption>> = Object.fr
 
 export const normKinds = Object.keys(normKindWords.words) as readonly (keyof typeof normKindWords.words)[];
 export const activations = Object.keys(activationWords.words) as readonly (keyof typeof activationWords.words)[];
+export const poolKinds = Object.keys(poolKindWords.words) as readonly (keyof typeof poolKindWords.words)[];
 
-/** Stage names the layer names already use. */
-export const reservedStageNames = ['stem', 'final', 'head'] as const;
+/** Stage names the layer names (and `outputs`) already use. */
+export const reservedStageNames = ['stem', 'final', 'head', 'logits'] as const;
+
+/** `leaky_relu`'s negative slope unless written: PyTorch's `LeakyReLU` default. */
+export const leakyReluSlope = 0.01;
+
+/** The values `output_stride` takes (torchvision's and timm's). */
+export const outputStrides = [8, 16, 32] as const;
 
 /** The values of what is not written, from the vocabulary. */
 export const defaults = {
@@ -35,6 +42,10 @@ export const defaults = {
   stride: defaultOf('stage', 'stride') as number,
   eps: defaultOf('norm', 'eps') as number,
   momentum: defaultOf('norm', 'momentum') as number,
+  normGroups: defaultOf('norm', 'groups') as number,
+  dilation: defaultOf('stage', 'dilation') as number,
+  outputStride: defaultOf('model', 'output_stride') as number,
+  pool: defaultOf('model', 'pool') as (typeof poolKinds)[number],
   activation: defaultOf('model', 'activation') as (typeof activations)[number],
   widthPerGroup: defaultOf('block', 'width_per_group') as number,
   groups: defaultOf('block', 'groups') as number,

@@ -1,4 +1,4 @@
-import { outputLength, paddingOnlyTaps, symmetricPadding } from '../model/arithmetic.js';
+import { outputLength, paddingOnlyTaps } from '../model/arithmetic.js';
 import type { CheckedModel, Shape, ShortcutOption, Stage } from '../model/types.js';
 import { branchConvs, changesShape } from './build.js';
 import type { BlockSpec, ModelDecl, Reporter, StageDecl } from './declaration.js';
@@ -17,6 +17,8 @@ import { isBottleneck } from './vocabulary.js';
  * - R0309: a convolution (stem, or a stage's block) whose kernel reaches past the map it
  *   sees: taps that fall only on padding, whose weights get no gradient.
  * - R0216: `stride_on` on a block that never strides.
+ * - R0320: `output_stride N` on a model whose stride never goes past N: it changes nothing.
+ * - R0321: `pool` on a model without a head (no `classes`, or `outputs` without `logits`).
  * - R0217: an inner width `width x width_per_group / 64` that is not whole, so rounded down.
  *
  * Reads the merged declaration (where things were written) and the built model (shapes);
@@ -36,7 +38,7 @@ export function reportWarnings(decl: ModelDecl, model: Omit<CheckedModel, 'expec
         help: `the map is 1x1 ${pointSince}; remove the stride, or give the model a larger input`,
       });
     } else if (layer.op === 'conv') {
-      const dead = deadTaps(layer.in, layer.kernel, layer.stride);
+      const dead = deadTaps(layer.in, layer.kernel, layer.stride, layer.padding, layer.dilation);
       if (dead > 0) report.report('R0309', spec.origin, `${what} sees a ${mapText(layer.in, layer.stride)}: ${taps(dead, layer.kernel)}`, { help: tooSmall });
     }
     if (!pointSince && isPoint(layer.out)) pointSince = `after the stem's ${spec.op} ${spec.kernel[0]}x${spec.kernel[1]}`;
@@ -57,7 +59,7 @@ export function reportWarnings(decl: ModelDecl, model: Omit<CheckedModel, 'expec
         help: `the map is 1x1 ${pointSince}; remove the stride, or give the model a larger input`,
       });
     } else {
-      const dead = stageDeadTaps(stage, spec);
+      const dead = stageDeadTaps(stage, spec, i > 0 ? model.stages[i - 1]!.dilation : 1);
       if (dead) report.report('R0309', s.nameOrigin, `a ${dead.kernel[0]}x${dead.kernel[1]} convolution of stage '${stage.name}' sees a ${mapText(dead.map, dead.stride)}: ${taps(dead.taps, dead.kernel)}`, { help: tooSmall });
     }
     if (!pointSince && isPoint(stage.out)) pointSince = `after stage '${stage.name}'`;
@@ -87,6 +89,19 @@ export function reportWarnings(decl: ModelDecl, model: Omit<CheckedModel, 'expec
     if (takers.length > 0 && !takers.some(stageChangesShape)) unusedShortcut(report, decl.shortcut.value, decl.shortcut.origin, takers.length === 1 ? `stage '${takers[0]!.name}', the only stage it applies to` : 'the stages it applies to');
   }
 
+  if (decl.outputStride && model.stages.every((s) => s.dilation === 1)) {
+    const all = decl.stem?.value.reduce((n, l) => n * l.stride, 1) ?? 1;
+    const reached = decl.stages.slice(0, model.stages.length).reduce((n, s) => n * (s.stride?.value ?? 1), all);
+    report.report('R0320', decl.outputStride.origin, `output_stride ${decl.outputStride.value} changes nothing: the model's stride reaches only ${reached}`, {
+      help: 'output_stride turns the strides that would take the model past it into dilation; remove it, or lower it',
+    });
+  }
+  if (decl.pool && !model.head) {
+    report.report('R0321', decl.pool.origin, `pool ${decl.pool.value} has no effect: the model has no head`, {
+      help: decl.classes ? "outputs leaves out the head: list 'logits' to keep it" : "pool is the head's global pool, which 'classes' adds",
+    });
+  }
+
   for (const [spec, use] of byBlock) {
     if (spec.strideOnOrigin && !use.strides) {
       report.report('R0216', spec.strideOnOrigin, `stride_on ${spec.strideOn} has no effect: no stage with this block has a stride`, {
@@ -105,25 +120,25 @@ const mapText = (s: Shape, stride: number): string => `${s.h}x${s.w} map${stride
 const taps = (dead: number, kernel: [number, number]): string =>
   `${dead} of its ${kernel[0] * kernel[1]} taps fall only on padding, so their weights never train`;
 
-/** Taps of a kernel (padding K/2 on each side) that only ever multiply padding on this map. */
-function deadTaps(map: Shape, kernel: [number, number], stride: number): number {
-  const [ph, pw] = symmetricPadding(kernel);
-  const liveH = kernel[0] - paddingOnlyTaps(map.h, kernel[0], stride, ph, ph);
-  const liveW = kernel[1] - paddingOnlyTaps(map.w, kernel[1], stride, pw, pw);
+/** Taps of a kernel (with its padding [top, left, bottom, right] and dilation) that only ever multiply padding on this map. */
+function deadTaps(map: Shape, kernel: [number, number], stride: number, padding: [number, number, number, number], dilation: number): number {
+  const liveH = kernel[0] - paddingOnlyTaps(map.h, kernel[0], stride, padding[0], padding[2], dilation);
+  const liveW = kernel[1] - paddingOnlyTaps(map.w, kernel[1], stride, padding[1], padding[3], dilation);
   return kernel[0] * kernel[1] - liveH * liveW;
 }
 
 /** The first convolution of a stage's blocks with taps that see only padding: the first block's, then a later block's. */
-function stageDeadTaps(stage: Stage, spec: BlockSpec): { kernel: [number, number]; map: Shape; stride: number; taps: number } | undefined {
-  const blocks: [Shape, number][] = [[stage.in, stage.stride]];
-  if (stage.depth > 1) blocks.push([stage.out, 1]);
-  for (const [input, stride] of blocks) {
+function stageDeadTaps(stage: Stage, spec: BlockSpec, previousDilation: number): { kernel: [number, number]; map: Shape; stride: number; taps: number } | undefined {
+  const blocks: [Shape, number, number][] = [[stage.in, stage.stride, previousDilation]];
+  if (stage.depth > 1) blocks.push([stage.out, 1, stage.dilation]);
+  for (const [input, stride, firstDilation] of blocks) {
     let map = input;
-    for (const conv of branchConvs(spec, stride, 0, 0)) {
-      const dead = deadTaps(map, conv.kernel, conv.stride);
+    for (const conv of branchConvs(spec, stride, 0, 0, stage.dilation, firstDilation)) {
+      const dead = deadTaps(map, conv.kernel, conv.stride, conv.padding, conv.dilation);
       if (dead > 0) return { kernel: conv.kernel, map, stride: conv.stride, taps: dead };
-      const [ph, pw] = symmetricPadding(conv.kernel);
-      map = { c: map.c, h: outputLength(map.h, conv.kernel[0], conv.stride, ph, ph), w: outputLength(map.w, conv.kernel[1], conv.stride, pw, pw) };
+      const span = (k: number): number => conv.dilation * (k - 1) + 1;
+      const [pt, pl, pb, pr] = conv.padding;
+      map = { c: map.c, h: outputLength(map.h, span(conv.kernel[0]), conv.stride, pt, pb), w: outputLength(map.w, span(conv.kernel[1]), conv.stride, pl, pr) };
     }
   }
   return undefined;

@@ -14,7 +14,8 @@ export interface CheckReport {
   files: {
     file: string;
     diagnostics: { code: string; severity: string; message: string; line: number; column: number; endLine: number; endColumn: number }[];
-    models: { name: string; params: number; buffers: number; macs: number; input: number[]; output: number[] }[];
+    /** `output`: what `expect output` compares (the last stage's map, or the last stage `outputs` lists); `outputs`: what the model returns, each with its name and C, H, W. */
+    models: { name: string; params: number; buffers: number; macs: number; input: number[]; output: number[]; outputs: { name: string; shape: number[] }[] }[];
   }[];
 }
 
@@ -64,14 +65,17 @@ function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, ou
           macs: m.totals.macs,
           input: [m.input.c, m.input.h, m.input.w],
           output: [m.output.c, m.output.h, m.output.w],
+          outputs: m.outputs.map((o) => ({ name: o.name, shape: [o.shape.c, o.shape.h, o.shape.w] })),
         })),
       };
       if (!opts.json) {
         printDiagnostics(out, workspace, diagnostics, checked.path);
         if (!opts.quiet) {
           for (const m of checked.models) {
-            const shape = `${m.output.c}x${m.output.h}x${m.output.w}`;
-            out.out(`${displayPath(checked.path, process.cwd())}: ${m.name}: ${describeCount(m.totals.params)} params, ${describeCount(m.totals.macs)} MACs, output ${shape}\n`);
+            const shapeOf = (s: { c: number; h: number; w: number }): string => `${s.c}x${s.h}x${s.w}`;
+            const named = m.outputs.length > 1 || m.outputs[0]?.name !== 'output';
+            const returns = named ? `outputs ${m.outputs.map((o) => `${o.name} ${shapeOf(o.shape)}`).join(', ')}` : `output ${shapeOf(m.output)}`;
+            out.out(`${displayPath(checked.path, process.cwd())}: ${m.name}: ${describeCount(m.totals.params)} params, ${describeCount(m.totals.macs)} MACs, ${returns}\n`);
           }
         }
       }

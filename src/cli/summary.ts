@@ -68,9 +68,9 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
       void tb.push([name, blocks, typeof out === 'string' ? out : shape(out), n(c.params), shareText(c.params, t.params), n(c.macs), shareText(c.macs, t.macs)]);
     const stemOut = model.stem.length > 0 ? model.stem[model.stem.length - 1]!.out : model.input;
     row('stem', '', stemOut, sum(model.stem));
-    for (const s of model.stages) row(s.name, `${s.depth} x ${s.kind}${s.stride > 1 ? ` /${s.stride}` : ''}`, s.out, s);
+    for (const s of model.stages) row(s.name, `${s.depth} x ${s.kind}${s.stride > 1 ? ` /${s.stride}` : ''}${s.dilation > 1 ? ` d${s.dilation}` : ''}`, s.out, s);
     if (model.final.length > 0) row('final', 'norm, act', model.output, sum(model.final));
-    if (model.head) row('head', `pool, fc`, String(model.head.classes), model.head);
+    if (model.head) row('head', `${globalPoolOf(model.head.layers)}pool, fc`, String(model.head.classes), model.head);
     tb.push(['total', '', '', n(t.params), '', n(t.macs), '']);
     lines.push(tb.toString());
   }
@@ -79,8 +79,29 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
   lines.push(`parameters  ${n(t.params)}  (weights ${n(weights)}, norm scale and shift ${n(t.normParams)}, biases ${n(t.biases)})`);
   lines.push(`buffers     ${n(t.buffers)}  (norm running mean and variance: state, not parameters)`);
   lines.push(`MACs        ${n(t.macs)}  (${compactCount(t.macs)}, one image)`);
-  lines.push(`output      ${shape(model.output)}${model.head ? ` -> ${model.head.classes} logits` : ''}`);
+  if (model.outputs.length === 1 && model.outputs[0]!.name === 'output') {
+    lines.push(`output      ${shape(model.output)}${model.head ? ` -> ${model.head.classes} logits` : ''}`);
+  } else {
+    lines.push(`outputs     ${model.outputs.map((o) => `${o.name} ${shape(o.shape)}`).join(', ')}`);
+  }
+  const extras = [
+    model.activation.fn !== 'relu' ? `activation ${describeActivation(model.activation)}` : '',
+    model.norm.kind === 'group' ? `group norm, ${model.norm.groups} groups` : '',
+    model.outputStride !== undefined ? `output stride ${model.outputStride}` : '',
+    model.dropPath > 0 ? `drop path up to ${model.dropPath}` : '',
+  ].filter(Boolean);
+  if (extras.length > 0) lines.push(extras.join(', '));
   return lines.join('\n');
+}
+
+/** The head's global pool kind, as a prefix of "pool": `avg`, `catavgmax`. */
+function globalPoolOf(layers: Layer[]): string {
+  const pool = layers.find((l) => l.op === 'global_pool');
+  return pool?.op === 'global_pool' ? `${pool.kind} ` : '';
+}
+
+function describeActivation(a: { fn: string; negativeSlope: number }): string {
+  return a.fn === 'leaky_relu' ? `leaky_relu ${a.negativeSlope}` : a.fn;
 }
 
 function sum(layers: Layer[]): Counts {
@@ -90,12 +111,12 @@ function sum(layers: Layer[]): Counts {
 function describe(l: Layer): string {
   switch (l.op) {
     case 'conv':
-      return `conv ${l.kernel[0]}x${l.kernel[1]}${l.stride > 1 ? ` /${l.stride}` : ''}${l.groups > 1 ? ` g${l.groups}` : ''}${l.bias ? ' +bias' : ''}`;
+      return `conv ${l.kernel[0]}x${l.kernel[1]}${l.stride > 1 ? ` /${l.stride}` : ''}${l.dilation > 1 ? ` d${l.dilation}` : ''}${l.groups > 1 ? ` g${l.groups}` : ''}${l.bias ? ' +bias' : ''}`;
     case 'maxpool':
     case 'avgpool':
       return `${l.op} ${l.kernel[0]}x${l.kernel[1]}${l.stride > 1 ? ` /${l.stride}` : ''}${l.ceilMode ? ' ceil' : ''}`;
     case 'act':
-      return l.fn === 'leaky_relu' ? `leaky_relu ${l.negativeSlope}` : l.fn;
+      return describeActivation(l);
     case 'se':
       return `se ${l.in.c}->${l.reduce.out.c}->${l.in.c}`;
     case 'subsample_pad':
@@ -107,6 +128,6 @@ function describe(l: Layer): string {
     case 'dense':
       return 'fully connected';
     case 'norm':
-      return 'batch norm';
+      return l.kind === 'group' ? `group norm /${l.groups}` : 'batch norm';
   }
 }

@@ -177,7 +177,14 @@ class Printer {
       case 'shortcut':
         return `shortcut ${s.shortcutKind!.text}`;
       case 'activation':
-        return `activation ${s.fn!.text}`;
+        return s.slope ? `activation ${s.fn!.text} ${s.slope.text}` : `activation ${s.fn!.text}`;
+      case 'output_stride':
+      case 'drop_path':
+        return `${s.kind} ${s.value!.text}`;
+      case 'pool':
+        return `pool ${s.poolKind!.text}`;
+      case 'outputs':
+        return `outputs ${s.names.map((n) => n.text).join(' ')}`;
       case 'expect':
         return `expect ${s.what!.text} ${s.value!.text}`;
       case 'block':

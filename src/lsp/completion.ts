@@ -29,6 +29,7 @@ const itemKinds: Record<WordRole, CompletionItemKind> = {
   'shortcut-kind': CompletionItemKind.EnumMember,
   'norm-kind': CompletionItemKind.EnumMember,
   activation: CompletionItemKind.Function,
+  'pool-kind': CompletionItemKind.EnumMember,
   size: CompletionItemKind.Value,
 };
 
@@ -36,7 +37,8 @@ const itemKinds: Record<WordRole, CompletionItemKind> = {
 function wordDoc(set: WordSet, word: string): string | undefined {
   if (set.role === 'block-kind') return blockKindDoc(word);
   if (set.role === 'shortcut-kind') return shortcutKindDoc(word);
-  return valueWordDoc(set, word, set.role === 'norm-kind' ? 'norm' : set.role === 'activation' ? 'activation' : 'value');
+  const what = { 'norm-kind': 'norm', activation: 'activation', 'pool-kind': 'pool' } as Partial<Record<WordRole, string>>;
+  return valueWordDoc(set, word, what[set.role] ?? 'value');
 }
 
 interface Context {
@@ -115,6 +117,7 @@ export function completion(project: Project, uri: string, position: Position): C
       });
     }
     if (value?.kind === 'keyword') return keywordsIn(value.place).map((k) => keywordItem(k));
+    if (value?.kind === 'names' || (ctx.place === 'model' && listsOutputs(ctx))) return outputNames(ctx.model);
     // A number, size, path or new name follows: nothing to offer from the vocabulary.
     if (value && value.kind !== 'body') return [];
   }
@@ -123,6 +126,21 @@ export function completion(project: Project, uri: string, position: Position): C
   const here = ctx.place === 'unknown' ? [] : keywordsIn(ctx.place);
   const items: CompletionItem[] = here.filter((k) => k.repeatable || !written.has(k.word)).map((k) => keywordItem(k));
   return ctx.place === 'model' && ctx.model?.extendsName ? items.concat(inheritedStages(project, checked(), ctx.model, true)) : items;
+}
+
+/** Whether the cursor follows `outputs` and the names after it on its line. */
+function listsOutputs(ctx: Context): boolean {
+  return /\boutputs(\s+[A-Za-z_][\w-]*)*\s+$/.test(ctx.linePrefix);
+}
+
+/** What `outputs` may list: the model's stages as written here, `stem`, and `logits`. */
+function outputNames(model: ModelNode | undefined): CompletionItem[] {
+  const stages = (model?.statements ?? []).flatMap((s) => (s.kind === 'stage' && s.name ? [s.name.text] : []));
+  return [
+    ...stages.map((label) => ({ label, kind: CompletionItemKind.Field, detail: 'stage' })),
+    { label: 'stem', kind: CompletionItemKind.Field, detail: "the stem's last layer" },
+    { label: 'logits', kind: CompletionItemKind.Field, detail: "the head's output (needs classes)" },
+  ];
 }
 
 function isKeywordToken(t: IToken): boolean {

@@ -2,7 +2,8 @@ import type { Hover, Position } from 'vscode-languageserver';
 import { describeCount, shareText } from '../model/count-format.js';
 import type { CheckedModel, Shape, Stage } from '../model/types.js';
 import { checkedModelOf, checkedStageOf } from './checked.js';
-import { blockKindDoc, keywordMarkdown, shortcutKindDoc } from './keyword-docs.js';
+import { activationWords, normKindWords, poolKindWords } from '../syntax/vocabulary.js';
+import { blockKindDoc, keywordMarkdown, shortcutKindDoc, valueWordDoc } from './keyword-docs.js';
 import { offsetOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
 import { resolveModel } from './resolve.js';
@@ -69,6 +70,16 @@ export function hover(project: Project, uri: string, position: Position): Hover 
       return markdown(blockKindDoc(word.text));
     case 'shortcut-kind':
       return markdown(shortcutKindDoc(word.text));
+    case 'activation':
+      return markdown(valueWordDoc(activationWords, word.text, 'activation'));
+    case 'norm-kind':
+      return markdown(valueWordDoc(normKindWords, word.text, 'norm'));
+    case 'pool-kind':
+      return markdown(valueWordDoc(poolKindWords, word.text, 'pool'));
+    case 'output-name': {
+      const output = model?.outputs.find((o) => o.name === word.text);
+      return markdown(output ? `**output ${output.name}**: ${shapeText(output.shape)}` : undefined);
+    }
     case 'number':
     case 'size': {
       if (word.statement?.kind !== 'expect' || !model) return null;

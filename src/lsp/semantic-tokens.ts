@@ -24,6 +24,8 @@ const byRole: Partial<Record<Role, [string, number]>> = {
   'shortcut-kind': ['enumMember', defaultLibrary],
   'norm-kind': ['enumMember', defaultLibrary],
   activation: ['function', defaultLibrary],
+  'pool-kind': ['enumMember', defaultLibrary],
+  'output-name': ['property', 0],
   number: ['number', 0],
   size: ['number', 0],
 };

@@ -13,6 +13,9 @@ export type Role =
   | 'shortcut-kind'
   | 'norm-kind'
   | 'activation'
+  | 'pool-kind'
+  /** A name `outputs` lists: a stage, `stem` or `logits`. */
+  | 'output-name'
   | 'number'
   | 'size'
   | 'unknown';
@@ -81,8 +84,18 @@ export function fileWords(file: A.FileNode, text: string): Word[] {
           break;
         case 'classes':
         case 'dropout':
+        case 'output_stride':
+        case 'drop_path':
           keyword('model', s.kind, s.keyword, m, s);
           value(s.value, m, s);
+          break;
+        case 'pool':
+          keyword('model', 'pool', s.keyword, m, s);
+          name('pool-kind', s.poolKind, m, s);
+          break;
+        case 'outputs':
+          keyword('model', 'outputs', s.keyword, m, s);
+          for (const n of s.names) name('output-name', n, m, s);
           break;
         case 'stem':
           keyword('model', 'stem', s.keyword, m, s);
@@ -104,6 +117,7 @@ export function fileWords(file: A.FileNode, text: string): Word[] {
         case 'activation':
           keyword('model', 'activation', s.keyword, m, s);
           name('activation', s.fn, m, s);
+          value(s.slope, m, s);
           break;
         case 'expect':
           keyword('model', 'expect', s.keyword, m, s);

@@ -21,14 +21,15 @@ export function symmetricPadding(kernel: [number, number]): [number, number, num
  * multiply only padding, whatever the image (their weights get no gradient). A 3x3
  * convolution with padding 1 on a map of 1 has 2 per axis; on a map of 2 at stride 2, 1.
  * `n` is the input length; the geometry is outputLength's (output o reads input rows
- * o x stride - padBefore + t for tap t).
+ * o x stride - padBefore + t x dilation for tap t).
  */
-export function paddingOnlyTaps(n: number, kernel: number, stride: number, padBefore: number, padAfter: number): number {
-  const out = outputLength(n, kernel, stride, padBefore, padAfter);
+export function paddingOnlyTaps(n: number, kernel: number, stride: number, padBefore: number, padAfter: number, dilation = 1): number {
+  const out = outputLength(n, dilation * (kernel - 1) + 1, stride, padBefore, padAfter);
   let dead = 0;
   for (let t = 0; t < kernel; t++) {
-    const first = Math.max(0, Math.ceil((padBefore - t) / stride)); // the first output whose row for tap t is not above the input
-    if (first >= out || first * stride - padBefore + t >= n) dead++;
+    const offset = t * dilation; // a dilated kernel's tap t reads `dilation` x t rows below the window's first
+    const first = Math.max(0, Math.ceil((padBefore - offset) / stride)); // the first output whose row for tap t is not above the input
+    if (first >= out || first * stride - padBefore + offset >= n) dead++;
   }
   return dead;
 }

@@ -129,7 +129,7 @@ export interface StageStatement {
   bodySpan: Span | undefined;
 }
 
-/** `blocks 3`, `width 64`, `stride 2` inside a stage. */
+/** `blocks 3`, `width 64`, `stride 2`, `dilation 2` inside a stage. */
 export interface StageField extends OptionNode {
   kind: 'field';
 }
@@ -149,6 +149,32 @@ export interface ActivationStatement {
   kind: 'activation';
   keyword: Span;
   fn: NameNode | undefined;
+  /** `leaky_relu`'s negative slope, when written after the function. */
+  slope: NumberNode | undefined;
+  span: Span;
+}
+
+/** `output_stride 16`, `drop_path 0.1`: a model statement of one number. */
+export interface NumberStatement {
+  kind: 'output_stride' | 'drop_path';
+  keyword: Span;
+  value: NumberNode | undefined;
+  span: Span;
+}
+
+/** `pool catavgmax`: the head's global pool. */
+export interface PoolStatement {
+  kind: 'pool';
+  keyword: Span;
+  poolKind: NameNode | undefined;
+  span: Span;
+}
+
+/** `outputs conv3 conv4 conv5`: what the model returns, in order. */
+export interface OutputsStatement {
+  kind: 'outputs';
+  keyword: Span;
+  names: NameNode[];
   span: Span;
 }
 
@@ -171,6 +197,9 @@ export type Statement =
   | StageStatement
   | NormStatement
   | ActivationStatement
+  | NumberStatement
+  | PoolStatement
+  | OutputsStatement
   | ExpectStatement;
 
 export interface CommentNode {
@@ -248,7 +277,15 @@ function forEachChildOf(node: Kinded, visit: (child: SyntaxNode) => void): void 
       return;
     case 'classes':
     case 'dropout':
+    case 'output_stride':
+    case 'drop_path':
       if (node.value) visit(node.value);
+      return;
+    case 'pool':
+      if (node.poolKind) visit(node.poolKind);
+      return;
+    case 'outputs':
+      for (const n of node.names) visit(n);
       return;
     case 'stem':
       for (const l of node.layers) visit(l);
@@ -276,6 +313,7 @@ function forEachChildOf(node: Kinded, visit: (child: SyntaxNode) => void): void 
       return;
     case 'activation':
       if (node.fn) visit(node.fn);
+      if (node.slope) visit(node.slope);
       return;
     case 'expect':
       if (node.what) visit(node.what);

@@ -14,6 +14,10 @@ import type * as A from './ast.js';
 import { readNumber, readSize } from './literals.js';
 import type { Span } from './source.js';
 import * as T from './tokens.js';
+import { keywordsIn } from './vocabulary.js';
+
+/** The tokens of the keywords that start a model's statements. */
+const modelKeywordTokens: TokenType[] = keywordsIn('model').map((k) => T.Kw[k.word as keyof typeof T.Kw]);
 
 const errorMessages: IParserErrorMessageProvider = {
   ...defaultParserErrorProvider,
@@ -318,7 +322,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     { recoveryValueFunc: () => this.recovered('model')! },
   );
 
-  // statement = input | classes | dropout | stem | block | shortcut | stage | norm | activation | expect ;
+  // statement = input | classes | dropout | stem | block | shortcut | stage | norm | activation | output_stride | drop_path | pool | outputs | expect ;
   statement = this.RULE('statement', (): A.Statement | undefined => this.OR(this.statementAlts));
 
   // input = "input" SIZE ;
@@ -343,6 +347,37 @@ export class ResnetParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Kw.dropout);
     const value = numberOf(this.CONSUME(T.NumberLiteral));
     return { kind: 'dropout', keyword: tokenSpan(kw), value, span: this.finish(start) };
+  });
+
+  // output_stride = "output_stride" NUMBER ;  drop_path = "drop_path" NUMBER ;
+  numberStatement = this.RULE('numberStatement', (): A.NumberStatement => {
+    const start = this.begin();
+    const kw = this.OR(this.numberStatementAlts);
+    const value = numberOf(this.CONSUME(T.NumberLiteral));
+    return { kind: kw.image === 'drop_path' ? 'drop_path' : 'output_stride', keyword: tokenSpan(kw), value, span: this.finish(start) };
+  });
+
+  // pool = "pool" NAME ;
+  poolStatement = this.RULE('poolStatement', (): A.PoolStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Kw.pool);
+    const poolKind = nameOf(this.CONSUME(T.Name));
+    return { kind: 'pool', keyword: tokenSpan(kw), poolKind, span: this.finish(start) };
+  });
+
+  // outputs = "outputs" NAME { NAME } ;  (a name is not a statement's keyword, but 'stem' not followed by '{' is)
+  outputsStatement = this.RULE('outputsStatement', (): A.OutputsStatement => {
+    const start = this.begin();
+    const kw = this.CONSUME(T.Kw.outputs);
+    const names: A.NameNode[] = [];
+    this.AT_LEAST_ONE({
+      GATE: () => this.outputNameAhead(),
+      DEF: () => {
+        const n = nameOf(this.CONSUME(T.Name));
+        if (n) names.push(n);
+      },
+    });
+    return { kind: 'outputs', keyword: tokenSpan(kw), names, span: this.finish(start) };
   });
 
   // stem = "stem" "{" { conv | pool } "}" ;
@@ -387,7 +422,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     return { kind, keyword: tokenSpan(kw), kernel, options, span: this.finish(start) };
   });
 
-  // numberOption = ( "stride" | "groups" ) NUMBER ;
+  // numberOption = ( "stride" | "groups" | "pad" ) NUMBER ;
   numberOption = this.RULE('numberOption', (): A.OptionNode => {
     const start = this.begin();
     const key = this.OR(this.numberOptionAlts);
@@ -443,7 +478,7 @@ export class ResnetParser extends EmbeddedActionsParser {
     { recoveryValueFunc: () => this.recovered('stage')! },
   );
 
-  // stageField = ( "blocks" | "width" | "stride" ) NUMBER ;
+  // stageField = ( "blocks" | "width" | "stride" | "dilation" ) NUMBER ;
   stageField = this.RULE('stageField', (): A.StageField => {
     const start = this.begin();
     const key = this.OR(this.stageFieldAlts);
@@ -460,19 +495,20 @@ export class ResnetParser extends EmbeddedActionsParser {
     return { kind: 'norm', keyword: tokenSpan(kw), normKind, options, hasBody, span: this.finish(start) };
   });
 
-  // normOption = ( "eps" | "momentum" ) NUMBER ;
+  // normOption = ( "eps" | "momentum" | "groups" ) NUMBER ;
   normOption = this.RULE('normOption', (): A.OptionNode | undefined => {
     const start = this.begin();
     const option = this.OR(this.normOptionAlts);
     return option && { key: option.key, value: option.value, span: this.finish(start) };
   });
 
-  // activation = "activation" NAME ;
+  // activation = "activation" NAME [ NUMBER ] ;
   activationStatement = this.RULE('activationStatement', (): A.ActivationStatement => {
     const start = this.begin();
     const kw = this.CONSUME(T.Kw.activation);
     const fn = nameOf(this.CONSUME(T.Name));
-    return { kind: 'activation', keyword: tokenSpan(kw), fn, span: this.finish(start) };
+    const slope = this.OPTION(() => numberOf(this.CONSUME(T.NumberLiteral)));
+    return { kind: 'activation', keyword: tokenSpan(kw), fn, slope, span: this.finish(start) };
   });
 
   // expect = "expect" ( ( "params" | "macs" ) NUMBER | "output" SIZE ) ;
@@ -511,6 +547,9 @@ export class ResnetParser extends EmbeddedActionsParser {
     { ALT: () => this.SUBRULE(this.stageStatement) },
     { ALT: () => this.SUBRULE(this.normStatement) },
     { ALT: () => this.SUBRULE(this.activationStatement) },
+    { ALT: () => this.SUBRULE(this.numberStatement) },
+    { ALT: () => this.SUBRULE(this.poolStatement) },
+    { ALT: () => this.SUBRULE(this.outputsStatement) },
     { ALT: () => this.SUBRULE(this.expectStatement) },
     { ALT: () => this.skipUnknown('model') },
   ];
@@ -523,7 +562,13 @@ export class ResnetParser extends EmbeddedActionsParser {
 
   private readonly poolKindAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.maxpool) }, { ALT: () => this.CONSUME(T.Kw.avgpool) }];
 
-  private readonly numberOptionAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.stride) }, { ALT: () => this.CONSUME(T.Kw.groups) }];
+  private readonly numberOptionAlts: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(T.Kw.stride) },
+    { ALT: () => this.CONSUME(T.Kw.groups) },
+    { ALT: () => this.CONSUME(T.Kw.pad) },
+  ];
+
+  private readonly numberStatementAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.output_stride) }, { ALT: () => this.CONSUME(T.Kw.drop_path) }];
 
   private readonly blockNumberKeyAlts: IOrAlt<IToken>[] = [
     { ALT: () => this.CONSUME(T.Kw.expansion) },
@@ -562,9 +607,18 @@ export class ResnetParser extends EmbeddedActionsParser {
     { ALT: () => this.skipUnknown('stage') },
   ];
 
-  private readonly stageFieldAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.blocks) }, { ALT: () => this.CONSUME(T.Kw.width) }, { ALT: () => this.CONSUME(T.Kw.stride) }];
+  private readonly stageFieldAlts: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(T.Kw.blocks) },
+    { ALT: () => this.CONSUME(T.Kw.width) },
+    { ALT: () => this.CONSUME(T.Kw.stride) },
+    { ALT: () => this.CONSUME(T.Kw.dilation) },
+  ];
 
-  private readonly normKeyAlts: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(T.Kw.eps) }, { ALT: () => this.CONSUME(T.Kw.momentum) }];
+  private readonly normKeyAlts: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(T.Kw.eps) },
+    { ALT: () => this.CONSUME(T.Kw.momentum) },
+    { ALT: () => this.CONSUME(T.Kw.groups) },
+  ];
 
   private readonly normOptionAlts: IOrAlt<OptionRead | undefined>[] = [
     {
@@ -608,6 +662,18 @@ export class ResnetParser extends EmbeddedActionsParser {
       this.CONSUME(T.RBrace);
     });
     return { options, hasBody };
+  }
+
+  /**
+   * Whether the next token is a name `outputs` lists: any name but a keyword that starts a
+   * model's statement, so that the statement after the list is not read into it; `stem`
+   * is one unless a brace follows it (the stem statement).
+   */
+  private outputNameAhead(): boolean {
+    const next = this.LA(1);
+    if (!tokenMatcher(next, T.Name)) return false;
+    if (tokenMatcher(next, T.Kw.stem)) return !tokenMatcher(this.LA(2), T.LBrace);
+    return !modelKeywordTokens.some((t) => tokenMatcher(next, t));
   }
 
   private skipUnknown(context: A.UnknownContext): undefined {

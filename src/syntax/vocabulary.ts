@@ -1,4 +1,4 @@
-import type { ActivationFn, BlockKind, ShortcutOption } from '../model/types.js';
+import type { ActivationFn, BlockKind, GlobalPoolKind, ShortcutOption } from '../model/types.js';
 
 /**
  * The words of the language, in one table: every keyword with where it may stand, what
@@ -61,7 +61,7 @@ export interface ValueWord {
 }
 
 /** What the value words of a keyword are, for completion and colouring. */
-export type WordRole = 'block-kind' | 'shortcut-kind' | 'norm-kind' | 'activation' | 'size';
+export type WordRole = 'block-kind' | 'shortcut-kind' | 'norm-kind' | 'activation' | 'pool-kind' | 'size';
 
 export interface WordSet<W extends string = string, V extends ValueWord = ValueWord> {
   readonly role: WordRole;
@@ -86,6 +86,8 @@ export type Value =
   | { readonly kind: 'count' }
   /** A body in braces. */
   | { readonly kind: 'body' }
+  /** One or more names (`outputs conv3 conv4`). */
+  | { readonly kind: 'names' }
   /** One of a set of words. */
   | { readonly kind: 'word'; readonly words: WordSet }
   /** One of the keywords of a place (`expect params`). */
@@ -157,14 +159,33 @@ export const shortcutKindWords: WordSet<ShortcutOption, ShortcutKindWord> = {
   },
 };
 
-export const normKindWords: WordSet<'batch'> = {
+export const normKindWords: WordSet<'batch' | 'group'> = {
   role: 'norm-kind',
-  words: { batch: { doc: "batch normalization (PyTorch's `BatchNorm2d`): a scale and a shift per channel, and running mean and variance as buffers" } },
+  words: {
+    batch: { doc: "batch normalization (PyTorch's `BatchNorm2d`): a scale and a shift per channel, and running mean and variance as buffers" },
+    group: { doc: "group normalization (PyTorch's `GroupNorm(G, C)`): statistics over each group of C / G channels of one image, a scale and a shift per channel, no buffers" },
+  },
 };
 
-export const activationWords: WordSet<Extract<ActivationFn, 'relu'>> = {
+export const activationWords: WordSet<ActivationFn> = {
   role: 'activation',
-  words: { relu: { doc: "PyTorch's `ReLU`: max(0, x)" } },
+  words: {
+    relu: { doc: "PyTorch's `ReLU`: max(0, x)" },
+    silu: { doc: "PyTorch's `SiLU` (swish): x·sigmoid(x)" },
+    gelu: { doc: "PyTorch's `GELU`, the exact form: x·Φ(x) = x·(1 + erf(x / √2)) / 2 (not the tanh approximation)" },
+    leaky_relu: { doc: "PyTorch's `LeakyReLU`: x where x ≥ 0, SLOPE·x below (`activation leaky_relu 0.2`; 0.01 unless written)" },
+    mish: { doc: "PyTorch's `Mish`: x·tanh(softplus(x))" },
+  },
+};
+
+export const poolKindWords: WordSet<GlobalPoolKind> = {
+  role: 'pool-kind',
+  words: {
+    avg: { doc: 'the mean over height and width (torchvision\'s `AdaptiveAvgPool2d(1)`): C features' },
+    max: { doc: 'the maximum over height and width: C features' },
+    avgmax: { doc: 'the mean of the average and the max pool (timm\'s `avgmax`): C features' },
+    catavgmax: { doc: 'the average pool and the max pool concatenated, average first (timm\'s `catavgmax`): 2C features, so the fully connected layer takes twice the channels' },
+  },
 };
 
 export const strideOnWords: WordSet<'1x1' | '3x3'> = {
@@ -252,7 +273,7 @@ export const keywordTable = [
   {
     word: 'stem',
     place: 'model',
-    syntax: 'stem { conv KxK C [stride S] [groups G]  maxpool KxK [stride S]  avgpool KxK [stride S] … }',
+    syntax: 'stem { conv KxK C [stride S] [groups G] [pad P]  maxpool KxK [stride S] [pad P]  avgpool KxK [stride S] [pad P] … }',
     value: body,
     required: true,
     doc: 'The layers before the first stage, in order; may be empty. Every conv is followed by the norm and the activation (bare in a pre-activation model).',
@@ -286,20 +307,54 @@ export const keywordTable = [
   {
     word: 'norm',
     place: 'model',
-    syntax: 'norm KIND [{ eps E  momentum M }]',
+    syntax: 'norm KIND [{ eps E  momentum M  groups G }]',
     value: words(normKindWords),
     default: 'batch',
-    doc: 'The normalization after every convolution, with its options.',
+    doc: 'The normalization after every convolution, with its options: batch norm, or group norm (`norm group { groups 32 }`, no running statistics).',
     snippet: 'norm batch',
   },
   {
     word: 'activation',
     place: 'model',
-    syntax: 'activation FN',
+    syntax: 'activation relu | silu | gelu | leaky_relu [SLOPE] | mish',
     value: words(activationWords),
     default: 'relu',
-    doc: 'The nonlinearity everywhere.',
+    doc: "The nonlinearity everywhere, SE's inner one too (SE's gate stays a sigmoid). `leaky_relu` takes its negative slope after it (0.01 unless written).",
     snippet: 'activation relu',
+  },
+  {
+    word: 'output_stride',
+    place: 'model',
+    syntax: 'output_stride 8 | 16 | 32',
+    value: whole,
+    default: 32,
+    doc: "torchvision's `replace_stride_with_dilation`, timm's `output_stride`: the stages are taken in order with the stride reached so far (the stem's included); a stage whose stride would take it past N gets stride 1 and multiplies the dilation by its stride instead. Not with a stage's `dilation`.",
+    snippet: 'output_stride ${1|16,8,32|}',
+  },
+  {
+    word: 'outputs',
+    place: 'model',
+    syntax: 'outputs NAME…',
+    value: { kind: 'names' },
+    doc: "What the model returns, in the order written (the order the network computes them), each named after what it lists: stages by their names, `stem`, or `logits` (the head's output). The model ends at the last one listed: later layers are not part of the graph and are not counted (torchvision's `IntermediateLayerGetter`). Without it the model has one output, `output`.",
+    snippet: 'outputs ${1:conv3 conv4 conv5}',
+  },
+  {
+    word: 'drop_path',
+    place: 'model',
+    syntax: 'drop_path P',
+    value: number,
+    doc: "Stochastic depth while training, 0 ≤ P < 1 (timm's `drop_path_rate`): each block's residual branch is dropped per example with a probability rising linearly from 0 at the model's first block to P at its last, and scaled by 1 / (1 − p) when kept; nothing at inference.",
+    snippet: 'drop_path ${1:0.1}',
+  },
+  {
+    word: 'pool',
+    place: 'model',
+    syntax: 'pool avg | max | avgmax | catavgmax',
+    value: words(poolKindWords),
+    default: 'avg',
+    doc: "The head's global pool (timm's names). `catavgmax` gives the fully connected layer twice the channels.",
+    snippet: 'pool ${1|avg,max,avgmax,catavgmax|}',
   },
   {
     word: 'expect',
@@ -319,43 +374,66 @@ export const keywordTable = [
     doc: 'Trainable parameters, as PyTorch counts them (norm running statistics are buffers, not parameters).',
   },
   { word: 'macs', place: 'expect', syntax: 'expect macs N', value: count, doc: 'Multiply-accumulates of convolutions and fully connected layers for one image.' },
-  { word: 'output', place: 'expect', syntax: 'expect output CxHxW', value: size, doc: 'The feature map the last stage produces (before any head).' },
+  {
+    word: 'output',
+    place: 'expect',
+    syntax: 'expect output CxHxW',
+    value: size,
+    doc: 'The feature map the last stage produces (before any head); with `outputs`, the last stage listed.',
+  },
 
   // In a stem: its layers, then the options written after a layer.
   {
     word: 'conv',
     place: 'stem',
-    syntax: 'conv KxK C [stride S] [groups G]',
+    syntax: 'conv KxK C [stride S] [groups G] [pad P]',
     value: layer,
     repeatable: true,
-    doc: 'A convolution to C channels with padding K/2 (rounded down) and no bias.',
+    doc: 'A convolution to C channels with padding K/2 (rounded down, or P) and no bias.',
     snippet: 'conv ${1:3x3} ${2:64}',
   },
   {
     word: 'maxpool',
     place: 'stem',
-    syntax: 'maxpool KxK [stride S]',
+    syntax: 'maxpool KxK [stride S] [pad P]',
     value: layer,
     repeatable: true,
-    doc: 'Max pooling, padding K/2 (with −∞).',
+    doc: 'Max pooling, padding K/2 or P (with −∞).',
     snippet: 'maxpool ${1:3x3} stride ${2:2}',
   },
   {
     word: 'avgpool',
     place: 'stem',
-    syntax: 'avgpool KxK [stride S]',
+    syntax: 'avgpool KxK [stride S] [pad P]',
     value: layer,
     repeatable: true,
-    doc: 'Average pooling, padding K/2, the padding not counted in the divisor.',
+    doc: 'Average pooling, padding K/2 or P, the padding not counted in the divisor.',
     snippet: 'avgpool ${1:3x3} stride ${2:2}',
   },
   { word: 'stride', place: 'stem', syntax: 'stride S', value: whole, default: 1, of: stemLayers, doc: "The layer's stride." },
   { word: 'groups', place: 'stem', syntax: 'groups G', value: whole, default: 1, of: ['conv'], doc: "Grouped convolution: G groups, which divide the layer's input and output channels." },
+  {
+    word: 'pad',
+    place: 'stem',
+    syntax: 'pad P',
+    value: whole,
+    default: 'K/2',
+    of: stemLayers,
+    doc: 'Symmetric padding of P on every side instead of K/2, e.g. a patchify stem `conv 4x4 64 stride 4 pad 0`. A pool takes at most K/2, as PyTorch.',
+  },
 
   // In a stage.
   { word: 'blocks', place: 'stage', syntax: 'blocks N', value: whole, required: true, doc: 'How many blocks the stage has.' },
   { word: 'width', place: 'stage', syntax: 'width W', value: whole, required: true, doc: "The stage's base width; it outputs W x expansion channels." },
   { word: 'stride', place: 'stage', syntax: 'stride S', value: whole, default: 1, doc: "The stride of the stage's first block." },
+  {
+    word: 'dilation',
+    place: 'stage',
+    syntax: 'dilation D',
+    value: whole,
+    default: 1,
+    doc: "The dilation of the stage's 3x3 convolutions (padded by D, so the map keeps its size); the first block's first 3x3 takes the previous stage's, as in torchvision and timm. Not with `output_stride`.",
+  },
   { word: 'block', place: 'stage', syntax: blockSyntax, value: words(blockKindWords), doc: "The stage's own block kind and options, in place of the model's." },
   { word: 'shortcut', place: 'stage', syntax: 'shortcut KIND', value: words(shortcutKindWords), doc: "The stage's own shortcut kind, in place of the model's." },
 
@@ -403,7 +481,7 @@ export const keywordTable = [
   },
 
   // In a norm's options.
-  { word: 'eps', place: 'norm', syntax: 'eps E', value: number, default: 1e-5, of: ['batch'], doc: 'Added to the variance before its square root.' },
+  { word: 'eps', place: 'norm', syntax: 'eps E', value: number, default: 1e-5, of: ['batch', 'group'], doc: 'Added to the variance before its square root.' },
   {
     word: 'momentum',
     place: 'norm',
@@ -412,6 +490,15 @@ export const keywordTable = [
     default: 0.1,
     of: ['batch'],
     doc: "The weight of the new batch in the running statistics: PyTorch's convention (Keras's and tfjs's momentum is 1 − M).",
+  },
+  {
+    word: 'groups',
+    place: 'norm',
+    syntax: 'groups G',
+    value: whole,
+    default: 32,
+    of: ['group'],
+    doc: 'The number of groups of group norm; it must divide every channel count it normalises.',
   },
 ] as const satisfies readonly Keyword[];
 
