@@ -8,7 +8,7 @@ import type { CheckedModel } from '../../src/model/types.js';
 import { emitOnnx, importOnnxWeights } from '../../src/onnx/index.js';
 import type { WeightSet } from '../../src/weights/init.js';
 import { floats, python, runJobs } from '../torch/python.js';
-import { decodeGraph, relativeError } from './helpers.js';
+import { checkText, decodeGraph, randomWeights, relativeError, thrown } from './helpers.js';
 
 /**
  * The backbone statements held to PyTorch (test/onnx/py/backbone_jobs.py, one process):
@@ -209,4 +209,52 @@ describe('backbone statements in ONNX, held to PyTorch', () => {
       }
     });
   }
+});
+
+describe("backbone statements: resnetc's own ONNX read back by --weights", () => {
+  const models = new Workspace().check(join(import.meta.dirname, 'fixtures', 'backbone.resnet'))!.models;
+  const byName = (n: string): CheckedModel => models.find((m) => m.name === n)!;
+
+  // Every form of every construct: group norm per opset (InstanceNormalization, per-group
+  // GroupNormalization then Mul and Add, per-channel GroupNormalization), GELU and Mish as
+  // operators and spelt out, dilations, LeakyRelu's slope, each global pool.
+  for (const name of ['silu_gn', 'gelu_os8', 'mish_preact', 'leaky']) {
+    it(`gives back every tensor exactly (${name}, opsets 13, 18 and 21)`, () => {
+      const model = byName(name);
+      const weights = randomWeights(model, 5);
+      for (const opset of [13, 18, 21]) {
+        const back = importOnnxWeights(emitOnnx(model, weights, { opset }), model);
+        // Compared as bytes: vitest's deep equality takes seconds over typed arrays.
+        const bytes = (a: Float32Array | undefined): Buffer => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : Buffer.alloc(0));
+        for (const [k, v] of weights) expect(bytes(back.get(k)).equals(bytes(v)), `${k} at opset ${opset}`).toBe(true);
+      }
+    });
+  }
+
+  it('refuses a file whose LeakyReLU has another slope, naming the activation', () => {
+    const model = byName('leaky');
+    const steeper = checkText(readFileSync(join(import.meta.dirname, 'fixtures', 'backbone.resnet'), 'utf8').replace('leaky_relu 0.2', 'leaky_relu 0.3'), 'leaky');
+    const e = thrown(() => importOnnxWeights(emitOnnx(steeper, randomWeights(steeper, 1)), model));
+    expect(e.code).toBe('R0503');
+    expect(e.message).toMatch(/stem\.act1: expected the activation leaky_relu with slope 0\.2/);
+  });
+
+  it('refuses a file whose convolutions have another dilation', () => {
+    const model = byName('gelu_os8');
+    const undilated = checkText(readFileSync(join(import.meta.dirname, 'fixtures', 'backbone.resnet'), 'utf8').replace('output_stride 8\n  pool avgmax', 'pool avgmax'), 'gelu_os8');
+    // The same tensors with output stride 32: the last stage strides instead of dilating.
+    const e = thrown(() => importOnnxWeights(emitOnnx(undilated, randomWeights(undilated, 1)), model));
+    expect(e.code).toBe('R0504');
+    expect(e.message).toMatch(/conv4\.block0\.conv1: expected groups 1, stride 1 and dilation 1; .* strides 2x2/);
+  });
+
+  it('refuses a group norm of another group count', () => {
+    const model = byName('silu_gn');
+    const other = checkText(readFileSync(join(import.meta.dirname, 'fixtures', 'backbone.resnet'), 'utf8').replace('groups 4', 'groups 2'), 'silu_gn');
+    for (const opset of [13, 18, 21]) {
+      const e = thrown(() => importOnnxWeights(emitOnnx(other, randomWeights(other, 1), { opset }), model));
+      expect(e.code, `opset ${opset}`).toBe('R0504');
+      expect(e.message, `opset ${opset}`).toMatch(/stem\.norm1: expected a group norm of 4 groups over 16 channels; .* has 2 groups/);
+    }
+  });
 });
