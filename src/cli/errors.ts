@@ -15,6 +15,11 @@ export function printError(out: Output, e: CodedError): void {
   if (e.help) out.err(`  ${out.paint('blue', '=')} ${out.paint('bold', 'help')}: ${e.help}\n`);
 }
 
+/** `warning[CODE]: message`, for a warning that has no place in a file. */
+export function printWarning(out: Output, code: Code, message: string): void {
+  out.err(`${out.paint(['bold', 'yellow'], `warning[${code}]`)}${out.paint('bold', `: ${message}`)}\n`);
+}
+
 /** 0 clean, 1 failed (bad input), 2 bad usage, 70 an internal error (a bug in resnetc: R0000). */
 export const exitCodes = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 

@@ -2,17 +2,18 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
 import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
-import { readWeights } from '../tfjs/compile.js';
 import { epochPlan, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
 import { checkFits, loadData } from '../train/data.js';
-import type { Schedule } from '../train/optimizer.js';
+import { frozenTensors } from '../train/freeze.js';
+import { adamwDefaults, type OptimizerName, type Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
 import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
-import { CliError } from './errors.js';
+import { CliError, printWarning } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
+import { weightSource } from './weights.js';
 
 interface TrainFlags {
   data: string;
@@ -20,16 +21,25 @@ interface TrainFlags {
   model?: string;
   epochs: string;
   batchSize: string;
-  lr: string;
-  momentum: string;
-  weightDecay: string;
+  lr?: string;
+  momentum?: string;
+  weightDecay?: string;
   schedule: string;
+  optimizer: string;
+  nesterov?: boolean;
+  betas?: string;
+  eps?: string;
+  warmup: string;
+  labelSmoothing: string;
+  freeze?: string;
+  freezeNorms?: boolean;
   augment?: boolean;
   resume?: string | boolean;
   seed: string;
   limit?: string;
   backend: string;
   weights?: string;
+  strictWeights?: boolean;
   zeroInitResidual?: boolean;
 }
 
@@ -37,6 +47,14 @@ function number(flag: string, text: string, check: (n: number) => boolean, what:
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new CliError('R0607', `${flag} must be ${what}, not '${text}'`, 2);
   return n;
+}
+
+/** `--betas 0.9,0.999`: two numbers in [0, 1). */
+function betaPair(text: string): [number, number] {
+  const parts = text.split(',');
+  const values = parts.map((p) => Number(p));
+  if (parts.length !== 2 || parts.some((p) => p.trim() === '') || values.some((b) => !(b >= 0 && b < 1))) throw new CliError('R0607', `--betas must be two numbers in [0, 1) separated by a comma (e.g. 0.9,0.999), not '${text}'`, 2);
+  return values as [number, number];
 }
 
 const whole = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
@@ -67,24 +85,47 @@ export function registerTrain(program: Command, out: Output): void {
     .option('-m, --model <name>', 'the model to train (needed when the file declares several)')
     .option('--epochs <n>', 'epochs to train', '10')
     .option('--batch-size <n>', 'examples per step', '64')
-    .option('--lr <x>', 'peak learning rate', '0.1')
-    .option('--momentum <x>', 'SGD momentum', '0.9')
-    .option('--weight-decay <x>', 'L2 weight decay (PyTorch convention)', '5e-4')
+    .option('--optimizer <name>', 'sgd | adamw (as torch.optim.SGD and torch.optim.AdamW)', 'sgd')
+    .option('--lr <x>', 'peak learning rate (default 0.1 with sgd, 1e-3 with adamw)')
+    .option('--momentum <x>', 'SGD momentum (default 0.9)')
+    .option('--nesterov', "SGD with Nesterov momentum (PyTorch's nesterov=True)")
+    .option('--weight-decay <x>', "weight decay: SGD's added to the gradient (default 5e-4), AdamW's decoupled (default 1e-2)")
+    .option('--betas <b1,b2>', "AdamW's betas (default 0.9,0.999)")
+    .option('--eps <x>', "AdamW's eps (default 1e-8)")
     .option('--schedule <kind>', 'learning-rate schedule: cosine | step | constant', 'cosine')
+    .option('--warmup <epochs>', 'epochs of linear warmup from 0 (per step) before the schedule', '0')
+    .option('--label-smoothing <x>', "label smoothing of the loss, as PyTorch's CrossEntropyLoss(label_smoothing)", '0')
+    .option('--freeze <parts>', 'parts whose parameters are not trained, e.g. stem,conv2 (stem, stage names, final, head or fc)')
+    .option('--freeze-norms', 'every norm in inference mode: running statistics fixed and used; scale and shift still train')
     .option('--augment', 'random shifts (pad 4, crop) and horizontal flips')
     .option('--resume [dir]', `continue from a checkpoint (default: OUT/${checkpointDir})`)
     .option('--seed <n>', 'seed of the initialisation, the shuffling and the augmentation', '0')
     .option('--limit <n>', 'use only the first N examples of each split')
     .option('--backend <name>', `${backendChoices.join(' | ')}`, 'auto')
-    .option('--weights <path>', 'start from the weights of an ONNX file or a tfjs model directory (fine-tuning)')
+    .option('--weights <path>', 'start from the weights of an ONNX file, a safetensors state_dict or a tfjs model directory (fine-tuning: a head of other classes is initialised afresh, other input channels adapted as timm does)')
+    .option('--strict-weights', 'refuse --weights whose head or input channels differ from the spec instead of adapting them')
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
     .action(async (file: string, flags: TrainFlags) => {
       // Everything the user can get wrong is checked before training starts.
       const epochs = number('--epochs', flags.epochs, positiveWhole, 'a positive whole number');
       const batchSize = number('--batch-size', flags.batchSize, positiveWhole, 'a positive whole number');
-      const lr = number('--lr', flags.lr, (n) => n > 0, 'a positive number');
-      const momentum = number('--momentum', flags.momentum, (n) => n >= 0 && n < 1, 'in [0, 1)');
-      const weightDecay = number('--weight-decay', flags.weightDecay, (n) => n >= 0, 'zero or positive');
+      if (!['sgd', 'adamw'].includes(flags.optimizer)) throw new CliError('R0607', `unknown optimizer '${flags.optimizer}'`, 2, 'the optimizers are sgd, adamw');
+      const optimizer = flags.optimizer as OptimizerName;
+      const adamw = optimizer === 'adamw';
+      const notFor = (flag: string, which: OptimizerName, other: string): CliError => new CliError('R0615', `${flag} does not apply to --optimizer ${which}`, 2, other);
+      if (adamw && flags.momentum !== undefined) throw notFor('--momentum', 'adamw', 'AdamW has betas instead (--betas)');
+      if (adamw && flags.nesterov) throw notFor('--nesterov', 'adamw', 'Nesterov momentum is an option of SGD');
+      if (!adamw && flags.betas !== undefined) throw notFor('--betas', 'sgd', 'betas are an option of --optimizer adamw');
+      if (!adamw && flags.eps !== undefined) throw notFor('--eps', 'sgd', 'eps is an option of --optimizer adamw');
+      const lr = number('--lr', flags.lr ?? String(adamw ? adamwDefaults.lr : 0.1), (n) => n > 0, 'a positive number');
+      const momentum = adamw ? 0 : number('--momentum', flags.momentum ?? '0.9', (n) => n >= 0 && n < 1, 'in [0, 1)');
+      if (flags.nesterov && momentum === 0) throw new CliError('R0615', '--nesterov needs momentum: --momentum is 0', 2, "Nesterov's step looks ahead along the momentum (PyTorch refuses it without)");
+      const weightDecay = number('--weight-decay', flags.weightDecay ?? String(adamw ? adamwDefaults.weightDecay : 5e-4), (n) => n >= 0, 'zero or positive');
+      const betas = flags.betas === undefined ? undefined : betaPair(flags.betas);
+      const eps = flags.eps === undefined ? undefined : number('--eps', flags.eps, (n) => n > 0, 'a positive number');
+      const warmup = number('--warmup', flags.warmup, whole, 'a whole number of epochs');
+      if (warmup >= epochs) throw new CliError('R0616', `--warmup ${warmup} is as long as the run or longer (--epochs ${epochs})`, 2, `warm up for fewer epochs than --epochs, so that the schedule has steps to run`);
+      const labelSmoothing = number('--label-smoothing', flags.labelSmoothing, (n) => n >= 0 && n <= 1, 'in [0, 1]');
       const seed = number('--seed', flags.seed, whole, 'a whole number');
       const limit = flags.limit === undefined ? undefined : number('--limit', flags.limit, positiveWhole, 'a positive whole number');
       if (!['cosine', 'step', 'constant'].includes(flags.schedule)) throw new CliError('R0607', `unknown schedule '${flags.schedule}'`, 2, 'the schedules are cosine, step, constant');
@@ -93,6 +134,8 @@ export function registerTrain(program: Command, out: Output): void {
 
       const outDir = resolve(flags.out);
       const { model } = loadModel(file, flags.model, out, 'train', 'build');
+      const freeze = flags.freeze === undefined ? [] : flags.freeze.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      frozenTensors(model, freeze);
 
       const data = loadData(flags.data, { input: model.input, classes: model.classes ?? 10, seed, ...(limit !== undefined ? { limit } : {}) });
       checkFits(data, model.input, model.classes, model.name);
@@ -108,6 +151,14 @@ export function registerTrain(program: Command, out: Output): void {
         seed,
         out: outDir,
         zeroInitResidual: flags.zeroInitResidual ?? false,
+        optimizer,
+        nesterov: flags.nesterov ?? false,
+        ...(betas ? { betas } : {}),
+        ...(eps !== undefined ? { eps } : {}),
+        warmup,
+        labelSmoothing,
+        freeze,
+        freezeNorms: flags.freezeNorms ?? false,
       };
       // A batch size the model cannot train with, and a checkpoint that cannot continue this run, are refused before anything loads.
       const plan = epochPlan(model, data.train.count, batchSize);
@@ -124,8 +175,7 @@ export function registerTrain(program: Command, out: Output): void {
         throw e;
       }
 
-      let initial;
-      if (flags.weights !== undefined) initial = await readWeights(flags.weights, model);
+      const initial = flags.weights !== undefined ? await weightSource(model, { path: flags.weights, seed, zeroInitResidual: false, strict: flags.strictWeights ?? false }, out) : undefined;
       checkTrainOutputs(outDir);
 
       out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
@@ -170,7 +220,7 @@ export function registerTrain(program: Command, out: Output): void {
             onWarning: (code, message) => {
               if (barStarted) bar.stop();
               barStarted = false;
-              out.err(`${out.paint(['bold', 'yellow'], `warning[${code}]`)}${out.paint('bold', `: ${message}`)}\n`);
+              printWarning(out, code, message);
             },
           },
         );

@@ -108,6 +108,10 @@ export const codes = {
   R0610: { severity: 'error', title: 'checkpoint of another format version' },
   R0611: { severity: 'error', title: 'batch size leaves a norm one value per channel' },
   R0612: { severity: 'warning', title: 'last batch dropped: it would leave a norm one value per channel' },
+  R0613: { severity: 'error', title: '--freeze names no part of the model' },
+  R0614: { severity: 'error', title: '--freeze leaves nothing to train' },
+  R0615: { severity: 'error', title: 'option does not apply to the optimizer' },
+  R0616: { severity: 'error', title: 'warmup as long as the run' },
   // Files resnetc reads and writes (docs/files.md)
   R0801: { severity: 'error', title: 'output would overwrite an input' },
   R0802: { severity: 'error', title: 'output path is not a regular file or folder' },
@@ -129,6 +133,12 @@ export const codes = {
   R1005: { severity: 'error', title: 'tensor missing from the weights file' },
   R1006: { severity: 'error', title: 'tensor the model does not have' },
   R1007: { severity: 'error', title: 'tensor of another shape' },
+  R1008: { severity: 'error', title: 'weights file of a format resnetc does not read' },
+  R1009: { severity: 'warning', title: 'head of another number of classes initialised afresh' },
+  R1010: { severity: 'warning', title: 'first convolution adapted to another number of input channels' },
+  R1011: { severity: 'error', title: 'head of another number of classes, under --strict-weights' },
+  R1012: { severity: 'error', title: 'another number of input channels, under --strict-weights' },
+  R1013: { severity: 'error', title: 'input channels that cannot be adapted' },
   // Command line
   R0901: { severity: 'error', title: 'bad usage' },
   R0902: { severity: 'error', title: 'cannot read file' },

@@ -1,8 +1,8 @@
 import { layerTensors, tensorSize } from '../model/tensors.js';
 import type { ActivationLayer, Block, CheckedModel, ConvLayer, DenseLayer, GlobalPoolLayer, Layer, NormLayer, PoolLayer, SqueezeExcitation, SubsamplePadLayer } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
-import type { WeightLookup } from '../weights/init.js';
-import { foldedConvBias, foldedConvWeight, normAffine, tensor } from './fold.js';
+import type { WeightLookup, WeightSource } from '../weights/source.js';
+import { foldedConvBias, foldedConvWeight, normAffine, tensor, uniformFactor } from './fold.js';
 import { GraphBuilder, type OnnxGraph } from './graph.js';
 import { makeTensorValueInfo } from './helper.js';
 import { defaultOpset } from './opset.js';
@@ -30,10 +30,10 @@ export const widthDim = 'W';
  * layers that produce them, initialisers after the PyTorch tensors they hold
  * (`conv3.block0.conv1.weight`). Weights are read when the writer reaches them.
  */
-export function emitGraph(model: CheckedModel, weights: WeightLookup, options: EmitOptions): OnnxGraph {
-  // A weight set is checked before anything is written; a source that computes the
-  // tensors (the initialiser's) makes them from the model itself.
-  if (weights instanceof Map) checkWeights(model, weights);
+export function emitGraph(model: CheckedModel, weights: WeightSource, options: EmitOptions): OnnxGraph {
+  // Weights held in memory are checked before anything is written; the other sources make
+  // their tensors from the model itself (seeded) or matched them to it when opened.
+  if (weights.format === 'memory') checkWeights(model, weights);
   const e = new Emitter(new GraphBuilder(), weights, options.inference, options.opset ?? defaultOpset);
   const stem = e.path(model.stem, inputName);
   const stages: string[] = [];
@@ -69,7 +69,7 @@ function checkWeights(model: CheckedModel, weights: WeightLookup): void {
 class Emitter {
   constructor(
     readonly g: GraphBuilder,
-    private readonly weights: WeightLookup,
+    private readonly weights: WeightSource,
     private readonly inference: boolean,
     private readonly opset: number,
   ) {}
@@ -139,7 +139,10 @@ class Emitter {
     if (norm) {
       const folded = (): Float32Array => {
         const affine = normAffine(norm, this.weights);
-        return this.weights.scaled?.(`${name}.weight`, affine.a) ?? foldedConvWeight(layer, weight(), affine, this.weights.fresh === true);
+        // One factor for every channel (a fresh model's norms): the source's capability, where it has it, scales as it draws.
+        const factor = uniformFactor(affine.a);
+        const scaled = factor !== undefined ? this.weights.scaling?.scaled(`${name}.weight`, factor) : undefined;
+        return scaled ?? foldedConvWeight(layer, weight(), affine, this.weights.fresh);
       };
       inputs.push(this.g.floats(`${name}.weight`, shape, folded));
       inputs.push(this.g.floats(`${name}.bias`, [out.c], () => foldedConvBias(layer, bias(), normAffine(norm, this.weights))));

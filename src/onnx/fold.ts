@@ -1,5 +1,5 @@
 import type { ConvLayer, NormLayer } from '../model/types.js';
-import type { WeightLookup } from '../weights/init.js';
+import type { WeightLookup } from '../weights/source.js';
 import { OnnxError } from './errors.js';
 
 /**
@@ -57,4 +57,10 @@ export function foldedConvBias(conv: ConvLayer, bias: Float32Array | undefined, 
   const out = new Float32Array(conv.out.c);
   for (let o = 0; o < conv.out.c; o++) out[o] = (bias ? bias[o]! * affine.a[o]! : 0) + affine.b[o]!;
   return out;
+}
+
+/** The one value of `a` when every channel has it (and there is a channel), as a folding by one factor needs; undefined otherwise. */
+export function uniformFactor(a: Float64Array): number | undefined {
+  const first = a[0];
+  return first !== undefined && a.every((v) => v === first) ? first : undefined;
 }

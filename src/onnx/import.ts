@@ -1,14 +1,15 @@
 import { layerTensors } from '../model/tensors.js';
 import type { ActivationLayer, Block, CheckedModel, ConvLayer, DenseLayer, GlobalPoolLayer, Layer, NormLayer, PoolLayer, SqueezeExcitation } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
-import type { WeightLookup, WeightSet } from '../weights/init.js';
+import type { WeightSet } from '../weights/init.js';
+import type { WeightLookup } from '../weights/source.js';
 import type { Code } from '../diagnostics/codes.js';
 import { readInputFile } from '../io/read.js';
 import { activationValue } from './activations.js';
 import { computes, elementwiseFrom, type ElementwiseGraph } from './elementwise.js';
 import { OnnxError } from './errors.js';
 import { externalLocation, externalTensorData, readExternalTensorData, type ExternalTensorData } from './external-data.js';
-import { DataType, onnx, type DecodedAttribute as AttributeProto, type DecodedGraph, type DecodedNode as NodeProto, type DecodedTensor as TensorProto } from './proto.js';
+import { DataType, onnx, type ValueInfoProto, type DecodedAttribute as AttributeProto, type DecodedGraph, type DecodedNode as NodeProto, type DecodedTensor as TensorProto } from './proto.js';
 
 /**
  * Weights from another ONNX file of the same architecture, matched by place.
@@ -48,23 +49,47 @@ export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel, option
  * tensor, never the model twice.
  */
 export function importOnnxWeightSource(bytes: Uint8Array, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
-  const net = OnnxNet.parse(bytes, options.path);
-  const bindings = new Matcher(net, model, options.maxSteps ?? maxMatchSteps(model)).run();
-  const layerOf = new Map<string, string>();
-  for (const { layer } of walkLayers(model)) {
-    for (const t of layerTensors(layer)) {
-      if (!bindings.has(t.name)) throw new OnnxError('R0503', `the weights file has no tensor for '${t.name}'`, layer.name);
-      layerOf.set(t.name, layer.name);
-    }
-  }
-  // Decoding checks each tensor's storage: do it for all now, so no failure waits for the writer.
-  for (const [name, b] of bindings) net.checkStorage(b, layerOf.get(name) ?? name);
+  return { get: parseOnnxWeights(bytes, options.path).match(model, options) };
+}
+
+/** An ONNX file decoded and checked (one value made by one node, no cycle), to be matched to models by place. */
+export interface OnnxWeightsFile {
+  /** The channels of the graph's input (its dimension 1), where the file declares them. */
+  readonly channels: number | undefined;
+  /** The classes of the graph's only output, [N, classes], where the file declares them. */
+  readonly classes: number | undefined;
+  /**
+   * `model`'s tensors matched by place (every failure is thrown here: OnnxError), decoded when
+   * asked for, each time into a new array; undefined for a name the model lacks.
+   */
+  match(model: CheckedModel, options?: MatchOptions): (name: string) => Float32Array | undefined;
+}
+
+/**
+ * Decodes an ONNX file for matching; `path` (the file's) locates its external data, without
+ * which a tensor stored there is R0505. Throws OnnxError (R0502 not an ONNX model, R0508, R0509).
+ */
+export function parseOnnxWeights(bytes: Uint8Array, path?: string): OnnxWeightsFile {
+  const net = OnnxNet.parse(bytes, path);
   return {
-    get: (name) => {
-      const b = bindings.get(name);
-      return b ? net.values(b, layerOf.get(name) ?? name) : undefined;
+    channels: net.inputChannels,
+    classes: net.outputClasses,
+    match: (model, options = {}) => {
+      const bindings = new Matcher(net, model, options.maxSteps ?? maxMatchSteps(model)).run();
+      const layerOf = new Map<string, string>();
+      for (const { layer } of walkLayers(model)) {
+        for (const t of layerTensors(layer)) {
+          if (!bindings.has(t.name)) throw new OnnxError('R0503', `the weights file has no tensor for '${t.name}'`, layer.name);
+          layerOf.set(t.name, layer.name);
+        }
+      }
+      // Decoding checks each tensor's storage: do it for all now, so no failure waits for the writer.
+      for (const [name, b] of bindings) net.checkStorage(b, layerOf.get(name) ?? name);
+      return (name) => {
+        const b = bindings.get(name);
+        return b ? net.values(b, layerOf.get(name) ?? name) : undefined;
+      };
     },
-    fresh: true,
   };
 }
 
@@ -82,7 +107,16 @@ export interface MatchOptions {
  * for. Throws OnnxError and FileError.
  */
 export function readOnnxWeightSource(path: string, model: CheckedModel, options: MatchOptions = {}): WeightLookup {
-  return importOnnxWeightSource(readInputFile(path, 'weights'), model, { ...options, path });
+  return { get: readOnnxWeightsFile(path).match(model, options) };
+}
+
+/**
+ * The ONNX file at `path` decoded once for matching (read as readOnnxWeightSource reads it,
+ * external data located beside it), so that it can be matched against the spec or against the
+ * spec as the file's network with another head or input (src/weights/adapt.ts).
+ */
+export function readOnnxWeightsFile(path: string): OnnxWeightsFile {
+  return parseOnnxWeights(readInputFile(path, 'weights'), path);
 }
 
 /** readOnnxWeightSource's weights, all decoded. */
@@ -122,6 +156,13 @@ function ints(node: NodeProto, name: string): number[] | undefined {
 function int(node: NodeProto, name: string, fallback: number): number {
   const a = attribute(node, name);
   return a?.i !== undefined && a.i !== null ? toNumber(a.i) : fallback;
+}
+
+/** A value's dimension `i` where the file gives it as a number (not a symbol such as `N`). */
+function declaredDim(value: ValueInfoProto, i: number): number | undefined {
+  const d = value.type?.tensorType?.shape?.dim?.[i]?.dimValue;
+  const n = d === undefined || d === null ? undefined : toNumber(d);
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 const same = (a: readonly number[] | undefined, b: readonly number[]): boolean => a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
@@ -175,6 +216,8 @@ class OnnxNet implements ElementwiseGraph {
   readonly reshaped = new Map<string, string>();
   readonly outputs = new Set<string>();
   input = '';
+  inputChannels: number | undefined;
+  outputClasses: number | undefined;
 
   /** The file's path, against which external data locations resolve; undefined for bytes from elsewhere. */
   path: string | undefined;
@@ -183,8 +226,9 @@ class OnnxNet implements ElementwiseGraph {
     let model: ReturnType<typeof onnx.ModelProto.decode>;
     try {
       model = onnx.ModelProto.decode(bytes);
-    } catch (e) {
-      throw new OnnxError('R0502', `the weights file is not an ONNX model (${e instanceof Error ? e.message : String(e)})`);
+    } catch {
+      // The decoder's own words (`invalid wire type 4 at offset 35`) say nothing to a user.
+      throw new OnnxError('R0502', 'the weights file cannot be decoded as an ONNX model: it is damaged, cut short, or another kind of file', undefined, 'export the model again, or give one of the formats --weights reads (docs/onnx.md)');
     }
     // Decoding makes class instances, every repeated field present.
     const graph = model.graph as DecodedGraph | null;
@@ -235,6 +279,10 @@ class OnnxNet implements ElementwiseGraph {
     const input = graph.input.find((i) => i.name && !net.tensors.has(i.name));
     if (!input) throw new OnnxError('R0502', 'the weights file is not an ONNX model of a network: its graph has no input');
     net.input = input.name!;
+    net.inputChannels = declaredDim(input, 1);
+    const output = graph.output.length === 1 ? graph.output[0] : undefined;
+    // A classifier's output is [N, classes]; a feature map's has rank 4.
+    if (output && output.type?.tensorType?.shape?.dim?.length === 2) net.outputClasses = declaredDim(output, 1);
     return net;
   }
 

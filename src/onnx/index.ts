@@ -5,8 +5,9 @@
  *
  *   emitOnnx(model, weights, { opset?, inference?, dynamicSize? }): Uint8Array
  *     The whole ModelProto in one buffer (allocated once, at its final size). `weights` is a
- *     WeightSet (Map from PyTorch names to float32 arrays in PyTorch layouts) or any
- *     WeightLookup, e.g. initialWeightSource(model, { seed }) which computes tensors on demand.
+ *     WeightSet (Map from PyTorch names to float32 arrays in PyTorch layouts) or a
+ *     WeightSource (src/weights/source.ts): initialWeightSource(model, { seed }), which
+ *     computes tensors on demand, or openWeightSource(path, model) for a weights file.
  *     OnnxError R0513 for a model over ONNX's 2 GiB.
  *   writeOnnxFile(path, model, weights, { opset?, inference?, dynamicSize?, externalData? }): number
  *     The same streamed to `path` by src/io's writer (a temporary file renamed into place:
@@ -25,29 +26,33 @@
  *     The same, matched (and checked) at once but decoded tensor by tensor on demand.
  *   importOnnxWeights(bytes, model, { maxSteps?, path? }), importOnnxWeightSource(…)
  *     The same from the file's bytes; `path` (the file's) locates external data.
- *   compileOnnx(model, options): OnnxCompileResult
- *     What `resnetc compile --target onnx` does: initialise (or import) the weights, write.
+ *   readOnnxWeightsFile(path): OnnxWeightsFile
+ *     The file decoded once (external data located beside it), its input channels and
+ *     classes, and match(model) as readOnnxWeightSource: what src/weights/formats/onnx.ts
+ *     wraps as a weight source (a head or an input of another size adapted).
+ *   compileOnnx(model, { output, weights?: WeightSource, seed?, … }): OnnxCompileResult
+ *     What `resnetc compile --target onnx` does: the file written from the source.
  *   prepareOnnxCompile(model, options): { weightsFrom, write(): OnnxCompileResult }
  *     The same in two steps: every check now, the write when asked.
  *
  * Every failure a user can cause is a CodedError with a code from src/diagnostics/codes.ts:
- * an OnnxError, a FileError for a file src/io refuses to read or write (docs/files.md), or a
- * WeightValueError (R0816) for `--weights` holding NaN, an infinity or a negative variance.
+ * an OnnxError, a FileError for a file src/io refuses to read or write (docs/files.md), or
+ * what a weight source throws as the writer reads it (R0816 for a NaN, an infinity or a
+ * negative variance).
  */
 import { createRequire } from 'node:module';
 import type { CheckedModel } from '../model/types.js';
 import { basename } from 'node:path';
 import { checkOutputFile, writeOutputFiles, type OutputFile } from '../io/write.js';
-import { initialWeightSource, type WeightLookup } from '../weights/init.js';
-import { checkedWeights } from '../weights/validate.js';
+import { initialWeightSource, type WeightSet } from '../weights/init.js';
+import { asWeightSource, type WeightSource } from '../weights/source.js';
 import { emitGraph, type EmitOptions } from './emit.js';
 import { externalDataPath, namesExternalData } from './external-data.js';
-import { readOnnxWeightSource } from './import.js';
 import { checkOpset, defaultOpset } from './opset.js';
 import { planModel, serializeModel, writeExternalData, writeModel, type ModelMeta } from './writer.js';
 
 export { OnnxError } from './errors.js';
-export { importOnnxWeights, importOnnxWeightSource, readOnnxWeights, readOnnxWeightSource } from './import.js';
+export { importOnnxWeights, importOnnxWeightSource, readOnnxWeights, readOnnxWeightSource, readOnnxWeightsFile, type OnnxWeightsFile } from './import.js';
 export { defaultOpset, maxOpset, minOpset } from './opset.js';
 export { batchDim, heightDim, inputName, outputName, widthDim } from './emit.js';
 
@@ -73,9 +78,9 @@ function emitOptions(options: EmitOnnxOptions, m: ModelMeta): EmitOptions {
 }
 
 /** The model as ONNX bytes, every tensor inside: OnnxError R0513 for a model over ONNX's 2 GiB (write it to a file instead). */
-export function emitOnnx(model: CheckedModel, weights: WeightLookup, options: EmitOnnxOptions = {}): Uint8Array {
+export function emitOnnx(model: CheckedModel, weights: WeightSet | WeightSource, options: EmitOnnxOptions = {}): Uint8Array {
   const m = meta(model, options);
-  return serializeModel(emitGraph(model, weights, emitOptions(options, m)), m);
+  return serializeModel(emitGraph(model, asWeightSource(weights), emitOptions(options, m)), m);
 }
 
 export interface WriteOnnxOptions extends EmitOnnxOptions {
@@ -99,7 +104,7 @@ export interface OnnxFiles {
  * The model streamed to `path`, atomically; returns the bytes written (the model file and
  * its external data together). See writeOnnxFiles.
  */
-export function writeOnnxFile(path: string, model: CheckedModel, weights: WeightLookup, options: WriteOnnxOptions = {}): number {
+export function writeOnnxFile(path: string, model: CheckedModel, weights: WeightSet | WeightSource, options: WriteOnnxOptions = {}): number {
   const files = writeOnnxFiles(path, model, weights, options);
   return files.bytes + (files.data?.bytes ?? 0);
 }
@@ -113,9 +118,9 @@ export function writeOnnxFile(path: string, model: CheckedModel, weights: Weight
  * before any weight is computed. Throws FileError (R0801–R0805, R0903), OnnxError R0513
  * (the graph alone over 2 GiB).
  */
-export function writeOnnxFiles(path: string, model: CheckedModel, weights: WeightLookup, options: WriteOnnxOptions = {}): OnnxFiles {
+export function writeOnnxFiles(path: string, model: CheckedModel, weights: WeightSet | WeightSource, options: WriteOnnxOptions = {}): OnnxFiles {
   const m = meta(model, options);
-  const graph = emitGraph(model, weights, emitOptions(options, m));
+  const graph = emitGraph(model, asWeightSource(weights), emitOptions(options, m));
   const { target } = checkOutputFile(path);
   const dataPath = externalDataPath(target);
   const plan = planModel(graph, m, { externalData: options.externalData ? 'always' : 'auto', location: basename(dataPath) });
@@ -131,13 +136,11 @@ export function writeOnnxFiles(path: string, model: CheckedModel, weights: Weigh
 
 export interface OnnxCompileOptions extends WriteOnnxOptions {
   output: string;
-  /** Seed of the torchvision-style initialisation (0 unless set). */
+  /** Where the weights come from (src/weights: openWeightSource, initialWeightSource); the seeded initialisation below when absent. */
+  weights?: WeightSource;
+  /** Seed of the torchvision-style initialisation when `weights` is absent (0 unless set). */
   seed?: number;
   zeroInitResidual?: boolean;
-  /** An ONNX file of the same architecture to take the weights from instead. */
-  weightsFile?: string;
-  /** Weights read elsewhere (e.g. a safetensors state_dict), and where they came from, for the report. */
-  weights?: { lookup: WeightLookup; from: string };
 }
 
 export interface OnnxCompileResult extends OnnxFiles {
@@ -145,12 +148,12 @@ export interface OnnxCompileResult extends OnnxFiles {
   weightsFrom: string;
 }
 
-/** `resnetc compile --target onnx`: weights initialised or imported, then the file written. */
+/** `resnetc compile --target onnx`: the file written from a weight source (seeded unless given). */
 export function compileOnnx(model: CheckedModel, options: OnnxCompileOptions): OnnxCompileResult {
   return prepareOnnxCompile(model, options).write();
 }
 
-/** A compile whose every check is done (weights matched), with only the write left. */
+/** A compile whose every check is done, with only the write left. */
 export interface PreparedOnnxCompile {
   weightsFrom: string;
   /** Writes the file (atomically) and says what was written. */
@@ -158,25 +161,13 @@ export interface PreparedOnnxCompile {
 }
 
 /**
- * `compileOnnx` in two steps: everything that may fail or take long (matching a weights
- * file) now, the write when asked. The command line holds Ctrl-C back during the write
- * only, so a long match stays interruptible.
+ * `compileOnnx` in two steps: the checks now (the opset; the source was matched to the model
+ * when opened), the write when asked. The command line holds Ctrl-C back during the write
+ * only, so opening a long weights file stays interruptible.
  */
 export function prepareOnnxCompile(model: CheckedModel, options: OnnxCompileOptions): PreparedOnnxCompile {
   checkOpset(options.opset ?? defaultOpset);
-  let weights: WeightLookup;
-  let weightsFrom: string;
-  if (options.weights !== undefined) {
-    weights = options.weights.lookup;
-    weightsFrom = options.weights.from;
-  } else if (options.weightsFile !== undefined) {
-    // Matched now, decoded tensor by tensor as the writer reaches them.
-    weights = checkedWeights(readOnnxWeightSource(options.weightsFile, model), options.weightsFile);
-    weightsFrom = options.weightsFile;
-  } else {
-    // Computed tensor by tensor as the writer reaches them: the model is never whole in memory.
-    weights = initialWeightSource(model, { seed: options.seed ?? 0, zeroInitResidual: options.zeroInitResidual ?? false });
-    weightsFrom = `seed ${options.seed ?? 0}${options.zeroInitResidual ? ', zero-init residual' : ''}`;
-  }
-  return { weightsFrom, write: () => ({ ...writeOnnxFiles(options.output, model, weights, options), weightsFrom }) };
+  // Seeded tensors are computed one by one as the writer reaches them: the model is never whole in memory.
+  const weights = options.weights ?? initialWeightSource(model, { seed: options.seed ?? 0, zeroInitResidual: options.zeroInitResidual ?? false });
+  return { weightsFrom: weights.from, write: () => ({ ...writeOnnxFiles(options.output, model, weights, options), weightsFrom: weights.from }) };
 }

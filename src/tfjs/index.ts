@@ -10,7 +10,7 @@
 export { buildTfjsModel } from './build.js';
 export { setWeights, getWeights, countTfjsWeights, weightTensors, WeightMismatch } from './weights.js';
 export { saveModelDir, loadModelDir, fileLoadHandler, isTfjsModelPath } from './io.js';
-export { readWeights, compileTfjs, compileOnnxFromTfjs, TfjsError, type TfjsCompileOptions, type OnnxFromTfjsOptions } from './compile.js';
+export { compileTfjs, type TfjsCompileOptions } from './compile.js';
 export { selectBackend, useBackend, backendChoices, BackendUnavailable, type BackendChoice, type ConcreteBackend } from './backend.js';
 export { SubsamplePad, Pool2D, GroupedConv2D, BatchNorm2D } from './layers.js';
 export { loadData, checkFits, syntheticData, DataError, type Dataset, type DataSplits, type LoadOptions } from '../train/data.js';

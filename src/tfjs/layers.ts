@@ -264,11 +264,17 @@ export interface BatchNorm2DArgs extends tf.serialization.ConfigDict {
  *
  * Throws when training on a batch with one value per channel (n = 1), as PyTorch does
  * ("Expected more than 1 value per channel when training"): its unbiased variance is 0/0.
+ *
+ * `inference` (train --freeze-norms; not saved with the model) keeps the norm in inference
+ * mode while the model trains, as PyTorch's `norm.eval()` in a model in `train()` mode
+ * (mmpretrain's `norm_eval`): the running statistics normalise and do not move; gamma and
+ * beta still get gradients.
  */
 export class BatchNorm2D extends tf.layers.Layer {
   static className = 'BatchNorm2D';
   readonly momentum: number;
   readonly epsilon: number;
+  inference = false;
   private gamma: tf.LayerVariable | undefined;
   private beta: tf.LayerVariable | undefined;
   private movingMean: tf.LayerVariable | undefined;
@@ -294,7 +300,7 @@ export class BatchNorm2D extends tf.layers.Layer {
       const x = one(inputs);
       const gamma = this.gamma!.read();
       const beta = this.beta!.read();
-      if (kwargs['training'] !== true) return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
+      if (kwargs['training'] !== true || this.inference) return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
       const [n, h, w] = x.shape;
       const count = n * h * w;
       if (count <= 1) throw new Error(`${this.name}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);

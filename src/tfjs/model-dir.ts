@@ -30,7 +30,8 @@ export interface ModelDirContents {
   weightData: ArrayBuffer;
 }
 
-const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+/** Bytes per value of each dtype a manifest may store a weight as (quantised ones by their quantisation's dtype). */
+export const bytesPer: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
 
 function malformed(path: string, message: string): FileError {
   return new FileError('R0815', path, `'${path}' ${message}`, 'give a tfjs Layers model as resnetc or tfjs saves it');

@@ -1,50 +1,25 @@
 import * as tf from './tf.js';
 import { layerTensors, type TensorSpec } from '../model/tensors.js';
-import type { CheckedModel, Layer } from '../model/types.js';
-import { walkLayers } from '../model/walk.js';
-import { hwioToOihw, oihwToHwio, transpose2d } from '../weights/layout.js';
+import type { CheckedModel } from '../model/types.js';
 import type { WeightSet } from '../weights/init.js';
+import type { WeightLookup } from '../weights/source.js';
+import { fromTfjs, toTfjs, weightedLayers } from './names.js';
+
+export { fromTfjs, toTfjs, weightedLayers } from './names.js';
 
 /**
  * Weights between the project's WeightSet (PyTorch names and layouts, what the ONNX
  * target reads and writes) and a tfjs model built by buildTfjsModel. The order of a tfjs
  * layer's weights and of the layer's PyTorch tensors is the same for every op (conv:
  * weight, bias; norm: scale, shift, mean, variance; dense: weight, bias), so the two are
- * zipped, converting layouts in src/weights/layout.ts.
+ * zipped, converting layouts in src/weights/layout.ts (names.ts holds the naming, apart
+ * from TensorFlow.js).
  */
-
-/**
- * The checked layers that own tensors, SE blocks opened up into their convolutions: one
- * tfjs layer of the same name each (what buildTfjsModel makes, what setWeights fills and
- * getWeights and readWeights read back).
- */
-export function* weightedLayers(model: CheckedModel): Generator<Layer> {
-  for (const { layer } of walkLayers(model)) {
-    if (layer.op === 'se') {
-      yield layer.reduce;
-      yield layer.expand;
-    } else if (layerTensors(layer).length > 0) yield layer;
-  }
-}
-
-/** A tensor's values from PyTorch's layout (OIHW, [out, in]) to tfjs's (HWIO, [in, out]). */
-export function toTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
-  if (spec.role === 'weight' && spec.shape.length === 4) return oihwToHwio(data, spec.shape);
-  if (spec.role === 'weight' && spec.shape.length === 2) return transpose2d(data, spec.shape[0]!, spec.shape[1]!);
-  return data;
-}
-
-/** A tensor's values from tfjs's layout to PyTorch's (the inverse of toTfjs). */
-export function fromTfjs(spec: TensorSpec, data: Float32Array): Float32Array {
-  if (spec.role === 'weight' && spec.shape.length === 4) return hwioToOihw(data, spec.shape);
-  if (spec.role === 'weight' && spec.shape.length === 2) return transpose2d(data, spec.shape[1]!, spec.shape[0]!);
-  return data;
-}
 
 export class WeightMismatch extends Error {}
 
-/** Puts a WeightSet into a tfjs model; every tensor of the checked model must be present with its size. */
-export function setWeights(tfModel: tf.LayersModel, model: CheckedModel, weights: WeightSet): void {
+/** Puts weights (a WeightSet or a WeightSource) into a tfjs model; every tensor of the checked model must be present with its size. */
+export function setWeights(tfModel: tf.LayersModel, model: CheckedModel, weights: WeightLookup): void {
   for (const layer of weightedLayers(model)) {
     const target = tfModel.getLayer(layer.name);
     const specs = layerTensors(layer);

@@ -10,26 +10,29 @@ import { modelFile, weightsFile } from '../tfjs/model-path.js';
 import type { Augment } from './batches.js';
 import type { DataSplits } from './data.js';
 import type { EpochMetrics } from './metrics.js';
-import type { Schedule } from './optimizer.js';
+import { freezeParts } from './freeze.js';
+import { adamwDefaults, type OptimizerName, type Schedule, type Slot } from './optimizer.js';
 import type { TrainOptions } from './train.js';
 
 /**
  * What a training checkpoint holds, and how `--resume` reads it back.
  *
  * A checkpoint directory has four files: `model.json` and `weights.bin` (the tfjs model:
- * weights and running statistics), `momentum.bin` (SGD's momentum buffers, float32,
- * little-endian, in the order `state.json` lists them, each in tfjs's layout) and
- * `state.json`:
+ * weights and running statistics), `momentum.bin` (the optimizer's buffers: SGD's momentum,
+ * AdamW's exp_avg and exp_avg_sq; float32, little-endian, in the order `state.json` lists
+ * them, each in tfjs's layout) and `state.json`:
  *
  * - `run`: what the checkpoint belongs to — the checked model's full description (every
  *   layer's attributes: see describeModel) with its SHA-256 and a readable summary; the
  *   data (description, counts, SHA-256 of images and labels); the seed, batch size, peak
- *   learning rate, momentum, weight decay, schedule, augmentation and epochs;
+ *   learning rate, momentum, weight decay, schedule, augmentation and epochs; the optimizer
+ *   (nesterov, betas, eps), warmup, label smoothing, frozen parts and frozen norms;
  * - `progress`: where training stands — completed epochs, the steps done of the next one,
  *   the augmentation generator's state after them, and that epoch's running sums (loss,
  *   correct, images, seconds), so its metrics row comes out as an uninterrupted run's;
  * - `metrics`: the rows of the completed epochs;
- * - `momentum`: the buffers' tensor names (PyTorch's: `s1.block0.conv1.weight`) and shapes;
+ * - `momentum`: the buffers' tensor names (PyTorch's: `s1.block0.conv1.weight`), slots and
+ *   shapes, and the optimizer's steps (AdamW's `step`);
  * - `files`: the SHA-256 of each other file.
  *
  * Resuming validates every field (types, ranges, checksums, finite values) and compares
@@ -54,10 +57,28 @@ export interface DataRecord {
 }
 
 /** The training options that decide a run's trajectory. */
-export type RunOptions = Pick<TrainOptions, 'seed' | 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'augment' | 'epochs'>;
+export type RunOptions = Pick<
+  TrainOptions,
+  'seed' | 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'schedule' | 'augment' | 'epochs' | 'optimizer' | 'nesterov' | 'betas' | 'eps' | 'warmup' | 'labelSmoothing' | 'freeze' | 'freezeNorms'
+>;
+
+/** The fine-tuning options, as a checkpoint records them (defaults filled in: a checkpoint without them trained with these). */
+export interface TuningRecord {
+  optimizer: OptimizerName;
+  nesterov: boolean;
+  betas: [number, number];
+  eps: number;
+  warmup: number;
+  labelSmoothing: number;
+  /** The frozen parts as the model names them, in its order. */
+  freeze: string[];
+  freezeNorms: boolean;
+}
+
+const tuningDefaults: TuningRecord = { optimizer: 'sgd', nesterov: false, betas: [...adamwDefaults.betas], eps: adamwDefaults.eps, warmup: 0, labelSmoothing: 0, freeze: [], freezeNorms: false };
 
 /** Everything that decides a run's trajectory: a checkpoint is resumed only into an equal one. */
-export interface RunRecord extends Omit<RunOptions, 'augment'> {
+export interface RunRecord extends Omit<RunOptions, 'augment' | keyof TuningRecord>, TuningRecord {
   model: { name: string; summary: string; sha256: string; description: ModelDescription };
   data: DataRecord;
   augment: Augment | null;
@@ -84,7 +105,8 @@ export interface CheckpointState {
   run: RunRecord;
   progress: Progress;
   metrics: EpochMetrics[];
-  momentum: { tensors: { name: string; shape: number[] }[] };
+  /** The optimizer's state in momentum.bin: each buffer's tensor, slot (SGD's momentum_buffer, AdamW's exp_avg and exp_avg_sq) and shape, in order; and the steps it has taken. */
+  momentum: { tensors: { name: string; slot: Slot; shape: number[] }[]; step: number };
   files: Record<string, string>;
 }
 
@@ -135,6 +157,14 @@ export function runRecord(model: CheckedModel, data: DataSplits, o: RunOptions):
     schedule: o.schedule,
     augment: o.augment ? { ...o.augment } : null,
     epochs: o.epochs,
+    optimizer: o.optimizer ?? tuningDefaults.optimizer,
+    nesterov: o.nesterov ?? tuningDefaults.nesterov,
+    betas: o.betas ? [o.betas[0], o.betas[1]] : tuningDefaults.betas,
+    eps: o.eps ?? tuningDefaults.eps,
+    warmup: o.warmup ?? tuningDefaults.warmup,
+    labelSmoothing: o.labelSmoothing ?? tuningDefaults.labelSmoothing,
+    freeze: freezeParts(model, o.freeze ?? []),
+    freezeNorms: o.freezeNorms ?? tuningDefaults.freezeNorms,
   };
 }
 
@@ -150,7 +180,8 @@ export function checkpointFiles(
   progress: Progress,
   metrics: EpochMetrics[],
   model: Record<string, string | Uint8Array>,
-  momentum: { name: string; shape: number[]; data: Float32Array }[],
+  momentum: { name: string; slot: Slot; shape: number[]; data: Float32Array }[],
+  step: number,
 ): Record<string, string | Uint8Array> {
   const total = momentum.reduce((a, m) => a + m.data.length, 0);
   const buffers = new Float32Array(total);
@@ -166,7 +197,7 @@ export function checkpointFiles(
     run,
     progress,
     metrics,
-    momentum: { tensors: momentum.map((m) => ({ name: m.name, shape: m.shape })) },
+    momentum: { tensors: momentum.map((m) => ({ name: m.name, slot: m.slot, shape: m.shape })), step },
     files: Object.fromEntries(Object.entries(files).map(([name, data]) => [name, sha256(data)])),
   };
   return { ...files, [stateFile]: JSON.stringify(state, null, 1) };
@@ -179,8 +210,8 @@ export interface Checkpoint {
   modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[] };
   /** weights.bin. */
   weightData: ArrayBuffer;
-  /** Momentum buffers by tensor name (tfjs layout). */
-  momentum: Map<string, Float32Array>;
+  /** The optimizer's buffers: tensor name, slot and values (tfjs layout), as state.json lists them. */
+  momentum: { name: string; slot: Slot; data: Float32Array }[];
 }
 
 /**
@@ -217,6 +248,8 @@ export function readCheckpoint(dir: string, expected: RunRecord, stepsPerEpoch: 
   if (fingerprint(state.run.model.description) !== state.run.model.sha256) throw damaged(dir, `${stateFile}: the model's description does not match its recorded SHA-256`);
   const changed = differences(runForComparison(state.run), runForComparison(expected), 6);
   if (changed.length > 0) throw new CheckpointError('R0608', `the checkpoint in '${dir}' belongs to another run: ${changed.join('; ')}`);
+  const trained = state.progress.epoch * stepsPerEpoch + state.progress.step;
+  if (state.momentum.step !== trained) throw damaged(dir, `${stateFile}: momentum: "step" says the optimizer took ${state.momentum.step} steps, but the progress says ${trained} were trained`);
 
   const files = new Map<string, Uint8Array>();
   for (const name of [modelFile, weightsFile, momentumFile]) {
@@ -251,10 +284,10 @@ export function readCheckpoint(dir: string, expected: RunRecord, stepsPerEpoch: 
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total * 4 !== momentumBytes.length) throw damaged(dir, `${momentumFile} has ${momentumBytes.length} bytes; ${stateFile} lists ${total} values (${total * 4} bytes)`);
   if (all.some((v) => !Number.isFinite(v))) throw damaged(dir, `${momentumFile} holds a value that is not finite`);
-  const momentum = new Map<string, Float32Array>();
+  const momentum: Checkpoint['momentum'] = [];
   let offset = 0;
   state.momentum.tensors.forEach((t, i) => {
-    momentum.set(t.name, all.subarray(offset, offset + sizes[i]!));
+    momentum.push({ name: t.name, slot: t.slot, data: all.subarray(offset, offset + sizes[i]!) });
     offset += sizes[i]!;
   });
   const weightData = weightBytes.buffer.slice(weightBytes.byteOffset, weightBytes.byteOffset + weightBytes.byteLength) as ArrayBuffer;
@@ -362,6 +395,7 @@ function readState(top: Fields, stepsPerEpoch: number): CheckpointState {
     schedule: schedule as Schedule,
     augment,
     epochs: r.int('epochs', 1),
+    ...readTuning(r),
   };
 
   const p = top.obj('progress');
@@ -402,17 +436,45 @@ function readState(top: Fields, stepsPerEpoch: number): CheckpointState {
     return metric;
   });
 
-  const tensors = top.obj('momentum').list('tensors').map((t, i) => {
+  const held = top.obj('momentum');
+  const slots: readonly Slot[] = run.optimizer === 'adamw' ? ['exp_avg', 'exp_avg_sq'] : ['momentum_buffer'];
+  const tensors = held.list('tensors').map((t, i) => {
     const f = top.item('momentum.tensors', i, t);
     const shape = f.list('shape');
     if (shape.some((s) => !Number.isSafeInteger(s) || (s as number) < 1)) throw damaged(top.dir, `${stateFile}: momentum.tensors[${i}]: "shape" must be a list of positive whole numbers`);
-    return { name: f.str('name'), shape: shape as number[] };
+    // Checkpoints of SGD before AdamW name no slot.
+    const slot = f.value['slot'] === undefined && run.optimizer === 'sgd' ? 'momentum_buffer' : f.str('slot');
+    if (!slots.includes(slot as Slot)) throw damaged(top.dir, `${stateFile}: momentum.tensors[${i}]: "slot" must be ${slots.join(' or ')} for ${run.optimizer}, not ${JSON.stringify(slot)}`);
+    return { name: f.str('name'), slot: slot as Slot, shape: shape as number[] };
   });
+  // The optimizer's steps are the steps trained (recorded since AdamW, whose bias correction reads them); checked once the run is known to be this one.
+  const optimizerSteps = held.value['step'] === undefined && run.optimizer === 'sgd' ? epoch * stepsPerEpoch + step : held.int('step', 0);
   const filesRaw = top.obj('files').value;
   const files: Record<string, string> = {};
   for (const [name, v] of Object.entries(filesRaw)) {
     if (typeof v !== 'string') throw damaged(top.dir, `${stateFile}: files: "${name}" must be a SHA-256 (a string)`);
     files[name] = v;
   }
-  return { format: checkpointFormat, version: checkpointVersion, run, progress, metrics, momentum: { tensors }, files };
+  return { format: checkpointFormat, version: checkpointVersion, run, progress, metrics, momentum: { tensors, step: optimizerSteps }, files };
+}
+
+/** The fine-tuning options of a run record; absent from checkpoints written before them, which trained with the defaults. */
+function readTuning(r: Fields): TuningRecord {
+  const has = (key: string): boolean => r.value[key] !== undefined;
+  const optimizer = has('optimizer') ? r.str('optimizer') : tuningDefaults.optimizer;
+  if (optimizer !== 'sgd' && optimizer !== 'adamw') throw damaged(r.dir, `${r.path}: "optimizer" must be sgd or adamw, not ${JSON.stringify(optimizer)}`);
+  const betas = has('betas') ? r.list('betas') : tuningDefaults.betas;
+  if (betas.length !== 2 || betas.some((b) => typeof b !== 'number' || !(b >= 0 && b < 1))) throw damaged(r.dir, `${r.path}: "betas" must be two numbers in [0, 1), not ${JSON.stringify(betas)}`);
+  const freeze = has('freeze') ? r.list('freeze') : tuningDefaults.freeze;
+  if (freeze.some((p) => typeof p !== 'string')) throw damaged(r.dir, `${r.path}: "freeze" must be a list of part names`);
+  return {
+    optimizer,
+    nesterov: has('nesterov') ? r.bool('nesterov') : tuningDefaults.nesterov,
+    betas: betas as [number, number],
+    eps: has('eps') ? r.num('eps') : tuningDefaults.eps,
+    warmup: has('warmup') ? r.int('warmup', 0) : tuningDefaults.warmup,
+    labelSmoothing: has('labelSmoothing') ? r.num('labelSmoothing') : tuningDefaults.labelSmoothing,
+    freeze: freeze as string[],
+    freezeNorms: has('freezeNorms') ? r.bool('freezeNorms') : tuningDefaults.freezeNorms,
+  };
 }

@@ -6,12 +6,15 @@ import { prepareOutputFolder, writeOutputFile } from '../io/write.js';
 import { modelDirFiles, saveModelDir } from '../tfjs/io.js';
 import { getWeights, setWeights, weightTensors } from '../tfjs/weights.js';
 import { initialWeights, type WeightSet } from '../weights/init.js';
+import type { WeightLookup } from '../weights/source.js';
 import { type Augment, epochOrder, epochPlan, type EpochPlan, makeBatch, random } from './batches.js';
 import { type Checkpoint, checkpointFiles, CheckpointError, type Progress, readCheckpoint, type RunRecord, runRecord } from './checkpoint.js';
 import { writeCheckpointDir } from './checkpoint-store.js';
 import type { DataSplits, Dataset } from './data.js';
 import { type EpochMetrics, metricsCsv, metricsJsonl, plotSvg } from './metrics.js';
-import { learningRate, type Schedule, Sgd } from './optimizer.js';
+import { frozenTensors } from './freeze.js';
+import { adamwDefaults, AdamW, type Optimizer, type OptimizerName, type Schedule, Sgd, stepLearningRate } from './optimizer.js';
+import { BatchNorm2D } from '../tfjs/layers.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -24,12 +27,42 @@ export interface TrainOptions {
   seed: number;
   /** Where the checkpoint, final model, metrics and plot go. */
   out: string;
-  /** Starting weights (PyTorch layout); the seeded initialisation when absent. */
-  initial?: WeightSet;
+  /** Starting weights (a WeightSet or a WeightSource: PyTorch's names and layouts); the seeded initialisation when absent. */
+  initial?: WeightLookup;
   /** Zero-init the last norm of each residual branch (torchvision's zero_init_residual). */
   zeroInitResidual?: boolean;
   /** A checkpoint directory to continue from. */
   resume?: string;
+  /** `sgd` (momentum, weight decay, `nesterov`) or `adamw` (decoupled weight decay, `betas`, `eps`); sgd unless set. */
+  optimizer?: OptimizerName;
+  nesterov?: boolean;
+  /** AdamW's (β1, β2); PyTorch's (0.9, 0.999) unless set. */
+  betas?: [number, number];
+  /** AdamW's eps; PyTorch's 1e-8 unless set. */
+  eps?: number;
+  /** Epochs of linear warmup from 0 (whole, fewer than `epochs`; optimizer.ts: stepLearningRate); 0 unless set. */
+  warmup?: number;
+  /** The training loss's label smoothing, as PyTorch's CrossEntropyLoss(label_smoothing); 0 unless set. */
+  labelSmoothing?: number;
+  /** Parts whose parameters are not trained (freeze.ts): `stem`, stage names, `final`, `head`. */
+  freeze?: string[];
+  /** Every norm in inference mode: normalised by, and keeping, its running statistics (scale and shift still train unless frozen). */
+  freezeNorms?: boolean;
+}
+
+/** The optimizer the options ask for. */
+export function makeOptimizer(o: Pick<TrainOptions, 'optimizer' | 'momentum' | 'weightDecay' | 'nesterov' | 'betas' | 'eps'>): Optimizer {
+  return o.optimizer === 'adamw' ? new AdamW(o.weightDecay, o.betas ?? adamwDefaults.betas, o.eps ?? adamwDefaults.eps) : new Sgd(o.momentum, o.weightDecay, o.nesterov ?? false);
+}
+
+/**
+ * The variables a step trains: the model's trainable weights less those of frozen parts
+ * (`frozen`: resnetc's tensor names). `--freeze-norms` puts every norm in inference mode.
+ */
+export function trainedVariables(model: tf.LayersModel, checked: CheckedModel, frozen: ReadonlySet<string>, freezeNorms = false): tf.Variable[] {
+  const tensorOf = weightTensors(model, checked);
+  if (freezeNorms) for (const layer of model.layers) if (layer instanceof BatchNorm2D) layer.inference = true;
+  return trainableVariables(model).filter((v) => !frozen.has(tensorOf.get(v.name)!.name));
 }
 
 export interface StepProgress {
@@ -103,8 +136,8 @@ export function openCheckpoint(dir: string, run: RunRecord, plan: EpochPlan): Ch
   return checkpoint;
 }
 
-/** Puts a checkpoint's weights, running statistics and momentum buffers into a freshly built model. */
-async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersModel, checked: CheckedModel, optimizer: Sgd, variables: tf.Variable[]): Promise<void> {
+/** Puts a checkpoint's weights, running statistics and optimizer state into a freshly built model. */
+async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersModel, checked: CheckedModel, optimizer: Optimizer, variables: tf.Variable[]): Promise<void> {
   const damaged = (what: string): CheckpointError => new CheckpointError('R0609', `the checkpoint in '${dir}' is damaged: ${what}`);
   const { modelJson, weightData } = checkpoint;
   let weights: WeightSet;
@@ -122,25 +155,29 @@ async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersMode
   }
   const tensorOf = weightTensors(model, checked);
   const names = variables.map((v) => tensorOf.get(v.name)!.name);
-  const unknown = [...checkpoint.momentum.keys()].filter((name) => !names.includes(name));
+  const unknown = checkpoint.momentum.filter((t) => !names.includes(t.name)).map((t) => t.name);
   if (unknown.length > 0) throw damaged(`momentum.bin has buffers for tensors the model lacks (${unknown.slice(0, 3).join(', ')})`);
-  const buffers = variables.map((v, i) => {
-    const buffer = checkpoint.momentum.get(names[i]!);
-    if (!buffer || buffer.length !== v.size) throw damaged(`momentum.bin has ${buffer ? `${buffer.length} values` : 'no buffer'} for '${names[i]}' (${v.size} needed)`);
-    return buffer;
-  });
-  optimizer.load(variables, buffers);
+  const slots = optimizer.slotNames.map((slot) =>
+    variables.map((v, i) => {
+      const buffer = checkpoint.momentum.find((t) => t.name === names[i] && t.slot === slot)?.data;
+      if (!buffer || buffer.length !== v.size) throw damaged(`momentum.bin has ${buffer ? `${buffer.length} values` : 'no buffer'} for '${names[i]}' ${slot} (${v.size} needed)`);
+      return buffer;
+    }),
+  );
+  optimizer.load(variables, { slots, step: checkpoint.state.momentum.step });
 }
 
 /**
- * Trains a checked model on a data source, as `resnetc train` does: SGD (optimizer.ts) on
- * batches cut by epochPlan, in the order epochOrder gives, learning rate per step by the
- * schedule; after each epoch a test evaluation, a checkpoint and the metrics files. A stop
+ * Trains a checked model on a data source, as `resnetc train` does: SGD or AdamW
+ * (optimizer.ts) on batches cut by epochPlan, in the order epochOrder gives, learning rate per
+ * step by the warmup and the schedule, frozen parts and norms left as they are (freeze.ts);
+ * after each epoch a test evaluation, a checkpoint and the metrics files. A stop
  * (hooks.shouldStop) writes a checkpoint of exactly where training is — epoch and step,
- * the augmentation generator's state, momentum, the epoch's running sums — so that
+ * the augmentation generator's state, the optimizer's state, the epoch's running sums — so that
  * `resume` continues to the very weights of an uninterrupted run.
  *
  * @throws BatchError (R0611) when the batch size leaves a norm one value per channel;
+ *   FreezeError (R0613, R0614) for a `freeze` naming no part, or freezing everything;
  *   CheckpointError (R0604, R0608–R0610) when `resume` names a checkpoint that cannot continue this run.
  */
 export async function train(checked: CheckedModel, data: DataSplits, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -148,9 +185,10 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   const run = runRecord(checked, data, options);
   const checkpoint = options.resume !== undefined ? openCheckpoint(options.resume, run, plan) : undefined;
 
+  const frozen = frozenTensors(checked, options.freeze ?? []);
   const model = buildTfjsModel(checked);
-  const optimizer = new Sgd(options.momentum, options.weightDecay);
-  const variables = trainableVariables(model);
+  const optimizer = makeOptimizer(options);
+  const variables = trainedVariables(model, checked, frozen, options.freezeNorms ?? false);
   let metrics: EpochMetrics[] = [];
   let progress = freshEpoch(0);
   if (checkpoint) {
@@ -170,9 +208,9 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
 
   const tensorOf = weightTensors(model, checked);
   const saveCheckpoint = async (at: Progress): Promise<void> => {
-    const buffers = optimizer.state(variables);
-    const momentum = variables.map((v, i) => ({ name: tensorOf.get(v.name)!.name, shape: v.shape, data: buffers[i]! }));
-    writeCheckpointDir(options.out, checkpointFiles(run, at, metrics, await modelDirFiles(model), momentum));
+    const state = optimizer.state(variables);
+    const momentum = optimizer.slotNames.flatMap((slot, s) => variables.map((v, i) => ({ name: tensorOf.get(v.name)!.name, slot, shape: v.shape, data: state.slots[s]![i]! })));
+    writeCheckpointDir(options.out, checkpointFiles(run, at, metrics, await modelDirFiles(model), momentum, state.step));
   };
   const writeMetrics = (): void => {
     writeDirAtomicFiles(options.out, {
@@ -185,7 +223,8 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   const classes = checked.classes ?? 1;
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout');
   const totalSteps = plan.steps * options.epochs;
-  const lrAt = (epoch: number, step: number): number => learningRate(options.lr, options.schedule, (epoch * plan.steps + step) / totalSteps);
+  const warmupSteps = (options.warmup ?? 0) * plan.steps;
+  const lrAt = (epoch: number, step: number): number => stepLearningRate(options.lr, options.schedule, epoch * plan.steps + step, totalSteps, warmupSteps);
   let stopped = false;
   const runStart = performance.now();
   let imagesThisRun = 0;
@@ -200,7 +239,7 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
       const indices = order.subarray(step * options.batchSize, Math.min(data.train.count, (step + 1) * options.batchSize));
       const batch = makeBatch(data.train, indices, options.augment, rand);
       seedDropout(dropouts, options.seed, epoch, step);
-      const [loss, hits] = trainStep(model, variables, optimizer, batch, data.train, classes, lrAt(epoch, step));
+      const [loss, hits] = trainStep(model, variables, optimizer, batch, data.train, classes, lrAt(epoch, step), options.labelSmoothing ?? 0);
       step++;
       lossSum += loss * indices.length;
       correct += hits;
@@ -270,13 +309,18 @@ export function lossAndGradients(model: tf.LayersModel, variables: tf.Variable[]
   return tf.variableGrads(() => loss(model.apply(x, { training: true }) as tf.Tensor), variables);
 }
 
-/** The training loss: softmax cross-entropy of `logits` [N, classes] against integer labels, the mean over the batch (PyTorch's F.cross_entropy). */
-export function classificationLoss(logits: tf.Tensor, labels: tf.Tensor1D, classes: number): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits) as tf.Scalar;
+/**
+ * The training loss: softmax cross-entropy of `logits` [N, classes] against integer labels,
+ * the mean over the batch (PyTorch's F.cross_entropy). With label smoothing ε, the target is
+ * (1 − ε)·one-hot + ε/classes, as PyTorch's CrossEntropyLoss(label_smoothing=ε) and tfjs's
+ * softmaxCrossEntropy(labelSmoothing) both define it.
+ */
+export function classificationLoss(logits: tf.Tensor, labels: tf.Tensor1D, classes: number, labelSmoothing = 0): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, labelSmoothing) as tf.Scalar;
 }
 
-/** One SGD step; returns the batch's mean loss and its number of correct predictions. */
-export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optimizer: Sgd, batch: { x: Float32Array; y: Int32Array }, data: Dataset, classes: number, lr: number): [number, number] {
+/** One optimizer step; returns the batch's mean loss and its number of correct predictions. */
+export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optimizer: Optimizer, batch: { x: Float32Array; y: Int32Array }, data: Dataset, classes: number, lr: number, labelSmoothing = 0): [number, number] {
   const { c, h, w } = data.shape;
   const n = batch.y.length;
   let hits: tf.Tensor | undefined;
@@ -285,7 +329,7 @@ export function trainStep(model: tf.LayersModel, variables: tf.Variable[], optim
     const labels = tf.tensor1d(batch.y, 'int32');
     const { value, grads } = lossAndGradients(model, variables, x, (logits) => {
       hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
-      return classificationLoss(logits, labels, classes);
+      return classificationLoss(logits, labels, classes, labelSmoothing);
     });
     optimizer.step(variables, grads, lr);
     return value;

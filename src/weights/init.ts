@@ -2,6 +2,7 @@ import { layerTensors, tensorSize, type TensorSpec } from '../model/tensors.js';
 import type { CheckedModel, Layer } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
 import { fillNormal, normalState } from './normal.js';
+import type { WeightLookup, WeightSource } from './source.js';
 import { Xoshiro128 } from './xoshiro.js';
 
 /** Every tensor of a model by name (`conv3.block0.conv1.weight`), in PyTorch's layout. */
@@ -20,6 +21,17 @@ export function modelTensors(model: CheckedModel): TensorSpec[] {
   return specs;
 }
 
+/** Every tensor of the model from a lookup (a source), held in a WeightSet; throws (internal) for a tensor it lacks. */
+export function collectWeights(model: CheckedModel, weights: WeightLookup): WeightSet {
+  const out: WeightSet = new Map();
+  for (const t of modelTensors(model)) {
+    const values = weights.get(t.name);
+    if (!values) throw new Error(`internal: no weights for ${t.name}`);
+    out.set(t.name, values);
+  }
+  return out;
+}
+
 /**
  * torchvision's initialisation, seeded: convolutions Kaiming normal (fan_out, relu),
  * convolution biases and the fully connected layer PyTorch's default uniform(±1/sqrt(fan_in)),
@@ -35,72 +47,67 @@ export function initialWeights(model: CheckedModel, options: InitOptions = {}): 
   return weights;
 }
 
-/** Read access to weights by name: a WeightSet, or a source that computes each tensor when asked. */
-export interface WeightLookup {
-  get(name: string): Float32Array | undefined;
-  /** Every `get` returns a new array the caller may overwrite (nothing else holds it). */
-  readonly fresh?: boolean;
-  /**
-   * The tensor with each slice of its first axis times `scale` (a convolution's weight with
-   * its norm folded in), where the source makes that for less than a pass over the values;
-   * undefined where it does not. A new array, as `fresh` says.
-   */
-  scaled?(name: string, scale: Float64Array): Float32Array | undefined;
-}
-
 /**
  * The same tensors as `initialWeights`, each computed when asked for and kept by no one:
- * a streaming writer holds one tensor at a time instead of the whole model.
+ * a streaming writer holds one tensor at a time instead of the whole model. Its capability
+ * (UniformScaling): a convolution's weight drawn already times a factor, while each chunk
+ * is in cache (a fresh model's norms scale every channel alike, so folding them is one
+ * factor), the same bits as multiplying afterwards.
  */
-export function initialWeightSource(model: CheckedModel, options: InitOptions = {}): WeightLookup {
+export function initialWeightSource(model: CheckedModel, options: InitOptions = {}): WeightSource {
   const seed = options.seed ?? 0;
   const zeroed = options.zeroInitResidual ? residualEnds(model) : new Set<string>();
   const specs = new Map(modelTensors(model).map((t) => [t.name, t]));
+  const get = (name: string, factor = 1): Float32Array | undefined => {
+    const t = specs.get(name);
+    return t ? initialTensor(t, seed, zeroed, factor) : undefined;
+  };
   return {
-    get: (name) => {
-      const t = specs.get(name);
-      return t ? initialTensor(t, seed, zeroed) : undefined;
-    },
+    get: (name) => get(name),
+    format: 'seeded',
+    from: seededFrom(options),
     fresh: true,
-    // A fresh model's norms scale every channel alike: the sampler multiplies each chunk
-    // while it is in cache, the same values as a pass over the whole tensor afterwards.
-    scaled: (name, scale) => {
-      const t = specs.get(name);
-      const factor = scale[0];
-      if (!t || t.role !== 'weight' || t.shape.length !== 4 || factor === undefined || !scale.every((v) => v === factor)) return undefined;
-      return initialTensor(t, seed, zeroed, factor);
-    },
+    scaling: { scaled: get },
+    notes: [],
   };
 }
 
-/** A tensor's initial values, times `factor` (a folded norm's scale). */
+/** How a command's report names seeded weights: `seed 0`, `seed 3, zero-init residual`. */
+export function seededFrom(options: InitOptions): string {
+  return `seed ${options.seed ?? 0}${options.zeroInitResidual ? ', zero-init residual' : ''}`;
+}
+
+/**
+ * A tensor's initial values, times `factor` (a folded norm's scale): convolution weights are
+ * drawn with it (the sampler multiplies each value as float32(float32(v) x factor)); other
+ * tensors are drawn, then multiplied so.
+ */
 function initialTensor(t: TensorSpec, seed: number, zeroed: Set<string>, factor = 1): Float32Array {
   const data = new Float32Array(tensorSize(t.shape));
   switch (t.role) {
     case 'norm_scale':
     case 'running_var':
       if (!zeroed.has(t.name)) data.fill(1);
-      return data;
+      break;
     case 'norm_shift':
     case 'running_mean':
-      return data;
-    case 'weight': {
-      if (zeroed.has(t.name)) return data;
+      break;
+    case 'weight':
+      if (zeroed.has(t.name)) break;
       if (t.shape.length === 4) {
         // Conv OIHW: fan_out = out channels x kernel area.
         const fanOut = t.shape[0]! * t.shape[2]! * t.shape[3]!;
         fillNormal(data, normalState(tensorSeed(seed, t.name)), Math.sqrt(2 / fanOut), factor);
-      } else {
-        fillUniform(data, generator(seed, t.name), 1 / Math.sqrt(fanIn(t.shape)));
+        return data;
       }
-      return data;
-    }
-    case 'bias': {
-      const rng = generator(seed, t.name);
-      fillUniform(data, rng, 1 / Math.sqrt(t.fanIn ?? 1));
-      return data;
-    }
+      fillUniform(data, generator(seed, t.name), 1 / Math.sqrt(fanIn(t.shape)));
+      break;
+    case 'bias':
+      fillUniform(data, generator(seed, t.name), 1 / Math.sqrt(t.fanIn ?? 1));
+      break;
   }
+  if (factor !== 1) for (let i = 0; i < data.length; i++) data[i] = data[i]! * factor;
+  return data;
 }
 
 function fanIn(shape: number[]): number {

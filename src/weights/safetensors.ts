@@ -1,5 +1,6 @@
 import { CodedError } from '../diagnostics/coded-error.js';
 import type { Code } from '../diagnostics/codes.js';
+import { halfToFloat } from './float16.js';
 
 /**
  * The safetensors format (Hugging Face's; the hub and timm publish weights in it), written
@@ -195,16 +196,6 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
 /** Elements of a tensor's shape. */
 function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-/** IEEE half precision to float: every value, subnormals, infinities and NaN included, exactly. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 /**

@@ -1,9 +1,9 @@
-import { closeSync, readSync, statSync } from 'node:fs';
-import { openInput, readInputFile } from '../io/read.js';
 import { checkWeightSet } from './validate.js';
 import type { CheckedModel } from '../model/types.js';
-import type { WeightLookup, WeightSet } from './init.js';
-import { parseSafetensors, serializeSafetensors, sniffWeightsFile, tensorAsFloat32, TorchWeightsError, writeSafetensors, type ByteSink, type TensorToWrite } from './safetensors.js';
+import type { WeightSet } from './init.js';
+import { readWeightsBytes } from './read.js';
+import type { WeightLookup } from './source.js';
+import { floatDtypes, parseSafetensors, serializeSafetensors, tensorAsFloat32, TorchWeightsError, writeSafetensors, type ByteSink, type SafetensorsEntry, type SafetensorsFile, type TensorToWrite } from './safetensors.js';
 import { torchLayout, torchStateDict, type TorchTensor } from './torch-names.js';
 
 /**
@@ -52,68 +52,31 @@ export function writeStateDict(model: CheckedModel, weights: WeightLookup, metad
   return writeSafetensors(stateDictTensors(model, weights), metadata, sink);
 }
 
-/**
- * The bytes of a weights file, or its first `head` bytes, through src/io's reader: a
- * regular file within the weights limit, opened without blocking. Throws FileError: R0101
- * when there is no such file, R0811 when it is not a regular file (a folder, a FIFO, a
- * device), R0812 over the limit, R0902 when it cannot be read.
- */
-export function readWeightsBytes(path: string, head?: number): Uint8Array {
-  if (head === undefined) return readInputFile(path, 'weights');
-  const { fd, stats } = openInput(path, 'weights');
-  try {
-    const bytes = new Uint8Array(Math.min(head, stats.size));
-    return bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Whether a weights path is one of PyTorch's files: safetensors (by its first bytes, or by
- * its `.safetensors` name, so that a damaged one is reported as such), or a pickle, which
- * readSafetensorsWeights refuses with R1000 and the way to convert it.
- */
-export function isPytorchWeightsFile(path: string): boolean {
-  if (path.endsWith('.safetensors')) return true;
-  let stat;
-  try {
-    stat = statSync(path);
-  } catch {
-    return false;
-  }
-  return stat.isFile() && sniffWeightsFile(readWeightsBytes(path, 16)) !== 'other';
-}
-
 /** Keys of the file that the spec does not have, a few of them, for a message. */
 function someOf(keys: string[], count = 3): string {
   return keys.slice(0, count).map((k) => `'${k}'`).join(', ') + (keys.length > count ? `, and ${keys.length - count} more` : '');
 }
 
+/** Where each of a model's tensors lies in a safetensors file: its entry, and the spec's layer for messages. */
+export type StateDictMatch = Map<string, { entry: SafetensorsEntry; layer: string }>;
+
 /**
- * A model's weights from a safetensors file holding its PyTorch state_dict under the naming
- * table's names (torchvision's, timm's), or from its bytes. Every tensor is matched by its
- * key, checked for shape, and converted to float32 (from F32, F16, BF16 or F64); a norm's
- * `num_batches_tracked` may be there or not, and is checked but not kept.
- *
- * `label` names the bytes in messages (a path is named by itself). Returns a WeightSet in
- * resnetc's names and PyTorch's layouts. Throws TorchWeightsError:
- * R1000 a pickled PyTorch file, R1001–R1004 a file that is not valid safetensors (see
- * parseSafetensors), R1005 a tensor the spec needs is missing, R1006 the file has a tensor the
- * spec does not, R1007 a tensor of another shape, R1002 a weight that is not floating-point;
- * each names the key and the spec's layer. R0816 (src/weights/validate.ts) for a NaN, an
- * infinity or a negative running variance; FileError (src/io/read.ts) when the path cannot be read.
+ * Matches a parsed safetensors file to the model's state_dict under the naming table's names
+ * (torchvision's, timm's): every tensor by its key, checked for shape and for a dtype read as
+ * float32 (F32, F16, BF16, F64); a norm's `num_batches_tracked` may be there or not, and is
+ * checked to be an integer but not kept. `name` names the file in messages. Returns where
+ * each of resnetc's tensors lies. Throws TorchWeightsError: R1005 a tensor the spec needs is
+ * missing, R1006 the file has a tensor the spec does not, R1007 a tensor of another shape,
+ * R1002 a weight that is not floating-point; each names the key and the spec's layer.
  */
-export function readSafetensorsWeights(source: string | Uint8Array, model: CheckedModel, label?: string): WeightSet {
-  const name = label ?? (typeof source === 'string' ? `'${source}'` : 'the weights');
-  const file = parseSafetensors(typeof source === 'string' ? readWeightsBytes(source) : source, name);
+export function matchStateDict(file: SafetensorsFile, model: CheckedModel, name: string): StateDictMatch {
   const expected = torchStateDict(model);
   const known = new Set(expected.map((e) => e.key));
   // In the order of their data, batch counters last: the weights say more.
   const extra = [...file.tensors.keys()].filter((k) => !known.has(k)).sort((a, b) => Number(a.endsWith('num_batches_tracked')) - Number(b.endsWith('num_batches_tracked')));
   const otherNetwork = `the file holds another network than ${model.name}: compile the spec that describes the file's`;
 
-  const weights: WeightSet = new Map();
+  const matched: StateDictMatch = new Map();
   for (const e of expected) {
     const t = file.tensors.get(e.key);
     if (!t) {
@@ -133,10 +96,31 @@ export function readSafetensorsWeights(source: string | Uint8Array, model: Check
       if (!/^[IU]\d+$/.test(t.dtype)) throw new TorchWeightsError('R1002', `in ${name}, ${describe(e)} is ${t.dtype}; a batch count is an integer`, 'save the state_dict as PyTorch gives it (int64)', e.layer);
       continue;
     }
-    weights.set(e.name, tensorAsFloat32(file, t, name, e.layer));
+    if (!floatDtypes.includes(t.dtype)) {
+      throw new TorchWeightsError('R1002', `in ${name}, '${t.name}' is ${t.dtype}; a weight must be a floating-point tensor (${floatDtypes.join(', ')})`, 'convert it in PyTorch with tensor.float()', e.layer);
+    }
+    matched.set(e.name, { entry: t, layer: e.layer });
   }
   if (extra.length > 0) {
     throw new TorchWeightsError('R1006', `${name} has ${extra.length === 1 ? 'a tensor' : `${extra.length} tensors`} that ${model.name} does not have: ${someOf(extra)}`, otherNetwork);
   }
+  return matched;
+}
+
+/**
+ * A model's weights from a safetensors file holding its PyTorch state_dict (see
+ * matchStateDict), or from its bytes, all converted to float32 at once (the safetensors
+ * source of open.ts decodes them one at a time instead). `label` names the bytes in messages
+ * (a path is named by itself). Returns a WeightSet in resnetc's names and PyTorch's layouts.
+ * Throws TorchWeightsError: R1000 a pickled PyTorch file, R1001–R1004 a file that is not valid
+ * safetensors (see parseSafetensors), R1002, R1005–R1007 (matchStateDict); R0816
+ * (validate.ts) for a NaN, an infinity or a negative running variance; FileError
+ * (src/io/read.ts) when the path cannot be read.
+ */
+export function readSafetensorsWeights(source: string | Uint8Array, model: CheckedModel, label?: string): WeightSet {
+  const name = label ?? (typeof source === 'string' ? `'${source}'` : 'the weights');
+  const file = parseSafetensors(typeof source === 'string' ? readWeightsBytes(source) : source, name);
+  const weights: WeightSet = new Map();
+  for (const [tensor, { entry, layer }] of matchStateDict(file, model, name)) weights.set(tensor, tensorAsFloat32(file, entry, name, layer));
   return checkWeightSet(weights, name);
 }

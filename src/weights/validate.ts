@@ -1,12 +1,12 @@
 import { CodedError } from '../diagnostics/coded-error.js';
-import type { WeightLookup, WeightSet } from './init.js';
+import type { WeightSet } from './init.js';
 
 /**
  * The one check of weights read from a file (`--weights`: an ONNX file or a tfjs model):
  * every value finite, and every norm's running variance (`….running_var`, PyTorch's name)
  * at least 0. A NaN, an infinity or a negative variance would pass through the compiler
  * silently and make every output of the model NaN (a folded norm divides by
- * sqrt(var + eps)). Both weight readers (src/onnx/index.ts, src/tfjs/compile.ts) use it.
+ * sqrt(var + eps)). Every file source checks each tensor it gives (adapt.ts: fitWeights).
  */
 
 /** Weights that hold what no trained network does, with the tensor and the index of the first bad value. */
@@ -36,14 +36,4 @@ export function checkWeightValues(name: string, values: Float32Array, source: st
 export function checkWeightSet(weights: WeightSet, source: string): WeightSet {
   for (const [name, values] of weights) checkWeightValues(name, values, source);
   return weights;
-}
-
-/** The same lookup, each tensor checked (checkWeightValues) as it is read. */
-export function checkedWeights(lookup: WeightLookup, source: string): WeightLookup {
-  const get = (name: string): Float32Array | undefined => {
-    const values = lookup.get(name);
-    if (values) checkWeightValues(name, values, source);
-    return values;
-  };
-  return lookup.fresh === undefined ? { get } : { get, fresh: lookup.fresh };
 }

@@ -59,10 +59,11 @@ describe('resnetc compile --target onnx', () => {
     expect(r.stdout).toMatch(/training form, any input size, weights from seed 0/);
     const dims = onnx.ModelProto.decode(readFileSync(out)).graph!.input![0]!.type!.tensorType!.shape!.dim!;
     expect(dims.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['N', 3, 'H', 'W']);
-    for (const [h, w] of [
+    const sizes: [number, number][] = [
       [16, 16],
       [23, 9],
-    ]) {
+    ];
+    for (const [h, w] of sizes) {
       expect((await runOrt(readFileSync(out), randomInput(1, 3, h, w), [1, 3, h, w])).dims).toEqual([1, 3]);
     }
     rmSync(out);
@@ -123,7 +124,7 @@ describe('resnetc compile --target onnx', () => {
     ['an unknown target', ['compile', spec, '-t', 'coreml', '-o', join(dir, 'x.onnx')], 2, /^error\[R0901\]: unknown target 'coreml'\n {2}= help: the targets are onnx/],
     ['no output', ['compile', spec, '-t', 'onnx'], 2, /^error\[R0901\]: required option '-o, --output <path>' not specified\n/],
     ['a missing weights file', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--weights', join(dir, 'none.onnx')], 1, /^error\[R0101\]: cannot find the weights file/],
-    ['a weights file that is not ONNX', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--weights', spec], 1, /^error\[R0502\]: the weights file is not an ONNX model/],
+    ['a weights file of no format it reads (a spec)', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--weights', spec], 1, /^error\[R1008\]: '.*\.resnet' is text: resnetc does not read it as weights\n.*help: --weights reads a safetensors state_dict \(\.safetensors\), an ONNX model \(\.onnx\) or a tfjs model folder \(with model\.json\)/],
     ['an output folder that does not exist', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'no', 'x.onnx')], 1, /^error\[R0903\]: cannot write/],
   ];
   for (const [what, args, code, message] of failures) {
@@ -153,22 +154,39 @@ describe('resnetc compile --target onnx', () => {
 });
 
 describe('resnetc compile, as a process', () => {
-  /** Runs the command line in a fresh process; says whether TensorFlow.js was loaded. */
-  const loadsTfjs = (args: string[]): { code: number; tfjs: boolean } => {
+  /** Runs commands one after the other in a fresh process; says after each whether TensorFlow.js has been loaded. */
+  const loadsTfjs = (commands: string[][]): { code: number; tfjs: boolean }[] => {
     const script = [
       `const { run } = await import(${JSON.stringify(pathToFileURL(join(root, 'src', 'cli', 'program.ts')).href)});`,
-      `const out = { out: () => {}, err: (t) => process.stderr.write(t), color: false, paint: (_s, t) => t, exitCode: 0 };`,
-      `const code = await run(${JSON.stringify(args)}, out);`,
       `const { createRequire } = await import('node:module');`,
-      `const loaded = Object.keys(createRequire(process.cwd() + '/').cache).some((k) => k.includes('@tensorflow'));`,
-      `console.log(JSON.stringify({ code, tfjs: loaded }));`,
+      `const out = { out: () => {}, err: (t) => process.stderr.write(t), color: false, paint: (_s, t) => t, exitCode: 0 };`,
+      `const results = [];`,
+      `for (const args of ${JSON.stringify(commands)}) {`,
+      `  const code = await run(args, out);`,
+      `  results.push({ code, tfjs: Object.keys(createRequire(process.cwd() + '/').cache).some((k) => k.includes('@tensorflow')) });`,
+      `}`,
+      `console.log(JSON.stringify(results));`,
     ].join('\n');
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
-    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { code: number; tfjs: boolean };
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { code: number; tfjs: boolean }[];
   };
 
-  it('does not load TensorFlow.js (some 300 ms) to write ONNX', () => {
-    expect(loadsTfjs(['compile', spec, '--target', 'onnx', '-o', join(dir, 'process.onnx')])).toEqual({ code: 0, tfjs: false });
-    expect(loadsTfjs(['compile', spec, '--target', 'tfjs', '-o', join(dir, 'process-tfjs')])).toEqual({ code: 0, tfjs: true });
+  it('does not load TensorFlow.js (some 300 ms) to write ONNX or safetensors, even from a tfjs model directory', async () => {
+    const model = join(dir, 'process-model');
+    expect((await resnetc('compile', spec, '--target', 'tfjs', '-o', model)).code).toBe(0);
+    expect(
+      loadsTfjs([
+        ['compile', spec, '--target', 'onnx', '-o', join(dir, 'process.onnx')],
+        // The tfjs model's weights are read from its files (src/weights/formats/tfjs.ts), not through TensorFlow.js.
+        ['compile', spec, '--target', 'onnx', '--weights', model, '-o', join(dir, 'from-tfjs.onnx')],
+        ['compile', spec, '--target', 'safetensors', '--weights', model, '-o', join(dir, 'from-tfjs.safetensors')],
+        ['compile', spec, '--target', 'tfjs', '-o', join(dir, 'process-tfjs')],
+      ]),
+    ).toEqual([
+      { code: 0, tfjs: false },
+      { code: 0, tfjs: false },
+      { code: 0, tfjs: false },
+      { code: 0, tfjs: true },
+    ]);
   });
 });

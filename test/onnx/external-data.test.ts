@@ -11,6 +11,7 @@ import { onnx } from '../../src/onnx/proto.js';
 import { maxModelBytes, planModel } from '../../src/onnx/writer.js';
 import { tensorSize } from '../../src/model/tensors.js';
 import { initialWeightSource, initialWeights, modelTensors } from '../../src/weights/init.js';
+import { memorySource } from '../../src/weights/source.js';
 import { cli } from '../helpers/cli.js';
 import { mkfifo, removeScratch, scratch } from '../faults/io-helpers.js';
 import { checkText, randomInput, thrown } from './helpers.js';
@@ -126,7 +127,7 @@ describe('resnetc compile --external-data', () => {
     const [model, data] = [readFileSync(out), readFileSync(`${out}.data`)];
     // A failure in the middle of the data file (its first tensors written): a source that cannot read one.
     const fresh = initialWeightSource(tiny, { seed: 2 });
-    const failing = { get: (name: string) => (name === 'b.block0.conv2.weight' ? failRead() : fresh.get(name)) };
+    const failing = memorySource({ get: (name: string) => (name === 'b.block0.conv2.weight' ? failRead() : fresh.get(name)) });
     expect(() => writeOnnxFile(out, tiny, failing, { externalData: true })).toThrow('the weights could not be read');
     expect(readFileSync(out).equals(model) && readFileSync(`${out}.data`).equals(data)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['m.onnx', 'm.onnx.data']);

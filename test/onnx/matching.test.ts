@@ -7,6 +7,7 @@ import { emitOnnx, importOnnxWeights } from '../../src/onnx/index.js';
 import { maxMatchSteps } from '../../src/onnx/import.js';
 import { type GraphProto, onnx } from '../../src/onnx/proto.js';
 import { checkText, randomWeights, thrown } from './helpers.js';
+import { openWeightSource } from '../../src/weights/open.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-matching-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,12 +80,10 @@ describe('matching a --weights file is bounded and ends on any graph', () => {
 });
 
 describe('compile holds interrupts back for the final write only', () => {
-  const options = (weights: string, output: string, calls: string[]) => ({
+  const options = async (weights: string, output: string, calls: string[]) => ({
     output,
     inference: false,
-    seed: 0,
-    zeroInitResidual: false,
-    weights,
+    weights: await openWeightSource(weights, checkText(spec)),
     writing: async <T>(write: () => T | Promise<T>): Promise<T> => {
       calls.push('write begins');
       const result = await write();
@@ -93,12 +92,12 @@ describe('compile holds interrupts back for the final write only', () => {
     },
   });
 
-  it('matches the weights before the write begins, so a bad file fails outside it', async () => {
+  it('matches the weights (opening their source) before the write begins, so a bad file fails outside it', async () => {
     const bad = join(dir, 'cycle.onnx');
     writeFileSync(bad, edited((g) => g.node!.push(onnx.NodeProto.create({ opType: 'Identity', input: ['x'], output: ['x'], name: 'self' }))).bytes);
     const calls: string[] = [];
     const output = join(dir, 'never.onnx');
-    await expect(targets['onnx']!(checkText(spec), options(bad, output, calls))).rejects.toMatchObject({ code: 'R0509' });
+    await expect((async () => targets['onnx']!(checkText(spec), await options(bad, output, calls)))()).rejects.toMatchObject({ code: 'R0509' });
     expect(calls).toEqual([]);
     expect(existsSync(output)).toBe(false);
   });
@@ -108,7 +107,7 @@ describe('compile holds interrupts back for the final write only', () => {
     writeFileSync(good, edited(() => undefined).bytes);
     const calls: string[] = [];
     const output = join(dir, 'out.onnx');
-    const report = await targets['onnx']!(checkText(spec), options(good, output, calls));
+    const report = await targets['onnx']!(checkText(spec), await options(good, output, calls));
     expect(calls).toEqual(['write begins', 'write ends']);
     expect(existsSync(output)).toBe(true);
     expect(report).toContain(`weights from ${good}`);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileOnnx, emitOnnx, importOnnxWeights } from '../../src/onnx/index.js';
 import { onnx } from '../../src/onnx/proto.js';
 import { initialWeights } from '../../src/weights/init.js';
+import { openWeightSource } from '../../src/weights/open.js';
 import { checkText, lcg, randomInput, randomWeights, relativeError, runOrt, thrown } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-onnx-weights-'));
@@ -36,7 +37,7 @@ describe('--weights: weights from another ONNX file, matched by place', () => {
       const imported = join(dir, 'imported.onnx');
       compileOnnx(model, { output: seed1, seed: 1 });
       compileOnnx(model, { output: seed2, seed: 2 });
-      compileOnnx(model, { output: imported, seed: 2, weightsFile: seed1 });
+      compileOnnx(model, { output: imported, weights: await openWeightSource(seed1, model) });
       const input = randomInput(2, 3, 12, 12);
       const run = async (path: string): Promise<Float32Array> => (await runOrt(readFileSync(path), input, [2, 3, 12, 12])).data;
       const [a, b, c] = [await run(seed1), await run(seed2), await run(imported)];

@@ -201,19 +201,50 @@ describe('resnetc train', () => {
     expect(r.stderr).toContain("error[R0607]: --epochs must be a positive whole number, not '0'");
   });
 
+  it.each([
+    ['an unknown optimizer', ['--optimizer', 'adam'], 'R0607', "unknown optimizer 'adam'"],
+    ['betas that are not two numbers in [0, 1)', ['--optimizer', 'adamw', '--betas', '0.9'], 'R0607', "--betas must be two numbers in [0, 1) separated by a comma (e.g. 0.9,0.999), not '0.9'"],
+    ['label smoothing above 1', ['--label-smoothing', '1.5'], 'R0607', "--label-smoothing must be in [0, 1], not '1.5'"],
+    ['a part the model lacks', ['--freeze', 'stem,conv2'], 'R0613', "--freeze names 'conv2', which is not a part of tiny with parameters"],
+    ['a part by a near name', ['--freeze', 'stm'], 'R0613', "--freeze names 'stm', which is not a part of tiny with parameters; did you mean 'stem'?"],
+    ['every part frozen', ['--freeze', 'stem,a,b,fc'], 'R0614', '--freeze stem,a,b,head freezes every parameter of tiny: there is nothing left to train'],
+    ['momentum with AdamW', ['--optimizer', 'adamw', '--momentum', '0.9'], 'R0615', '--momentum does not apply to --optimizer adamw'],
+    ['Nesterov with AdamW', ['--optimizer', 'adamw', '--nesterov'], 'R0615', '--nesterov does not apply to --optimizer adamw'],
+    ["AdamW's betas with SGD", ['--betas', '0.9,0.99'], 'R0615', '--betas does not apply to --optimizer sgd'],
+    ["AdamW's eps with SGD", ['--eps', '1e-6'], 'R0615', '--eps does not apply to --optimizer sgd'],
+    ['Nesterov without momentum', ['--nesterov', '--momentum', '0'], 'R0615', '--nesterov needs momentum: --momentum is 0'],
+    ['a warmup as long as the run', ['--epochs', '2', '--warmup', '2'], 'R0616', '--warmup 2 is as long as the run or longer (--epochs 2)'],
+  ])('refuses %s before anything trains, with its code (exit 2)', async (_what, args, code, message) => {
+    const out = join(tempDir(), 'o');
+    const r = await cli('train', specFile(), '--data', 'synthetic', '--out', out, ...args);
+    expect(r.stderr).toContain(`error[${code}]: ${message}`);
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('reports a resume without a checkpoint with R0604', async () => {
     const r = await cli('train', specFile(), '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--resume');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error[R0604]: there is no checkpoint to resume');
   });
 
-  it('reports weights of another network with R0606', async () => {
+  it("reports weights of another network with the format's own code, as compile does (R0504 for an ONNX file)", async () => {
     const spec = specFile();
     const other = checkText(specText.replace('width 16', 'width 24'));
     const onnxPath = join(tempDir(), 'other.onnx');
     writeFileSync(onnxPath, emitOnnx(other, initialWeights(other)));
     const r = await cli('train', spec, '--data', 'synthetic', '--out', join(tempDir(), 'o'), '--weights', onnxPath);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error\[R0606\]/);
+    expect(r.stderr).toMatch(/^error\[R0504\]: b.block0.conv1: expected a convolution weight of 16x8x3x3; the file's Conv 'b.block0.conv1' has 24x8x3x3/);
+  });
+
+  it('reports a tfjs model of another network with R0606, naming the weight and both shapes', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'other.resnet'), specText.replace('width 16', 'width 24'));
+    expect((await cli('compile', join(dir, 'other.resnet'), '-t', 'tfjs', '-o', join(dir, 'other'))).code).toBe(0);
+    const r = await cli('train', specFile(), '--data', 'synthetic', '--out', join(dir, 'o'), '--weights', join(dir, 'other'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error\[R0606\]: in the tfjs model in '.*other', 'b\.block0\.conv1\/kernel' is \[3, 3, 8, 24\]; tiny needs \[3, 3, 8, 16\] \(b\.block0\.conv1\.weight\)/);
+    expect(existsSync(join(dir, 'o'))).toBe(false);
   });
 });

@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../../src/check/workspace.js';
 import type { CheckedModel } from '../../src/model/types.js';
 import { emitOnnx } from '../../src/onnx/index.js';
+import { onnx } from '../../src/onnx/proto.js';
+import { initialWeightSource } from '../../src/weights/init.js';
 import { readSafetensorsWeights, stateDictBytes, stateDictMetadata } from '../../src/weights/state-dict.js';
 import { torchStateDict } from '../../src/weights/torch-names.js';
 import { cli } from '../helpers/cli.js';
@@ -99,7 +101,14 @@ interface Results {
   export: { outputs: number[] }[];
   load: { message: string; metadata: Record<string, string>; batch_counts: number[]; scalar_counts: boolean }[];
   convert: { equal: boolean }[];
+  finetune: Record<string, number[]>[];
 }
+
+/** Fine-tuning resnet18's 1000-class weights: a head of 10 classes, and 1 or 4 input channels (timm's adapt_input_conv). */
+const tuneSeed = 3;
+/** The models read from torchvision's safetensors and held to PyTorch's outputs (two: the whole zoo would cost minutes). */
+const exported = ['resnet18', 'resnet50'];
+const tuneChannels = [1, 4];
 
 const dir = mkdtempSync(join(tmpdir(), 'resnetc-state-dict-'));
 const path = (name: string): string => join(dir, name);
@@ -117,9 +126,16 @@ describe('safetensors under PyTorch names, held to PyTorch', () => {
     // resnetc's seeded export of specs/resnet18 and resnet50 by the command line, and the ONNX
     // export of the same seed of each at a 64x64 input (the same tensors: a seed draws each
     // tensor by its name), so that the forward passes cost little.
+    // resnet18 fine-tuned: a head of 10 classes, and other input channels.
     const small = path('small.resnet');
-    const imports = ['resnet18', 'resnet50'].map((n) => `import "${relative(dir, join(specsDir, `${n}.resnet`))}"`).join('\n');
-    writeFileSync(small, `${imports}\nmodel resnet18_64 extends resnet18 { input 3x64x64 }\nmodel resnet50_64 extends resnet50 { input 3x64x64 }\n`);
+    const imports = exported.map((n) => `import "${relative(dir, join(specsDir, `${n}.resnet`))}"`).join('\n');
+    const models = exported.map((n) => `model ${n}_64 extends ${n} { input 3x64x64 }`).join('\n');
+    const tuned = ['model resnet18_ft extends resnet18 { input 3x64x64  classes 10 }', ...tuneChannels.map((c) => `model resnet18_in${c} extends resnet18 { input ${c}x64x64 }`)].join('\n');
+    writeFileSync(small, `${imports}\n${models}\n${tuned}\n`);
+    // The head resnetc initialises afresh for resnet18_ft, for PyTorch to compute with.
+    const ft = new Workspace().check(small)!.models.find((m) => m.name === 'resnet18_ft')!;
+    const fresh = initialWeightSource(ft, { seed: tuneSeed });
+    writeFloats(path('ft.head'), Float32Array.from([...fresh.get('head.fc.weight')!, ...fresh.get('head.fc.bias')!]));
     for (const name of ['resnet18', 'resnet50']) {
       for (const args of [
         [join(specsDir, `${name}.resnet`), '--target', 'safetensors', '-o', path(`${name}.safetensors`)],
@@ -146,12 +162,19 @@ describe('safetensors under PyTorch names, held to PyTorch', () => {
     }
     const jobs = {
       zoo: zoo.map((arch) => ({ arch, entries: torchStateDict(zooModel(arch)).map((e) => [e.key, e.shape]) })),
-      export: [
-        { arch: 'resnet50', seed: 1, weights: path('tv_resnet50.safetensors'), shape: [2, 3, 64, 64], input: path('tv_resnet50.input'), output: path('tv_resnet50.output') },
-        { arch: 'resnet18', seed: 2, dtypes: true, weights: path('tv_resnet18.safetensors'), shape: [2, 3, 64, 64], input: path('tv_resnet18.input'), output: path('tv_resnet18.output') },
-      ],
+      // resnet18's tensors in F32, F16, BF16 and F64 in turn.
+      export: exported.map((arch, i) => ({ arch, seed: i + 1, dtypes: arch === 'resnet18', weights: path(`tv_${arch}.safetensors`), shape: [2, 3, 64, 64], input: path(`tv_${arch}.input`), output: path(`tv_${arch}.output`) })),
       load,
       convert: [{ script: docScript(), pth: path('resnet18.pth'), weights: path('converted.safetensors') }],
+      finetune: [
+        {
+          arch: 'resnet18',
+          seed: 11,
+          weights: path('r18_1000.safetensors'),
+          head: { classes: 10, weights: path('ft.head'), input: path('ft.input'), output: path('ft.output') },
+          channels: tuneChannels.map((c) => ({ in_chans: c, weight: path(`in${c}.weight`), input: path(`in${c}.input`), output: path(`in${c}.output`) })),
+        },
+      ],
     };
     results = runJobs<Results>('state_dict_jobs.py', dir, jobs);
   }, 300_000);
@@ -160,20 +183,49 @@ describe('safetensors under PyTorch names, held to PyTorch', () => {
     for (const arch of zoo) expect(results.zoo[arch], arch).toEqual({ missing: [], extra: [], shapes: [], order: true });
   });
 
-  it.runIf(python)("reads torchvision's resnet50 from safetensors: the ONNX compiled from it gives PyTorch's outputs", async () => {
-    const r = await cli('compile', path('small.resnet'), '--model', 'resnet50_64', '-t', 'onnx', '--weights', path('tv_resnet50.safetensors'), '-o', path('tv_resnet50.onnx'));
-    expect(r.stderr).toBe('');
-    const out = await runOrt(readFileSync(path('tv_resnet50.onnx')), floats(path('tv_resnet50.input')), [2, 3, 64, 64]);
-    expect(out.dims).toEqual([2, 1000]);
-    expect(relativeError(out.data, floats(path('tv_resnet50.output')))).toBeLessThan(tolerance);
+  for (const arch of exported) {
+    it.runIf(python)(`reads torchvision's ${arch} from safetensors${arch === 'resnet18' ? ' (its tensors F32, F16, BF16 and F64, read as the float32 values PyTorch holds)' : ''}: the ONNX compiled from it gives PyTorch's outputs`, async () => {
+      const onnxPath = path(`tv_${arch}.onnx`);
+      const r = await cli('compile', path('small.resnet'), '--model', `${arch}_64`, '-t', 'onnx', '--weights', path(`tv_${arch}.safetensors`), '-o', onnxPath);
+      expect(r.stderr).toBe('');
+      const out = await runOrt(readFileSync(onnxPath), floats(path(`tv_${arch}.input`)), [2, 3, 64, 64]);
+      expect(out.dims).toEqual([2, 1000]);
+      expect(relativeError(out.data, floats(path(`tv_${arch}.output`)))).toBeLessThan(tolerance);
+    });
+  }
+
+  it.runIf(python)("loads a 1000-class resnet18 into resnet18_ft (10 classes), the head initialised afresh and said in one line; the ONNX gives PyTorch's outputs with that head", async () => {
+    const onnxPath = path('ft.onnx');
+    const r = await cli('compile', path('small.resnet'), '--model', 'resnet18_ft', '-t', 'onnx', '--weights', path('r18_1000.safetensors'), '--seed', String(tuneSeed), '-o', onnxPath);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`warning[R1009]: '${path('r18_1000.safetensors')}' has a head of 1000 classes, resnet18_ft 10: head.fc initialised afresh (torchvision's initialisation, seed ${tuneSeed}), every other tensor loaded\n`);
+    const out = await runOrt(readFileSync(onnxPath), floats(path('ft.input')), [2, 3, 64, 64]);
+    expect(out.dims).toEqual([2, 10]);
+    expect(relativeError(out.data, floats(path('ft.output')))).toBeLessThan(tolerance);
+    // --strict-weights refuses it, writing nothing.
+    const strict = await cli('compile', path('small.resnet'), '--model', 'resnet18_ft', '-t', 'onnx', '--weights', path('r18_1000.safetensors'), '--strict-weights', '-o', path('strict.onnx'));
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/^error\[R1011\]: '.*r18_1000\.safetensors' has a head of 1000 classes; resnet18_ft has 10\n/);
+    expect(existsSync(path('strict.onnx'))).toBe(false);
   });
 
-  it.runIf(python)('reads F16, BF16 and F64 tensors as the float32 values PyTorch holds them as', async () => {
-    const r = await cli('compile', path('small.resnet'), '--model', 'resnet18_64', '-t', 'onnx', '--weights', path('tv_resnet18.safetensors'), '-o', path('tv_resnet18.onnx'));
-    expect(r.stderr).toBe('');
-    const out = await runOrt(readFileSync(path('tv_resnet18.onnx')), floats(path('tv_resnet18.input')), [2, 3, 64, 64]);
-    expect(relativeError(out.data, floats(path('tv_resnet18.output')))).toBeLessThan(tolerance);
-  });
+  for (const c of tuneChannels) {
+    it.runIf(python)(`adapts resnet18's RGB filters to ${c} input channel${c > 1 ? 's' : ''} as timm's adapt_input_conv does, said in one line; the ONNX gives PyTorch's outputs`, async () => {
+      const onnxPath = path(`in${c}.onnx`);
+      const r = await cli('compile', path('small.resnet'), '--model', `resnet18_in${c}`, '-t', 'onnx', '--weights', path('r18_1000.safetensors'), '-o', onnxPath);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`^warning\\[R1010\\]: '.*' takes 3 input channels, resnet18_in${c} ${c}: stem\\.conv1 adapted as timm's adapt_input_conv does \\([^)]+\\)\\n$`));
+      expect(results.finetune[0]![c]).toEqual([64, c, 7, 7]);
+      const model = onnx.ModelProto.decode(readFileSync(onnxPath));
+      const stem = model.graph!.initializer!.find((t) => t.name === 'stem.conv1.weight')!;
+      const raw = stem.rawData!;
+      expect(relativeError(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), floats(path(`in${c}.weight`)))).toBeLessThan(1e-6);
+      const out = await runOrt(readFileSync(onnxPath), floats(path(`in${c}.input`)), [2, c, 64, 64]);
+      expect(relativeError(out.data, floats(path(`in${c}.output`)))).toBeLessThan(tolerance);
+      const strict = await cli('compile', path('small.resnet'), '--model', `resnet18_in${c}`, '-t', 'onnx', '--weights', path('r18_1000.safetensors'), '--strict-weights', '-o', path('strict.onnx'));
+      expect(strict.stderr).toMatch(new RegExp(`^error\\[R1012\\]: '.*' takes 3 input channels; resnet18_in${c} takes ${c}\\n`));
+    });
+  }
 
   it.runIf(python)("docs/pytorch.md's script converts a torch.save'd state_dict to safetensors that resnetc reads", () => {
     expect(results.convert[0]!.equal).toBe(true);

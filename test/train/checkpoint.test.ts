@@ -84,7 +84,7 @@ const nanAt = (offset: number) => (bytes: Uint8Array): Uint8Array => {
 };
 
 /** `resnetc train … --resume` with the run's flags, some changed (null: left out), and another spec if given. */
-async function resume(out: string, changed: Record<string, string | null> = {}, spec = specPath): Promise<{ code: number; stderr: string }> {
+async function resume(out: string, changed: Record<string, string | true | null> = {}, spec = specPath): Promise<{ code: number; stderr: string }> {
   const args = Object.entries({ ...flags, ...changed }).flatMap(([flag, value]) => (value === null ? [] : value === true ? [flag] : [flag, value]));
   const r = await cli('train', spec, '--out', out, '--resume', ...args);
   return { code: r.code, stderr: r.stderr };
@@ -132,7 +132,7 @@ describe('a damaged checkpoint is refused, naming what is wrong', () => {
 });
 
 describe('a checkpoint of another run is refused, naming what differs', () => {
-  const cases: [string, Record<string, string | null>, Parameters<typeof spec>[0] | undefined, RegExp][] = [
+  const cases: [string, Record<string, string | true | null>, Parameters<typeof spec>[0] | undefined, RegExp][] = [
     ['another stride (same parameter shapes)', {}, { stride: 1 }, /layers\.b\.block0\.conv1\.stride: 2 in the checkpoint, 1 now/],
     ['another stem pool', {}, { pool: 'avgpool 3x3 stride 1' }, /layers\.stem\.pool1\.op: "maxpool" in the checkpoint, "avgpool" now/],
     ['another dropout rate', {}, { dropout: 0.2 }, /layers\.head\.dropout\.rate: 0\.1 in the checkpoint, 0\.2 now/],
@@ -146,6 +146,12 @@ describe('a checkpoint of another run is refused, naming what differs', () => {
     ['another schedule', { '--schedule': 'step' }, undefined, /schedule: "cosine" in the checkpoint, "step" now/],
     ['no augmentation', { '--augment': null }, undefined, /augment: \{"cropPadding":4,"flip":true\} in the checkpoint, null now/],
     ['other epochs under a cosine schedule', { '--epochs': '4' }, undefined, /epochs: 3 in the checkpoint, 4 now/],
+    ['another optimizer', { '--optimizer': 'adamw', '--momentum': null }, undefined, /optimizer: "sgd" in the checkpoint, "adamw" now/],
+    ['Nesterov momentum', { '--nesterov': true }, undefined, /nesterov: false in the checkpoint, true now/],
+    ['a warmup', { '--warmup': '1' }, undefined, /warmup: 0 in the checkpoint, 1 now/],
+    ['label smoothing', { '--label-smoothing': '0.1' }, undefined, /labelSmoothing: 0 in the checkpoint, 0\.1 now/],
+    ['a frozen part', { '--freeze': 'stem' }, undefined, /freeze: \[\] in the checkpoint, \["stem"\] now/],
+    ['frozen norms', { '--freeze-norms': true }, undefined, /freezeNorms: false in the checkpoint, true now/],
   ];
   for (const [name, changed, specChange, message] of cases) {
     it(`${name}: R0608`, async () => {

@@ -95,3 +95,30 @@ describe('a stopped run resumed', () => {
     });
   }
 });
+
+describe('a fine-tuning run stopped and resumed', () => {
+  // AdamW (its exp_avg, exp_avg_sq and step), a warmup, label smoothing, a frozen stem and frozen norms.
+  const tuned = (out: string): TrainOptions => ({ ...options(out), optimizer: 'adamw', lr: 0.01, weightDecay: 0.01, warmup: 1, labelSmoothing: 0.1, freeze: ['stem'], freezeNorms: true });
+
+  it("ends with the uninterrupted run's weights, bit for bit, and its metrics rows; the checkpoint holds AdamW's state", async () => {
+    const whole = await train(model(), data(), tuned(tempDir()));
+    const expected = { metrics: whole.metrics, weights: weightsOf(whole) };
+    const out = tempDir();
+    let step = 0;
+    const stopped = await train(model(), data(), tuned(out), { shouldStop: () => ++step === 5 });
+    expect([stopped.stopped, stopped.epochsDone, stopped.stepsDone]).toEqual([true, 1, 2]);
+    stopped.model.dispose();
+    const state = JSON.parse(readFileSync(join(out, 'checkpoint', 'state.json'), 'utf8')) as {
+      run: Record<string, unknown>;
+      momentum: { tensors: { name: string; slot: string }[]; step: number };
+    };
+    expect(state.run).toMatchObject({ optimizer: 'adamw', warmup: 1, labelSmoothing: 0.1, freeze: ['stem'], freezeNorms: true, betas: [0.9, 0.999], eps: 1e-8 });
+    expect(state.momentum.step).toBe(5);
+    // Both moments of every trained tensor, none of the frozen stem's.
+    expect(new Set(state.momentum.tensors.map((t) => t.slot))).toEqual(new Set(['exp_avg', 'exp_avg_sq']));
+    expect(state.momentum.tensors.some((t) => t.name.startsWith('stem.'))).toBe(false);
+    const resumed = await train(model(), data(), { ...tuned(out), resume: join(out, 'checkpoint') });
+    expect(figures(resumed.metrics)).toEqual(figures(expected.metrics));
+    weightsOf(resumed).forEach((w, i) => expect(w, `weight ${i}`).toEqual(expected.weights[i]));
+  });
+});

@@ -8,11 +8,12 @@ import { missingPython, pythonWith } from '../../scripts/python.js';
 import type { CheckedModel } from '../../src/model/types.js';
 import { type ConcreteBackend, preference, useBackend } from '../../src/tfjs/backend.js';
 import { buildTfjsModel } from '../../src/tfjs/build.js';
-import { readWeights } from '../../src/tfjs/compile.js';
 import { fromTfjs, getWeights, setWeights, weightTensors } from '../../src/tfjs/weights.js';
-import { learningRate, type Schedule, Sgd } from '../../src/train/optimizer.js';
-import { classificationLoss, lossAndGradients } from '../../src/train/train.js';
-import { initialWeights, modelTensors, type WeightSet } from '../../src/weights/init.js';
+import { frozenTensors } from '../../src/train/freeze.js';
+import { type Schedule, stepLearningRate } from '../../src/train/optimizer.js';
+import { classificationLoss, lossAndGradients, makeOptimizer, trainedVariables } from '../../src/train/train.js';
+import { collectWeights, initialWeights, modelTensors, type WeightSet } from '../../src/weights/init.js';
+import { openWeightSource } from '../../src/weights/open.js';
 import { nchwToNhwc } from '../../src/weights/layout.js';
 import { cli } from '../helpers/cli.js';
 import { checkText, perturbNorms, relativeError, tempDir } from '../tfjs/helpers.js';
@@ -60,7 +61,37 @@ interface Case {
   model: CheckedModel;
   weights: WeightSet;
   batches: string;
+  /** The fine-tuning options (the spec's default case: SGD as `hyper`, the spec's schedule). */
+  tuning: Tuning;
 }
+
+/** What a case trains with, beyond the spec: resnetc's TrainOptions, and steps of warmup. */
+interface Tuning {
+  optimizer: 'sgd' | 'adamw';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov?: boolean;
+  betas?: [number, number];
+  eps?: number;
+  schedule: Schedule;
+  /** Steps of linear warmup (train's --warmup is in epochs: epochs x steps per epoch). */
+  warmup?: number;
+  labelSmoothing?: number;
+  freeze?: string[];
+  freezeNorms?: boolean;
+}
+
+/**
+ * Fine-tuning cases, each on a spec of constructSpecs: every option of issue 12's item 2 at
+ * least once (AdamW with its decoupled weight decay, Nesterov, warmup under each schedule,
+ * label smoothing, frozen parts, a frozen head by its alias, frozen norms in both families).
+ */
+const tuningCases: { name: string; spec: string; tuning: Tuning }[] = [
+  { name: 'adamw_warmup_smoothing', spec: 'post_basic', tuning: { optimizer: 'adamw', lr: 0.01, momentum: 0, weightDecay: 0.05, schedule: 'cosine', warmup: 5, labelSmoothing: 0.1 } },
+  { name: 'nesterov_freeze', spec: 'post_basic', tuning: { optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true, schedule: 'step', warmup: 4, freeze: ['stem', 'a'], freezeNorms: true } },
+  { name: 'adamw_frozen_head', spec: 'pre_pool', tuning: { optimizer: 'adamw', lr: 0.02, momentum: 0, weightDecay: 0.01, betas: [0.8, 0.99], eps: 1e-6, schedule: 'constant', warmup: 3, labelSmoothing: 0.2, freeze: ['fc'], freezeNorms: true } },
+];
 
 function uniform(seed: number): () => number {
   const rng = xoroshiro128plus(seed);
@@ -106,13 +137,13 @@ function makeBatches(dir: string, name: string, model: CheckedModel, seed: numbe
 
 /** Trains a case on the current backend as resnetc does, recording steps 1 and 20 and the dropout masks drawn. */
 function trainHere(c: Case): { records: Map<number, StepRecord>; masks: Float32Array[] } {
-  const { model: checked } = c;
+  const { model: checked, tuning } = c;
   const data = readTensors(c.batches);
   const model = buildTfjsModel(checked);
   setWeights(model, checked, c.weights);
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const variables = trainedVariables(model, checked, frozenTensors(checked, tuning.freeze ?? []), tuning.freezeNorms ?? false);
   const tensorOf = weightTensors(model, checked);
-  const optimizer = new Sgd(hyper.momentum, hyper.weightDecay);
+  const optimizer = makeOptimizer(tuning);
   const masks: Float32Array[] = [];
   const dropout = model.layers.find((l) => l.getClassName() === 'Dropout') as (tf.layers.Layer & { rate: number }) | undefined;
   if (dropout) {
@@ -136,7 +167,7 @@ function trainHere(c: Case): { records: Map<number, StepRecord>; masks: Float32A
     tf.tidy(() => {
       const x = tf.tensor4d(nchwToNhwc(data.get(`x${s}`)!.data, batchSize, ch, h, w), [batchSize, h, w, ch]);
       const loss = checked.classes
-        ? (out: tf.Tensor) => classificationLoss(out, tf.tensor1d(Int32Array.from(data.get(`y${s}`)!.data), 'int32'), checked.classes!)
+        ? (out: tf.Tensor) => classificationLoss(out, tf.tensor1d(Int32Array.from(data.get(`y${s}`)!.data), 'int32'), checked.classes!, tuning.labelSmoothing ?? 0)
         : (out: tf.Tensor) => {
             const o = checked.output;
             const r = tf.tensor4d(nchwToNhwc(data.get('R')!.data, batchSize, o.c, o.h, o.w), [batchSize, o.h, o.w, o.c]);
@@ -146,7 +177,7 @@ function trainHere(c: Case): { records: Map<number, StepRecord>; masks: Float32A
       const n = s + 1;
       const at: StepRecord | undefined = record.includes(n) ? { loss: value.dataSync()[0]!, grads: new Map(), values: new Map() } : undefined;
       if (at) for (const [variable, spec] of tensorOf) if (grads[variable]) at.grads.set(spec.name, fromTfjs(spec, grads[variable].dataSync() as Float32Array));
-      optimizer.step(variables, grads, learningRate(hyper.lr, schedules[c.name]!, s / steps));
+      optimizer.step(variables, grads, stepLearningRate(tuning.lr, tuning.schedule, s, steps, tuning.warmup ?? 0));
       if (at) {
         at.values = getWeights(model, checked);
         records.set(n, at);
@@ -167,10 +198,18 @@ interface Job {
   steps: number;
   total_steps: number;
   record: number[];
+  optimizer: 'sgd' | 'adamw';
   lr: number;
   momentum: number;
+  nesterov: boolean;
+  betas: [number, number];
+  eps: number;
   weight_decay: number;
   schedule: Schedule;
+  warmup: number;
+  label_smoothing: number;
+  freeze: string[];
+  freeze_norms: boolean;
   out: string;
 }
 
@@ -212,18 +251,30 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
     const dir = tempDir('resnetc-torch-parity-');
     backends = await backendsHere();
     const jobs: Job[] = [];
-    const job = (id: string, spec: string, weights: string, batches: string, loss: Job['loss'], schedule: Schedule, n = steps): string => {
+    const job = (id: string, spec: string, weights: string, batches: string, loss: Job['loss'], t: Tuning, n = steps): string => {
       const out = join(dir, `${id}-torch`);
-      jobs.push({ id, spec, weights, batches, loss, steps: n, total_steps: n, record: n === steps ? record : [1], lr: hyper.lr, momentum: hyper.momentum, weight_decay: hyper.weightDecay, schedule, out });
+      // The torch side freezes its modules by the spec's part names (`fc` is the head's alias).
+      const freeze = (t.freeze ?? []).map((p) => (p === 'fc' ? 'head' : p));
+      jobs.push({
+        id, spec, weights, batches, loss, steps: n, total_steps: n, record: n === steps ? record : [1],
+        optimizer: t.optimizer, lr: t.lr, momentum: t.momentum, nesterov: t.nesterov ?? false, betas: t.betas ?? [0.9, 0.999], eps: t.eps ?? 1e-8, weight_decay: t.weightDecay,
+        schedule: t.schedule, warmup: t.warmup ?? 0, label_smoothing: t.labelSmoothing ?? 0, freeze, freeze_norms: t.freezeNorms ?? false, out,
+      });
       return out;
     };
+    const sgd = (schedule: Schedule): Tuning => ({ optimizer: 'sgd', ...hyper, schedule });
     let seed = 40;
-    for (const [name, spec] of Object.entries(constructSpecs)) {
+    const all = [
+      ...Object.keys(constructSpecs).map((name) => ({ name, spec: name, tuning: sgd(schedules[name]!) })),
+      ...tuningCases,
+    ];
+    for (const { name, spec: specName, tuning } of all) {
+      const spec = constructSpecs[specName]!;
       const model = checkText(spec);
       const weights = perturbNorms(initialWeights(model, { seed: seed }), seed);
       const weightsStem = join(dir, `${name}-weights`);
       writeTensors(weightsStem, withShapes(model, weights));
-      const c: Case = { name, model, weights, batches: makeBatches(dir, name, model, seed++) };
+      const c: Case = { name, model, weights, batches: makeBatches(dir, name, model, seed++), tuning };
       cases.push(c);
       let shared: string | undefined;
       for (const backend of backends) {
@@ -238,7 +289,7 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
           writeTensors(batches, [...tensors, ...masks.map((m, s): [string, number[], Float32Array] => [`mask${s}`, [batchSize, m.length / batchSize], m])]);
         }
         const loss = model.classes ? 'ce' : 'feature';
-        const out = masks.length > 0 ? job(`${name}-${backend}`, spec, weightsStem, batches, loss, schedules[name]!) : (shared ??= job(name, spec, weightsStem, batches, loss, schedules[name]!));
+        const out = masks.length > 0 ? job(`${name}-${backend}`, spec, weightsStem, batches, loss, tuning) : (shared ??= job(name, spec, weightsStem, batches, loss, tuning));
         results.set(`${name} ${backend}`, { records, job: out });
       }
     }
@@ -268,12 +319,12 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
       ['x0', [n, 3, 8, 8], nchw],
       ['y0', [n], labels],
     ]);
-    auto.job = job('auto', constructSpecs['pre_pool']!, autoWeights, autoBatches, 'ce', 'cosine', 1);
+    auto.job = job('auto', constructSpecs['pre_pool']!, autoWeights, autoBatches, 'ce', sgd('cosine'), 1);
 
     runTorch(dir, jobs);
   }, 600_000);
 
-  for (const name of Object.keys(constructSpecs)) {
+  for (const name of [...Object.keys(constructSpecs), ...tuningCases.map((c) => c.name)]) {
     for (const backend of ['cpu', 'wasm', 'tfjs-node', 'tfjs-node-gpu', 'webgpu'] as const) {
       it(`${name} on ${backend}: loss, gradients, parameters and running statistics after steps 1 and ${steps}`, (ctx) => {
         const ours = results.get(`${name} ${backend}`);
@@ -299,7 +350,7 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
     expect(auto.backend).not.toBe('');
     const model = checkText(constructSpecs['pre_pool']!);
     await useBackend('cpu');
-    const trained = await readWeights(join(auto.out, 'model'), model);
+    const trained = collectWeights(model, await openWeightSource(join(auto.out, 'model'), model));
     const torch = torchRecord(auto.job, 1);
     const [v, ve] = worst(trained, torch.values);
     expect(ve, `${v} (backend ${auto.backend})`).toBeLessThan(tolerance);

@@ -9,7 +9,9 @@ starting weights resnetc wrote are loaded (every tensor, both ways: a name missi
 side is an error).
 
 Usage: torch_train.py JOBS.json. Each job trains one network from the given weights on the
-given batches with torch.optim.SGD and torch's own schedulers, in float64, and writes the
+given batches with torch.optim.SGD (Nesterov or not) or torch.optim.AdamW and torch's own
+schedulers (with LinearLR warmup by SequentialLR), F.cross_entropy with label smoothing,
+frozen parts (requires_grad=False) and frozen norms (eval mode), in float64, and writes the
 loss, every parameter's gradient, and the parameters and running statistics after each step
 listed in `record`, as `<out>/<id>.json` (names, shapes, offsets) + `<out>/<id>.bin` (float32).
 """
@@ -356,15 +358,37 @@ def run(job):
                 raise ValueError(f"{job['id']}: {k} is {tuple(v.shape)} in torch, {weights[k].shape} from resnetc")
             v.copy_(torch.from_numpy(weights[k].astype(np.float64)))
     data = read_tensors(job["batches"])
-    opt = torch.optim.SGD(net.parameters(), lr=job["lr"], momentum=job["momentum"], weight_decay=job["weight_decay"])
+    # --freeze: the parts' parameters as requires_grad=False, and so left out of the optimizer.
+    frozen = set(job["freeze"])
+    for k, p in net.named_parameters():
+        if k.split(".")[0] in frozen:
+            p.requires_grad_(False)
+    params = [p for p in net.parameters() if p.requires_grad]
+    if job["optimizer"] == "adamw":
+        opt = torch.optim.AdamW(params, lr=job["lr"], betas=tuple(job["betas"]), eps=job["eps"], weight_decay=job["weight_decay"])
+    else:
+        opt = torch.optim.SGD(params, lr=job["lr"], momentum=job["momentum"], weight_decay=job["weight_decay"], nesterov=job["nesterov"])
     total = job["total_steps"]
+    warmup = job["warmup"]
+    rest = total - warmup
     if job["schedule"] == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=rest)
     elif job["schedule"] == "step":
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[math.ceil(0.5 * total), math.ceil(0.75 * total)], gamma=0.1)
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[math.ceil(0.5 * rest), math.ceil(0.75 * rest)], gamma=0.1)
     else:
         sched = None
+    if warmup > 0:
+        # torchvision's reference recipe: LinearLR, then the schedule over the steps left, by
+        # SequentialLR; the start factor as near 0 as LinearLR takes (it refuses 0).
+        start = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-15, end_factor=1.0, total_iters=warmup)
+        main = sched if sched is not None else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+        sched = torch.optim.lr_scheduler.SequentialLR(opt, [start, main], milestones=[warmup])
     net.train()
+    if job["freeze_norms"]:
+        # --freeze-norms: every norm in eval mode inside a training model (mmpretrain's norm_eval).
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
     out = {}
     for step in range(job["steps"]):
         x = torch.from_numpy(data[f"x{step}"].astype(np.float64))
@@ -372,7 +396,7 @@ def run(job):
             net.head.mask = torch.from_numpy(data[f"mask{step}"].astype(np.float64))
         y = net(x)
         if job["loss"] == "ce":
-            loss = F.cross_entropy(y, torch.from_numpy(data[f"y{step}"].astype(np.int64)))
+            loss = F.cross_entropy(y, torch.from_numpy(data[f"y{step}"].astype(np.int64)), label_smoothing=job["label_smoothing"])
         else:
             # A fixed linear loss of the feature map (a model without a head): sum(y * R) / N.
             loss = (y * torch.from_numpy(data["R"].astype(np.float64))).sum() / y.shape[0]
@@ -386,7 +410,8 @@ def run(job):
             out[f"{n}/loss"] = [loss.item()]
             # Copies: the optimizer and later steps change these tensors in place.
             for k, p in net.named_parameters():
-                out[f"{n}/grad/{k}"] = p.grad.detach().numpy().copy()
+                if p.grad is not None:
+                    out[f"{n}/grad/{k}"] = p.grad.detach().numpy().copy()
             for k, v in net.state_dict().items():
                 if not k.endswith("num_batches_tracked"):
                     out[f"{n}/value/{k}"] = v.detach().numpy().copy()

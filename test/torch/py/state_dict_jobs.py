@@ -13,8 +13,15 @@ Usage: python3 state_dict_jobs.py JOBS.json RESULTS.json
   into torchvision's or the timm-like modules, and their outputs for an input.
 - "convert": docs/pytorch.md's .pth to safetensors script, run on a
   torch.save'd state_dict; answers whether it wrote the same tensors.
+- "finetune": a 1000-class torchvision model seeded in torch, as safetensors,
+  and what a fine-tune of it computes: with its fc replaced by a new head
+  (the weights resnetc initialised, given in a file), and with its first
+  convolution adapted to other input channels by timm's adapt_input_conv
+  (written below from timm's source); the outputs, and the adapted weights.
 """
+import copy
 import json
+import math
 import os
 import runpy
 import sys
@@ -96,6 +103,63 @@ def convert(job):
         torch.equal(back[k], sd[k]) for k in sd)}
 
 
+def adapt_input_conv(in_chans, conv_weight):
+    """timm's adapt_input_conv (timm/models/_manipulate.py), as it reads."""
+    conv_type = conv_weight.dtype
+    conv_weight = conv_weight.float()
+    O, I, J, K = conv_weight.shape
+    if in_chans == 1:
+        if I > 3:
+            assert conv_weight.shape[1] % 3 == 0
+            conv_weight = conv_weight.reshape(O, I // 3, 3, J, K)
+            conv_weight = conv_weight.sum(dim=2, keepdim=False)
+        else:
+            conv_weight = conv_weight.sum(dim=1, keepdim=True)
+    elif in_chans != 3:
+        if I != 3:
+            raise NotImplementedError('Weight format not supported by conversion.')
+        else:
+            repeat = int(math.ceil(in_chans / 3))
+            conv_weight = conv_weight.repeat(1, repeat, 1, 1)[:, :in_chans, :, :]
+            conv_weight *= (3 / float(in_chans))
+    conv_weight = conv_weight.to(conv_type)
+    return conv_weight
+
+
+def finetune(job):
+    torch.manual_seed(job['seed'])
+    model = getattr(torchvision.models, job['arch'])()
+    randomise(model, job['seed'])
+    safetensors_lite.write(job['weights'], model.state_dict(), {'format': 'pt'})
+    model.eval()
+    g = torch.Generator().manual_seed(5)
+    out = {}
+    with torch.no_grad():
+        head = job['head']
+        fc = torch.from_numpy(np.fromfile(head['weights'], dtype='float32'))
+        classes = head['classes']
+        w, b = fc[:classes * model.fc.in_features], fc[classes * model.fc.in_features:]
+        x = torch.randn([2, 3, 64, 64], generator=g)
+        x.numpy().tofile(head['input'])
+        new = torch.nn.Linear(model.fc.in_features, classes)
+        new.weight.copy_(w.reshape(classes, -1))
+        new.bias.copy_(b)
+        tuned = copy.deepcopy(model)
+        tuned.fc = new
+        tuned(x).numpy().tofile(head['output'])
+        for c in job['channels']:
+            weight = adapt_input_conv(c['in_chans'], model.conv1.weight.detach().clone())
+            weight.numpy().tofile(c['weight'])
+            adapted = copy.deepcopy(model)
+            adapted.conv1 = torch.nn.Conv2d(c['in_chans'], 64, 7, 2, 3, bias=False)
+            adapted.conv1.weight.copy_(weight)
+            x = torch.randn([2, c['in_chans'], 64, 64], generator=g)
+            x.numpy().tofile(c['input'])
+            adapted(x).numpy().tofile(c['output'])
+            out[c['in_chans']] = list(weight.shape)
+    return out
+
+
 def module(spec):
     kind = spec['kind']
     if kind == 'torchvision':
@@ -135,6 +199,7 @@ def main():
         'export': [export(j) for j in jobs.get('export', [])],
         'load': [load(j) for j in jobs.get('load', [])],
         'convert': [convert(j) for j in jobs.get('convert', [])],
+        'finetune': [finetune(j) for j in jobs.get('finetune', [])],
     }
     with open(sys.argv[2], 'w') as f:
         json.dump(results, f)
