@@ -5,9 +5,10 @@ import { walkLayers } from './walk.js';
 /**
  * Everything about a checked model that changes the function it computes or the training
  * that updates it, as plain JSON: the input, classes, norm settings, every block's kind,
- * stride and shortcut (option, kind, and whether it takes the preactivated input), and
- * every layer in execution order with all its attributes (kernel, stride, padding, groups,
- * bias, pool modes, dropout rate, eps, momentum, shapes) — nothing about where it was
+ * stride, shortcut (option, kind, and whether it takes the preactivated input) and
+ * drop-path rate, the outputs (names, sources, shapes), and every layer in execution order
+ * with all its attributes (kernel, stride, dilation, padding, groups, bias, pool modes,
+ * activation and slope, norm kind and groups, dropout rate, eps, momentum, shapes) — nothing about where it was
  * written (origins) or how it was counted. Two models with equal descriptions compute the
  * same function from the same weights.
  *
@@ -20,7 +21,11 @@ export interface ModelDescription {
   classes: number | null;
   activation: string;
   norm: { kind: string; eps: number; momentum: number; groups: number };
-  blocks: Record<string, { kind: string; stride: number; shortcut: string }>;
+  /** `drop_path` as written (each block's own rate is in `blocks`). */
+  dropPath: number;
+  /** What the model returns, in order: each output's name, source and shape (C, H, W). */
+  outputs: { name: string; source: string; stage: number | null; shape: [number, number, number] }[];
+  blocks: Record<string, { kind: string; stride: number; shortcut: string; dropPath: number }>;
   layers: Record<string, Record<string, unknown>>;
 }
 
@@ -28,7 +33,7 @@ export function describeModel(model: CheckedModel): ModelDescription {
   const blocks: ModelDescription['blocks'] = {};
   for (const stage of model.stages) {
     for (const b of stage.blocks) {
-      blocks[b.name] = { kind: b.kind, stride: b.stride, shortcut: `${b.shortcut.option} ${b.shortcut.kind} from ${b.shortcut.source}` };
+      blocks[b.name] = { kind: b.kind, stride: b.stride, shortcut: `${b.shortcut.option} ${b.shortcut.kind} from ${b.shortcut.source}`, dropPath: b.dropPath };
     }
   }
   const layers: ModelDescription['layers'] = {};
@@ -40,6 +45,8 @@ export function describeModel(model: CheckedModel): ModelDescription {
     classes: model.classes ?? null,
     activation: model.activation.fn,
     norm: { ...model.norm },
+    dropPath: model.dropPath,
+    outputs: model.outputs.map((o) => ({ name: o.name, source: o.source, stage: o.stage ?? null, shape: [o.shape.c, o.shape.h, o.shape.w] })),
     blocks,
     layers,
   };

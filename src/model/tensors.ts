@@ -31,12 +31,12 @@ export function layerTensors(layer: Layer): TensorSpec[] {
       return layer.bias ? [weight, { name: `${layer.name}.bias`, role: 'bias', shape: [layer.out.c], trainable: true, fanIn }] : [weight];
     }
     case 'norm': {
-      // Group norm keeps no running statistics (PyTorch's GroupNorm has no buffers).
       const c = [layer.in.c];
       const affine: TensorSpec[] = [
         { name: `${layer.name}.weight`, role: 'norm_scale', shape: c, trainable: true },
         { name: `${layer.name}.bias`, role: 'norm_shift', shape: c, trainable: true },
       ];
+      // Group norm keeps no running statistics (PyTorch's GroupNorm has no buffers).
       if (layer.kind === 'group') return affine;
       return [
         ...affine,

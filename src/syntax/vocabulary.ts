@@ -259,7 +259,7 @@ export const keywordTable = [
     place: 'model',
     syntax: 'classes N',
     value: whole,
-    doc: 'Adds the head: global average pool, then a fully connected layer (weight and bias) to N outputs. Without it the model ends at the last stage.',
+    doc: 'Adds the head: a global pool (`pool`, average unless set), then a fully connected layer (weight and bias) to N outputs. Without it the model ends at the last stage.',
     snippet: 'classes ${1:1000}',
   },
   {

@@ -54,7 +54,17 @@ describe('resnetc check', () => {
         {
           file: spec('resnet18.resnet'),
           diagnostics: [],
-          models: [{ name: 'resnet18', params: 11_689_512, buffers: 9_600, macs: 1_814_073_344, input: [3, 224, 224], output: [512, 7, 7] }],
+          models: [
+            {
+              name: 'resnet18',
+              params: 11_689_512,
+              buffers: 9_600,
+              macs: 1_814_073_344,
+              input: [3, 224, 224],
+              output: [512, 7, 7],
+              outputs: [{ name: 'output', shape: [1000, 1, 1] }],
+            },
+          ],
         },
         {
           file: join(dir, 'two.resnet'),

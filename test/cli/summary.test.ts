@@ -9,7 +9,7 @@ describe('resnetc summary', () => {
     expect(r.code).toBe(0);
     const rows = r.stdout.split('\n');
     expect(rows.find((l) => l.startsWith('conv4'))).toMatch(/^conv4\s+6 x bottleneck \/2\s+1024x14x14\s+7,098,368\s+27\.8%\s+1,464,336,384\s+35\.8%$/);
-    expect(rows.find((l) => l.startsWith('head'))).toMatch(/^head\s+pool, fc\s+1000\s+2,049,000/);
+    expect(rows.find((l) => l.startsWith('head'))).toMatch(/^head\s+avg pool, fc\s+1000\s+2,049,000/);
     expect(r.stdout).toContain('parameters  25,557,032  (weights 25,502,912, norm scale and shift 53,120, biases 1,000)');
     expect(r.stdout).toContain('buffers     53,120');
     expect(r.stdout).toContain('MACs        4,089,184,256  (4.09G, one image)');

@@ -32,6 +32,14 @@ describe('the canonical layout', () => {
     );
   });
 
+  it('writes the backbone statements one a line, their values as written', () => {
+    expect(
+      fmt('model m { output_stride 16 outputs stem  s1   logits activation leaky_relu 0.2 norm group {groups 8 eps 1e-6} drop_path 0.1 pool catavgmax stem { conv 4x4 64 stride 4 pad 0 } stage s1 { blocks 1 width 8 dilation 2 } }'),
+    ).toBe(
+      'model m {\n  output_stride 16\n  outputs stem s1 logits\n  activation leaky_relu 0.2\n  norm group { groups 8  eps 1e-6 }\n  drop_path 0.1\n  pool catavgmax\n  stem { conv 4x4 64 stride 4 pad 0 }\n  stage s1 { blocks 1  width 8  dilation 2 }\n}\n',
+    );
+  });
+
   it('puts one blank line between models and after the imports, and keeps at most one elsewhere', () => {
     const text = 'import "a.resnet"\nmodel a {\n  input 3x8x8\n\n\n\n  classes 2\n}\nmodel b extends a {\n  classes 3\n}';
     expect(fmt(text)).toBe('import "a.resnet"\n\nmodel a {\n  input 3x8x8\n\n  classes 2\n}\n\nmodel b extends a {\n  classes 3\n}\n');

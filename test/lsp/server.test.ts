@@ -167,7 +167,7 @@ describe('resnetc lsp --stdio, driven by a protocol client', () => {
     it('offers the stage fields inside a stage, without those already written', async () => {
       const text = 'model s {\n  stage a { blocks 2  }\n}\n';
       const uri = await client.open(join(dir, 'stage.resnet'), text);
-      expect(await complete(uri, text, 'blocks 2 ', 'blocks 2 '.length)).toEqual(['width', 'stride', 'block', 'shortcut']);
+      expect(await complete(uri, text, 'blocks 2 ', 'blocks 2 '.length)).toEqual(['width', 'stride', 'dilation', 'block', 'shortcut']);
     });
 
     it('offers the statements of a model, and the inherited stages to override inside an `extends` model', async () => {
