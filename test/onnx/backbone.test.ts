@@ -23,6 +23,8 @@ const tolerance = 1e-4;
 const act = (fn: string, slope = 0): [string, number] => [fn, slope];
 const batch = ['batch', 1e-5];
 const group = (g: number): [string, number, number] => ['group', g, 1e-5];
+/** A stage as timm's make_blocks leaves it: the stride it applies and its 3x3 convolutions' dilation. */
+const stage = (name: string, blocks: number, width: number, stride: number, dilation: number): Record<string, string | number> => ({ name, blocks, width, stride, dilation });
 
 /** PyTorch's description of each network (test/onnx/py/backbone_jobs.py reads it). */
 const jobs = [
@@ -51,8 +53,8 @@ const jobs = [
     classes: 5,
     outputs: ['conv2', 'conv3', 'logits'],
     stages: [
-      { name: 'conv2', blocks: 1, width: 8, stride: 1, dilation: 1 },
-      { name: 'conv3', blocks: 2, width: 16, stride: 2, dilation: 1 },
+      stage('conv2', 1, 8, 1, 1),
+      stage('conv3', 2, 16, 2, 1),
     ],
     export_opset: 13,
     // Odd, even, non-square: the stem's 4x4 patches and the ceil-mode shortcut pools at every parity.
@@ -79,9 +81,9 @@ const jobs = [
     classes: 7,
     outputs: ['output'],
     stages: [
-      { name: 'conv2', blocks: 1, width: 16, stride: 1, dilation: 1 },
-      { name: 'conv3', blocks: 2, width: 32, stride: 2, dilation: 1 },
-      { name: 'conv4', blocks: 1, width: 32, stride: 1, dilation: 2 },
+      stage('conv2', 1, 16, 1, 1),
+      stage('conv3', 2, 32, 2, 1),
+      stage('conv4', 1, 32, 1, 2),
     ],
     export_opset: 17,
     // PyTorch's default export: eval mode, constant folding (norms folded into the convolutions).
@@ -107,8 +109,8 @@ const jobs = [
     classes: 4,
     outputs: ['output'],
     stages: [
-      { name: 'conv2', blocks: 1, width: 4, stride: 1, dilation: 1 },
-      { name: 'conv3', blocks: 1, width: 8, stride: 2, dilation: 1 },
+      stage('conv2', 1, 4, 1, 1),
+      stage('conv3', 1, 8, 2, 1),
     ],
     export_opset: 17,
     sizes: [[16, 20]],
@@ -123,8 +125,8 @@ const jobs = [
     norm: batch,
     outputs: ['stem', 'conv3'],
     stages: [
-      { name: 'conv2', blocks: 1, width: 8, stride: 1, dilation: 1 },
-      { name: 'conv3', blocks: 1, width: 16, stride: 2, dilation: 1 },
+      stage('conv2', 1, 8, 1, 1),
+      stage('conv3', 1, 16, 2, 1),
     ],
     export_opset: 13,
     sizes: [[14, 18]],
