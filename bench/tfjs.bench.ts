@@ -1,179 +1,201 @@
-import * as tf from '../src/tfjs/tf.js';
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { missingPython, pythonWith } from '../scripts/python.js';
-import { Workspace } from '../src/check/workspace.js';
-import { BackendUnavailable, type ConcreteBackend, preference, useBackend } from '../src/tfjs/backend.js';
-import { buildTfjsModel } from '../src/tfjs/build.js';
-import { setWeights } from '../src/tfjs/weights.js';
-import { Sgd } from '../src/train/optimizer.js';
-import { trainStep } from '../src/train/train.js';
-import { initialWeights } from '../src/weights/init.js';
+import { type ConcreteBackend, preference } from '../src/tfjs/backend.js';
+import { wasmThreads } from '../src/tfjs/wasm-threads.js';
+import type { TrainMeasurement } from './tfjs-train.js';
 
 /**
- * Training images/s of the CIFAR ResNet-20 spec at batch 64 on every backend that loads:
- * the compiled model trained as `resnetc train` trains it, against a hand-written tfjs
- * ResNet-20 trained the idiomatic tfjs way (tf.train.momentum + minimize) on the same
- * backend in the same run (goal: ratio >= 0.95), and against PyTorch on the CPU where
- * a Python with torch is found (scripts/python.ts; goal: at least 1/10 of its images/s).
+ * Training images/s of the CIFAR ResNet-20 spec at batch 64 on every backend that loads,
+ * the compiled model trained as `resnetc train` trains it:
  *
- * `BENCH_TFJS_BACKENDS=wasm,cpu` limits the backends. The pure-JS cpu backend needs
- * about 7 minutes for one step at batch 64 here (14 s at batch 2),
- * so it is timed over one step of BENCH_TFJS_CPU_BATCH images (8 unless set; set 64 for
- * the figure at batch 64 if you have the time) and says so.
+ * - against a hand-written tfjs ResNet-20 trained the idiomatic tfjs way on the same backend
+ *   in the same process (goal: ratio >= 0.95);
+ * - against PyTorch on the CPU (bench/tfjs_torch_resnet20.py, the same network and SGD step,
+ *   1 thread and every core), where a Python with torch is found (scripts/python.ts), in the
+ *   same rounds (goal: at least 1/5 of PyTorch's best): best against best, and wasm on one
+ *   thread against PyTorch on one thread, of wall-clock time and of the processes' CPU time
+ *   (images per CPU-second: what a shared machine's load changes least);
+ * - and where the time of a wasm step (one thread) goes: forward, backward, optimizer, and
+ *   the kernels (each timed apart) that take it.
+ *
+ * Each tfjs measurement runs in a process of its own (bench/tfjs-train.ts), wasm once on one
+ * thread and once on every core (RESNETC_WASM_THREADS). The machine this project runs on is
+ * shared: measurements are taken in rounds, tfjs and PyTorch alternating, and the medians
+ * reported, with the ratio of each round's (tfjs and PyTorch measured within a minute of
+ * each other) and the load average.
+ *
+ * `BENCH_TFJS_BACKENDS=wasm,cpu` limits the backends; `BENCH_TFJS_ROUNDS` (3). The pure-JS
+ * cpu backend needs minutes for a step at batch 64, so it is timed over one step of
+ * BENCH_TFJS_CPU_BATCH images (8 unless set), once.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
-const defaultBatch = 64;
+const batch = 64;
+const rounds = Number(process.env['BENCH_TFJS_ROUNDS'] ?? 3);
 
-// ---- the hand-written reference: He et al.'s ResNet-20 with standard tfjs layers ----
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const rate = (x: number): string => x.toFixed(x < 10 ? 3 : 1);
+const load = (): string => loadavg()[0]!.toFixed(1);
 
-/** Shortcut A by hand: every other pixel (a 1x1 average pool of stride 2), zero channels appended. */
-class ZeroPadShortcut extends tf.layers.Layer {
-  static className = 'BenchZeroPadShortcut';
-  constructor(private readonly extra: number) {
-    super({});
-  }
-  override computeOutputShape(s: tf.Shape): tf.Shape {
-    return [s[0]!, Math.ceil(s[1]! / 2), Math.ceil(s[2]! / 2), s[3]! + this.extra];
-  }
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-    return tf.tidy(() => tf.pad(tf.avgPool(x, 1, 2, 'valid'), [[0, 0], [0, 0], [0, 0], [0, this.extra]]));
-  }
+interface Config {
+  backend: ConcreteBackend;
+  threads?: number;
+  batch: number;
+  steps: number;
 }
 
-function handWrittenResNet20(): tf.LayersModel {
-  const conv = (filters: number, strides: number) => tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: 'heNormal' });
-  const bn = () => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
-  const input = tf.input({ shape: [32, 32, 3] });
-  let x = tf.layers.reLU().apply(bn().apply(conv(16, 1).apply(input))) as tf.SymbolicTensor;
-  let channels = 16;
-  for (const [width, stride] of [
-    [16, 1],
-    [32, 2],
-    [64, 2],
-  ] as const) {
-    for (let b = 0; b < 3; b++) {
-      const s = b === 0 ? stride : 1;
-      let y = tf.layers.reLU().apply(bn().apply(conv(width, s).apply(x))) as tf.SymbolicTensor;
-      y = bn().apply(conv(width, 1).apply(y)) as tf.SymbolicTensor;
-      const shortcut = s !== 1 || channels !== width ? (new ZeroPadShortcut(width - channels).apply(x) as tf.SymbolicTensor) : x;
-      x = tf.layers.reLU().apply(tf.layers.add().apply([y, shortcut])) as tf.SymbolicTensor;
-      channels = width;
-    }
-  }
-  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
-  const logits = tf.layers.dense({ units: 10 }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: logits });
+const label = (c: Config): string => `${c.backend}${c.threads ? ` (${c.threads} thread${c.threads === 1 ? '' : 's'})` : ''}`;
+
+/** One measurement in its own process; undefined (with the reason printed) when the backend does not load. */
+function measure(c: Config, profile = false): TrainMeasurement | undefined {
+  const env = { ...process.env, ...(c.threads ? { RESNETC_WASM_THREADS: String(c.threads) } : {}) };
+  const args = ['--import', 'tsx', join(here, 'tfjs-train.ts'), c.backend, String(c.batch), String(c.steps), ...(profile ? ['--profile'] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 1_800_000 });
+  const line = r.stdout?.trim().split('\n').pop() ?? '';
+  if (r.status === 0 && line.startsWith('{')) return JSON.parse(line) as TrainMeasurement;
+  const reason = /backend '[^']+' is not available: ([^\n]*)/.exec(r.stderr ?? '')?.[1] ?? (r.stderr ?? '').trim().split('\n').slice(-1)[0];
+  console.log(`${label(c)}: not measured (${reason})`);
+  return undefined;
 }
 
-// ---- timing ----
-
-type Step = () => void;
-
-function randomBatch(batch: number): { x: Float32Array; y: Int32Array } {
-  const x = new Float32Array(batch * 32 * 32 * 3);
-  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) >>> 0) / 4294967296;
-  return { x, y: Int32Array.from({ length: batch }, (_, i) => i % 10) };
-}
-
-function generatedStep(batch: number): { step: Step; dispose: () => void } {
-  const file = new Workspace().check(join(here, '..', 'specs', 'cifar_resnet.resnet'))!;
-  const checked = file.models.find((m) => m.name === 'resnet20')!;
-  const model = buildTfjsModel(checked);
-  setWeights(model, checked, initialWeights(checked, { seed: 0 }));
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = new Sgd(0.9, 5e-4);
-  const data = randomBatch(batch);
-  const dataset = { images: new Uint8Array(0), labels: new Uint8Array(0), count: batch, shape: checked.input };
-  return {
-    step: () => void trainStep(model, variables, optimizer, data, dataset, 10, 0.05),
-    dispose: () => {
-      optimizer.dispose();
-      model.dispose();
-    },
-  };
-}
-
-function handWrittenStep(batch: number): { step: Step; dispose: () => void } {
-  const model = handWrittenResNet20();
-  const optimizer = tf.train.momentum(0.05, 0.9);
-  const data = randomBatch(batch);
-  return {
-    step: () => {
-      const loss = tf.tidy(() => {
-        const x = tf.tensor4d(data.x, [batch, 32, 32, 3]);
-        const labels = tf.oneHot(tf.tensor1d(data.y, 'int32'), 10);
-        return optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
-      });
-      loss.dataSync();
-      loss.dispose();
-    },
-    dispose: () => {
-      optimizer.dispose();
-      model.dispose();
-    },
-  };
-}
-
-/** Images/s over `steps` steps after one warm-up step (none where a step takes a minute: the cpu backend). */
-function imagesPerSecond(step: Step, steps: number, batch: number, warmUp: boolean): number {
-  if (warmUp) step();
-  const t = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  return (steps * batch) / ((performance.now() - t) / 1000);
-}
-
-function pytorch(threads: number): number | undefined {
+/** PyTorch's images/s on `threads` threads: of wall-clock time, and of the process's CPU time. */
+function pytorch(threads: number): { wall: number; cpu: number } | undefined {
   const python = pythonWith(['torch']);
   if (!python) return undefined;
-  const r = spawnSync(python, [join(here, 'tfjs_torch_resnet20.py'), String(threads), String(defaultBatch)], { encoding: 'utf8', timeout: 300_000 });
-  const m = /([\d.]+) images\/s/.exec(r.stdout ?? '');
-  return m ? Number(m[1]) : undefined;
+  const r = spawnSync(python, [join(here, 'tfjs_torch_resnet20.py'), String(threads), String(batch)], { encoding: 'utf8', timeout: 300_000 });
+  const m = /([\d.]+) images\/s, ([\d.]+) per CPU-second/.exec(r.stdout ?? '');
+  return m ? { wall: Number(m[1]), cpu: Number(m[2]) } : undefined;
 }
 
+/** Which backends load, and the configurations measured in every round (the cpu backend is measured once, apart). */
+function configurations(): { rounds: Config[]; cpu?: Config } {
+  const wanted = (process.env['BENCH_TFJS_BACKENDS']?.split(',') as ConcreteBackend[] | undefined) ?? preference;
+  const out: Config[] = [];
+  let cpu: Config | undefined;
+  for (const backend of wanted) {
+    if (backend === 'cpu') cpu = { backend, batch: Number(process.env['BENCH_TFJS_CPU_BATCH'] ?? 8), steps: 1 };
+    else if (backend === 'wasm') {
+      const cores = wasmThreads({});
+      out.push({ backend, threads: 1, batch, steps: 3 });
+      if (cores > 1) out.push({ backend, threads: cores, batch, steps: 3 });
+    } else out.push({ backend, batch, steps: 3 });
+  }
+  return { rounds: out, ...(cpu ? { cpu } : {}) };
+}
+
+function printProfile(m: TrainMeasurement): void {
+  const p = m.profile!;
+  const pct = (ms: number): string => `${((100 * ms) / p.stepMs).toFixed(1).padStart(5)}%`;
+  const ms = (x: number): string => `${x.toFixed(1).padStart(7)} ms`;
+  console.log(`\nwhere a ${label({ backend: m.backend, threads: m.threads, batch: m.batch, steps: 0 })} step goes, batch ${m.batch}: ${p.stepMs.toFixed(0)} ms (kernels timed one by one)`);
+  for (const [phase, t] of Object.entries(p.phases)) console.log(`  ${phase.padEnd(26)}${ms(t)} ${pct(t)}`);
+  console.log('  top kernels (own time, all phases):');
+  const inKernels = p.kernels.reduce((s, k) => s + k.ms, 0);
+  for (const k of p.kernels.slice(0, 12)) console.log(`    ${k.kernel.padEnd(24)}${ms(k.ms)} ${pct(k.ms)}  ${String(Math.round(k.calls)).padStart(4)} calls${describe[k.kernel] ? `  ${describe[k.kernel]}` : ''}`);
+  const rest = p.kernels.slice(12).reduce((s, k) => s + k.ms, 0);
+  console.log(`    ${'other kernels'.padEnd(24)}${ms(rest)} ${pct(rest)}`);
+  console.log(`    ${'outside kernels'.padEnd(24)}${ms(p.stepMs - inKernels)} ${pct(p.stepMs - inKernels)}        tfjs's bookkeeping (tape, scopes, layers) and JavaScript`);
+}
+
+/** What each kernel of a ResNet-20 step is there for. */
+const describe: Record<string, string> = {
+  FusedConv2D: 'forward convolutions (XNNPACK)',
+  Conv2D: "convolutions' input gradients, as convolutions of dy (XNNPACK); shortcut A",
+  Conv2DBackpropFilter: "convolutions' filter gradients (kernels.wat's filter_grad; the stem: im2col)",
+  BatchMatMul: "the stem's filter gradient, patches x dy (XNNPACK); the head",
+  Conv2DBackpropInput: "input gradients: each phase's filter taps, reassembly (kernels.wat)",
+  ResnetcBatchNormTraining: 'batch norm, forward (kernels.wat)',
+  ResnetcBatchNormSums: "batch norm's γ and β gradients (kernels.wat)",
+  ResnetcBatchNormInputGrad: "batch norm's input gradient (kernels.wat)",
+  ResnetcReluGrad: "ReLU's gradient (kernels.wat)",
+  Relu: 'ReLU, forward',
+  Add: 'residual additions, gradient sums, SGD',
+  Multiply: 'SGD (momentum, weight decay, learning rate)',
+  Slice: "zero padding's gradient (by contiguous runs)",
+  PadV2: 'zero padding before strided convolutions',
+};
+
 export async function run(): Promise<void> {
-  const wanted = process.env['BENCH_TFJS_BACKENDS']?.split(',') as ConcreteBackend[] | undefined;
-  const results: { backend: ConcreteBackend; generated: number; handWritten: number }[] = [];
-  for (const backend of wanted ?? preference) {
-    try {
-      await useBackend(backend);
-    } catch (e) {
-      if (e instanceof BackendUnavailable) {
-        console.log(`${backend}: not available (${e.reason})`);
+  const { rounds: configs, cpu } = configurations();
+  const torchThreads = [1, availableParallelism()].filter((v, i, a) => a.indexOf(v) === i);
+  const python = pythonWith(['torch']);
+  if (!python) console.log(`PyTorch: ${missingPython(['torch'])}; no comparison`);
+  const tfjs = new Map<string, TrainMeasurement[]>();
+  const torch = new Map<number, { wall: number; cpu: number }[]>();
+  // Per round: best tfjs / best PyTorch; wasm on 1 thread / PyTorch on 1 thread, of wall-clock and of CPU time.
+  const ratios = { best: [] as number[], oneThread: [] as number[], oneThreadCpu: [] as number[] };
+  const loads: number[] = [];
+  const skip = new Set<string>();
+  for (let r = 0; r < rounds; r++) {
+    loads.push(loadavg()[0]!);
+    const head = `round ${r + 1} (load ${load()}):`;
+    const line: string[] = [];
+    let bestTfjs = 0;
+    let oneThread: TrainMeasurement | undefined;
+    for (const c of configs) {
+      if (skip.has(label(c))) continue;
+      const m = measure(c);
+      if (!m) {
+        skip.add(label(c));
         continue;
       }
-      throw e;
+      tfjs.set(label(c), [...(tfjs.get(label(c)) ?? []), m]);
+      line.push(`${label(c)} ${rate(m.generated)}${c.threads === 1 ? ` (${rate(m.generatedCpu)} per CPU-s)` : ''}`);
+      bestTfjs = Math.max(bestTfjs, m.generated);
+      if (c.threads === 1) oneThread = m;
     }
-    const steps = backend === 'cpu' ? 1 : 3;
-    const rounds = backend === 'cpu' ? 1 : 2;
-    const batch = backend === 'cpu' ? Number(process.env['BENCH_TFJS_CPU_BATCH'] ?? 8) : defaultBatch;
-    const gen = generatedStep(batch);
-    const hand = handWrittenStep(batch);
-    let g = 0;
-    let h = 0;
-    // Alternate the two so that a busy moment of the machine does not favour either.
-    for (let r = 0; r < rounds; r++) {
-      g = Math.max(g, imagesPerSecond(gen.step, steps, batch, backend !== 'cpu'));
-      h = Math.max(h, imagesPerSecond(hand.step, steps, batch, backend !== 'cpu'));
+    let bestTorch = 0;
+    for (const t of python ? torchThreads : []) {
+      const v = pytorch(t);
+      if (v === undefined) continue;
+      torch.set(t, [...(torch.get(t) ?? []), v]);
+      line.push(`PyTorch ${t}T ${rate(v.wall)}${t === 1 ? ` (${rate(v.cpu)} per CPU-s)` : ''}`);
+      bestTorch = Math.max(bestTorch, v.wall);
+      if (t === 1 && oneThread) {
+        ratios.oneThread.push(oneThread.generated / v.wall);
+        ratios.oneThreadCpu.push(oneThread.generatedCpu / v.cpu);
+      }
     }
-    gen.dispose();
-    hand.dispose();
-    results.push({ backend, generated: g, handWritten: h });
-    console.log(`${backend} (batch ${batch}): resnetc ResNet-20 ${g.toFixed(batch < defaultBatch ? 3 : 1)} images/s, hand-written ${h.toFixed(batch < defaultBatch ? 3 : 1)} images/s, ratio ${(g / h).toFixed(3)} (goal >= 0.95)`);
+    if (bestTfjs > 0 && bestTorch > 0) ratios.best.push(bestTfjs / bestTorch);
+    console.log(`${head} ${line.join(', ')} images/s`);
   }
 
-  const torch = [1, cpus().length].filter((v, i, a) => a.indexOf(v) === i).map((threads) => ({ threads, rate: pytorch(threads) }));
-  const available = torch.filter((t) => t.rate !== undefined) as { threads: number; rate: number }[];
-  if (available.length === 0) {
-    console.log(`PyTorch: ${missingPython(['torch'])}; no comparison`);
-    return;
+  console.log(`\ntraining images/s, ResNet-20, batch ${batch}, median of ${rounds} rounds (load average ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)}):`);
+  for (const [name, ms] of tfjs) {
+    const g = median(ms.map((m) => m.generated));
+    const h = median(ms.map((m) => m.handWritten));
+    console.log(`  ${name.padEnd(20)} resnetc ${rate(g)}, hand-written tfjs ${rate(h)}: ratio ${(g / h).toFixed(3)} (goal >= 0.95)`);
   }
-  for (const t of available) console.log(`PyTorch CPU (${t.threads} thread${t.threads === 1 ? '' : 's'}): ${t.rate.toFixed(1)} images/s`);
-  const best = Math.max(...available.map((t) => t.rate));
-  for (const r of results) console.log(`${r.backend} vs PyTorch's best: ${(r.generated / best).toFixed(4)} (1/${(best / r.generated).toFixed(1)}; goal >= 1/10)`);
+  for (const [t, vs] of torch) console.log(`  PyTorch CPU (${t} thread${t === 1 ? '' : 's'}) ${rate(median(vs.map((v) => v.wall)))}`);
+  const asRatio = (x: number): string => `${x.toFixed(3)} (1/${(1 / x).toFixed(1)})`;
+  if (ratios.best.length > 0) {
+    const best = Math.max(...[...torch.values()].map((vs) => median(vs.map((v) => v.wall))));
+    for (const [name, ms] of tfjs) console.log(`  ${name} vs PyTorch's best: ${asRatio(median(ms.map((m) => m.generated)) / best)}`);
+    console.log(`  medians of the rounds' ratios (goal >= 1/5):`);
+    console.log(`    best tfjs vs best PyTorch             ${asRatio(median(ratios.best))}`);
+  }
+  if (ratios.oneThread.length > 0) {
+    console.log(`    wasm 1 thread vs PyTorch 1 thread     ${asRatio(median(ratios.oneThread))}`);
+    console.log(`    the same, images per CPU-second       ${asRatio(median(ratios.oneThreadCpu))}  (the least dependent on load)`);
+  }
+
+  // Where the time goes: the backend `auto` prefers among those measured; wasm on one thread, whose
+  // kernels' times do not depend on how busy the other cores are (XNNPACK's workers wait for each other).
+  const profiled = configs.find((c) => tfjs.has(label(c)) && (c.backend !== 'wasm' || c.threads === 1));
+  if (profiled) {
+    const m = measure({ ...profiled, steps: 2 }, true);
+    if (m?.profile) printProfile(m);
+  }
+
+  if (cpu) {
+    const m = measure(cpu);
+    if (m) console.log(`\ncpu (batch ${m.batch}, one step): resnetc ${rate(m.generated)}, hand-written ${rate(m.handWritten)} images/s, ratio ${(m.generated / m.handWritten).toFixed(3)}`);
+  }
   console.log(`auto prefers ${preference.join(' > ')}: wasm is the fastest backend that always loads`);
 }

@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { generatedModule, generatedPath } from './wasm-module.js';
+import { generatedKernelsModule, generatedModule, generatedPath, kernelsGeneratedPath } from './wasm-module.js';
 
-/** `npm run wasm`: assembles src/weights/normal.wat into src/weights/normal-wasm.ts. */
+/** `npm run wasm`: assembles src/weights/normal.wat and src/tfjs/kernels.wat into the TypeScript modules that carry them. */
 writeFileSync(generatedPath, await generatedModule());
 console.log(`wrote ${generatedPath}`);
+writeFileSync(kernelsGeneratedPath, await generatedKernelsModule());
+console.log(`wrote ${kernelsGeneratedPath}`);

@@ -9,6 +9,7 @@ import { Declarations } from './declarations.js';
 import { Files, type ParsedFile } from './files.js';
 import { type FileHost, diskHost } from './host.js';
 import { Models } from './models.js';
+import { withoutConsequences } from './recovery.js';
 import { Collector } from './report.js';
 
 export type { ParsedFile } from './files.js';
@@ -115,6 +116,8 @@ class CheckRun {
   /** How many `extends` a resolved (merged) declaration is from its root model. */
   private generations = new Map<ModelDecl, number>();
   private checkedFiles = new Map<string, CheckedFile>();
+  /** Declarations of models that error recovery cut short (ModelNode.cutShort), and merges with one of them in their chain: never built. */
+  private cut = new Set<ModelDecl>();
 
   constructor(
     private readonly files: Files,
@@ -159,7 +162,7 @@ class CheckRun {
     const models: CheckedModel[] = [];
     for (const decl of state.decls.values()) {
       const merged = this.resolveExtends(decl, state);
-      if (!merged) continue;
+      if (!merged || this.cut.has(merged)) continue;
       const built = this.models.build(decl, merged);
       for (const d of built.diagnostics) state.found.diagnostics.push(d); // not push(...): a model may have 100,000
       if (built.model) models.push(built.model);
@@ -167,7 +170,7 @@ class CheckRun {
     this.reportImports(state);
     const declarations = new Map<string, ModelNode>();
     for (const m of state.parsed.syntax.models) if (m.name && !declarations.has(m.name.text)) declarations.set(m.name.text, m);
-    const all = [...state.parsed.diagnostics, ...state.found.diagnostics].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+    const all = [...state.parsed.diagnostics, ...withoutConsequences(state.parsed, state.found.diagnostics)].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
     const scope = new Map([...state.scope].map(([name, { file }]) => [name, file]));
     const checked: CheckedFile = { ...state.parsed, diagnostics: dedupe(all), models, declarations, imports: state.imports, scope };
     this.checkedFiles.set(path, checked);
@@ -228,6 +231,7 @@ class CheckRun {
       for (const d of read.diagnostics) state.found.diagnostics.push(d);
       const decl = read.decl;
       if (!decl) continue;
+      if (node.cutShort) this.cut.add(decl);
       const first = state.decls.get(decl.name);
       if (first) {
         report.at('R0106', decl.nameNode.span, `model '${decl.name}' is already declared in this file`, {
@@ -419,6 +423,7 @@ class CheckRun {
       } else if (parent) {
         result = this.models.merged(parent, child);
         this.generations.set(result, generation);
+        if (this.cut.has(parent) || this.cut.has(child)) this.cut.add(result);
       }
       this.effective.set(child, result);
       parent = result;

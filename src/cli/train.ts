@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { join, resolve } from 'node:path';
-import { BackendUnavailable, backendChoices, isBackendChoice, selectBackend } from '../tfjs/backend.js';
+import { BackendUnavailable, backendChoices, backendThreads, isBackendChoice, selectBackend } from '../tfjs/backend.js';
 import { epochPlan, standardAugment } from '../train/batches.js';
 import { runRecord } from '../train/checkpoint.js';
 import { checkFits, loadData } from '../train/data.js';
@@ -178,7 +178,9 @@ export function registerTrain(program: Command, out: Output): void {
       const initial = flags.weights !== undefined ? await weightSource(model, { path: flags.weights, seed, zeroInitResidual: false, strict: flags.strictWeights ?? false }, out) : undefined;
       checkTrainOutputs(outDir);
 
-      out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}\n`);
+      const threads = backendThreads();
+      const onThreads = threads === undefined ? '' : ` (${threads} thread${threads === 1 ? '' : 's'})`;
+      out.err(`training ${model.name} on ${data.description} (${data.train.count} train, ${data.test.count} test) with backend ${backend}${onThreads}\n`);
 
       let stop = false;
       const onSigint = (): void => {

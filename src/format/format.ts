@@ -24,11 +24,11 @@ export type FormatResult =
   | { ok: true; text: string; changed: boolean }
   | { ok: false; diagnostics: Diagnostic[] };
 
-const syntaxCodes = new Set(['R0001', 'R0002', 'R0003']);
-
 export function formatText(text: string, path: string): FormatResult {
   const { file, diagnostics } = parse(text, path);
-  const syntaxErrors = diagnostics.filter((d) => syntaxCodes.has(d.code));
+  // Every error of the parse (R0001-R0005): a cascade's errors are dropped (parse.ts), so a
+  // token skipped for its length (R0005) may be the only error a broken line gets.
+  const syntaxErrors = diagnostics.filter((d) => d.severity === 'error');
   if (syntaxErrors.length > 0) {
     const first = syntaxErrors[0]!;
     const count = syntaxErrors.length === 1 ? 'a syntax error' : `${syntaxErrors.length} syntax errors`;

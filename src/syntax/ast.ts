@@ -53,6 +53,12 @@ export interface ModelNode {
   span: Span;
   /** From the opening to the closing brace; undefined when the brace is missing. */
   bodySpan: Span | undefined;
+  /**
+   * Set when error recovery had to cut the model short: a syntax error lies in it, or in what
+   * follows it before the next model (a `}` too many leaves the model's last statements at the
+   * top of the file). The checker reads such a model but does not build it.
+   */
+  cutShort?: true;
 }
 
 export interface InputStatement {

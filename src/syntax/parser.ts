@@ -88,6 +88,14 @@ function unquote(image: string): string {
 /** An option as its alternative reads it; the rule adds the span. */
 type OptionRead = Omit<A.OptionNode, 'span'>;
 
+/** The most tokens in-rule recovery deletes to reach the expected one (see `tryInRuleRecovery`). */
+const maxSkipped = 3;
+
+/** A token no rule starts with, which recovery may delete: a name that is not a keyword, a number, a size, a path. */
+function isStray(t: IToken): boolean {
+  return tokenMatcher(t, T.Identifier) || tokenMatcher(t, T.NumberLiteral) || tokenMatcher(t, T.Size) || tokenMatcher(t, T.StringLiteral);
+}
+
 /** The parts of chevrotain's error recovery the parser adjusts or reads (not in its typings). */
 interface ChevrotainRecovery {
   RULE_STACK_IDX: number;
@@ -185,6 +193,27 @@ export class ResnetParser extends EmbeddedActionsParser {
     } finally {
       pending.delete(level);
     }
+  }
+
+  /**
+   * In-rule recovery: one token inserted, or tokens deleted. chevrotain tries inserting the
+   * expected token first, wherever the token found may follow it; any word may follow a `{`
+   * (as an unknown statement), so `stage conv2 conv2 { … }` became `stage conv2 { conv2 { … }`,
+   * the stray word swallowing the body and the stage's `}` reported missing lines later.
+   * Where the expected token comes after at most `maxSkipped` tokens that no rule starts
+   * with (names, numbers, sizes, paths; no keyword, no brace), those are deleted instead:
+   * `conv2`, `extneds resnet50`. Otherwise chevrotain's own recovery.
+   */
+  tryInRuleRecovery(expected: TokenType, follows: TokenType[]): IToken {
+    let k = 1;
+    while (k <= maxSkipped && isStray(this.LA(k))) k++;
+    if (k > 1 && tokenMatcher(this.LA(k), expected)) {
+      for (let i = 1; i < k; i++) this.SKIP_TOKEN();
+      const token = this.LA(1);
+      (this as unknown as { consumeToken(): void }).consumeToken();
+      return token;
+    }
+    return (recovery as unknown as { tryInRuleRecovery(expected: TokenType, follows: TokenType[]): IToken }).tryInRuleRecovery.call(this, expected, follows);
   }
 
   /** Parses a token vector; the syntax errors are in `errors` afterwards. */

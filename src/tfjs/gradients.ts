@@ -1,4 +1,5 @@
 import * as tf from './tf.js';
+import { RELU_GRAD } from './wasm-kernels.js';
 
 /**
  * The gradient of FusedBatchNorm (what every norm runs, BatchNorm2D and tfjs's own), the same
@@ -33,9 +34,24 @@ const fusedBatchNormGrad: tf.GradConfig = {
   },
 };
 
+/**
+ * ReLU's gradient, dy where x > 0 else 0: one kernel (wasm-kernels.ts's RELU_GRAD) where the
+ * backend has it, else tfjs's own formula, dy · cast(step(x)).
+ */
+const reluGrad: tf.GradConfig = {
+  kernelName: 'Relu',
+  inputsToSave: ['x'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [x] = saved as [tf.Tensor];
+    const g = dy as tf.Tensor;
+    if (tf.getKernel(RELU_GRAD, tf.getBackend())) return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor };
+    return { x: () => tf.mul(g, tf.cast(tf.step(x), 'float32')) };
+  },
+};
+
 let registered = false;
 
-/** Replaces tfjs's FusedBatchNorm gradient with the broadcasting one (once). */
+/** Replaces tfjs's FusedBatchNorm and Relu gradients with this module's (once). */
 export function registerFastGradients(): void {
   if (registered) return;
   registered = true;
@@ -44,6 +60,7 @@ export function registerFastGradients(): void {
   console.warn = () => {};
   try {
     tf.registerGradient(fusedBatchNormGrad);
+    tf.registerGradient(reluGrad);
   } finally {
     console.warn = warn;
   }

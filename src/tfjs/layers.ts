@@ -255,6 +255,19 @@ export interface BatchNorm2DArgs extends tf.serialization.ConfigDict {
 }
 
 /**
+ * The name of a kernel that normalises x (NHWC) with its batch statistics: inputs x, scale
+ * (γ), offset (β), attribute varianceEpsilon; outputs [y, mean, biased variance] over
+ * N, H and W. It exists on backends that register it (src/tfjs/batch-norm-kernels.ts: wasm).
+ */
+export const BATCH_NORM_TRAINING = 'ResnetcBatchNormTraining';
+
+/** The same as the BATCH_NORM_TRAINING kernel, in tfjs ops (any backend). */
+function composedBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return [tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean, variance];
+}
+
+/**
  * Batch normalization over the channels of an NHWC tensor, as torch.nn.BatchNorm2d
  * computes it. Training: y = (x − mean) / sqrt(var + eps) · gamma + beta with the batch's
  * mean and biased variance (n = N·H·W values per channel), and the running statistics
@@ -304,7 +317,14 @@ export class BatchNorm2D extends tf.layers.Layer {
       const [n, h, w] = x.shape;
       const count = n * h * w;
       if (count <= 1) throw new Error(`${this.name}: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      // One kernel where the backend has it (resnetc registers one for wasm: batch-norm-kernels.ts),
+      // else tfjs's ops. Also tfjs's ops for two values per channel: the output is then ±1
+      // whatever x is, so x's gradient is ε-sized, a difference of near-equal terms whose
+      // rounding only these same ops reproduce (as other backends compute it).
+      const fused = count > 2 && tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined;
+      const [y, mean, variance] = fused
+        ? (tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale: gamma, offset: beta }, { varianceEpsilon: this.epsilon }) as [tf.Tensor, tf.Tensor, tf.Tensor])
+        : composedBatchNorm(x, gamma, beta, this.epsilon);
       const m = this.momentum;
       // The running statistics take no part in the gradient (PyTorch updates them in no_grad).
       tf.tidy(() => {
@@ -312,7 +332,7 @@ export class BatchNorm2D extends tf.layers.Layer {
         this.movingMean!.write(tf.add(tf.mul(this.movingMean!.read(), 1 - m), tf.mul(mean, m)));
         this.movingVariance!.write(tf.add(tf.mul(this.movingVariance!.read(), 1 - m), tf.mul(unbiased, m)));
       });
-      return tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon);
+      return y;
     });
   }
 

@@ -70,13 +70,14 @@ describe('parser', () => {
     expect(r.diagnostics[0]).toMatchObject({ code: 'R0003', help: "did you mean 'width_per_group'?" });
   });
 
-  it('reports a missing value where it should have been', () => {
+  it('reports a missing value where it should have been: after the word on its line, not at the next line', () => {
     const text = 'model a {\n  classes\n}';
     const r = parse(text, 'x.resnet');
     expect(r.diagnostics).toHaveLength(1);
     expect(r.diagnostics[0]!.code).toBe('R0003');
-    expect(r.diagnostics[0]!.message).toContain('expected a number');
-    expect(text.slice(r.diagnostics[0]!.span.start, r.diagnostics[0]!.span.end)).toBe('}');
+    expect(r.diagnostics[0]!.message).toBe("expected a number, found '}'");
+    const end = text.indexOf('classes') + 'classes'.length;
+    expect(r.diagnostics[0]!.span).toEqual({ start: end, end });
   });
 
   it('reports an unterminated string and still reads the import', () => {

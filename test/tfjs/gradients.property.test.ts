@@ -98,10 +98,11 @@ function relative(a: Float32Array, b: Float32Array): number {
   return d / Math.max(s, 1e-3);
 }
 
-async function check(subject: Subject, seed: number): Promise<void> {
+/** `tolerance`: wasm against cpu, relative (1e-5 unless the operation is ill-conditioned on some inputs: see batch norm's). */
+async function check(subject: Subject, seed: number, tolerance = 1e-5): Promise<void> {
   const cpu = await run('cpu', subject, 'ties', seed);
   const wasm = await run('wasm', subject, 'ties', seed);
-  cpu.grads.forEach((g, i) => expect(relative(wasm.grads[i]!, g), `input ${i}: wasm vs cpu`).toBeLessThan(1e-5));
+  cpu.grads.forEach((g, i) => expect(relative(wasm.grads[i]!, g), `input ${i}: wasm vs cpu`).toBeLessThan(tolerance));
   cpu.dispose();
   wasm.dispose();
 
@@ -200,6 +201,11 @@ describe('wasm gradient kernels equal the cpu backend and finite differences', (
               },
             },
             sd,
+            // Over two values per channel the input gradient is (dy - mean dy - x̂·mean(dy·x̂)) / σ
+            // with x̂ = ±1 exactly: cancellations of terms up to 1/sqrt(eps) = 316 times dy. Both
+            // backends run tfjs's own ops there, and differ by up to 3e-5 relative (measured:
+            // n 2, h 1, w 1, c 3, seed 312883715, on the code before the wasm norm kernel too).
+            d.n * d.h * d.w === 2 ? 1e-4 : 1e-5,
           );
         },
       ),
