@@ -61,7 +61,7 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
         if (once('classes', s)) decl.classes = r.located(r.whole(s.value, 'classes', 1), s);
         break;
       case 'dropout':
-        if (once('dropout', s)) decl.dropout = r.located(r.dropoutRate(s.value), s);
+        if (once('dropout', s)) decl.dropout = r.located(r.probability(s.value, 'dropout'), s);
         break;
       case 'stem':
         if (once('stem', s)) decl.stem = r.located(r.stem(s), s);
@@ -82,7 +82,7 @@ export function readDeclaration(node: A.ModelNode, file: string, report: Reporte
         if (once('output_stride', s)) decl.outputStride = r.located(r.outputStride(s.value), s);
         break;
       case 'drop_path':
-        if (once('drop_path', s)) decl.dropPath = r.located(r.dropPathRate(s.value), s);
+        if (once('drop_path', s)) decl.dropPath = r.located(r.probability(s.value, 'drop_path'), s);
         break;
       case 'pool':
         if (once('pool', s)) decl.pool = r.pool(s);
@@ -168,11 +168,15 @@ class ValueReader {
     return n.value;
   }
 
-  dropoutRate(n: A.NumberNode | undefined): number | null | undefined {
+  /** A probability 0 ≤ P < 1 (`dropout` R0208, `drop_path` R0240); null (reported) otherwise, undefined when missing. */
+  probability(n: A.NumberNode | undefined, what: 'dropout' | 'drop_path'): number | null | undefined {
     if (!n) return undefined;
     if (!(n.value >= 0 && n.value < 1)) {
-      this.report.report('R0208', this.at(n), `dropout must be at least 0 and below 1, not ${n.text}`, {
-        help: 'dropout is the probability of zeroing a feature, e.g. dropout 0.2',
+      this.report.report(what === 'dropout' ? 'R0208' : 'R0240', this.at(n), `${what} must be at least 0 and below 1, not ${n.text}`, {
+        help:
+          what === 'dropout'
+            ? 'dropout is the probability of zeroing a feature, e.g. dropout 0.2'
+            : "drop_path is the last block's probability of dropping its residual branch, e.g. drop_path 0.1",
       });
       return null;
     }
@@ -185,18 +189,6 @@ class ValueReader {
     if (!(outputStrides as readonly number[]).includes(n.value)) {
       this.report.report('R0230', this.at(n), `output_stride must be ${outputStrides.join(', ').replace(/, (\d+)$/, ' or $1')}, not ${n.text}`, {
         help: 'output_stride is the stride of the last feature map: 16 or 8 for a segmentation backbone (DeepLab), 32 for none',
-      });
-      return null;
-    }
-    return n.value;
-  }
-
-  /** `drop_path`: a probability, 0 ≤ P < 1 (R0240). */
-  dropPathRate(n: A.NumberNode | undefined): number | null | undefined {
-    if (!n) return undefined;
-    if (!(n.value >= 0 && n.value < 1)) {
-      this.report.report('R0240', this.at(n), `drop_path must be at least 0 and below 1, not ${n.text}`, {
-        help: 'drop_path is the last block\'s probability of dropping its residual branch, e.g. drop_path 0.1',
       });
       return null;
     }

@@ -50,7 +50,7 @@ export function summaryText(model: CheckedModel, file: string, layers: boolean):
   const blockKinds = [...new Set(model.stages.map((s) => s.kind))].join(', ');
   const shortcuts = [...new Set(model.stages.map((s) => s.shortcut))].join(', ');
   lines.push(`${model.name}  (${file})`);
-  lines.push(`input ${shape(model.input)}, ${blockKinds} blocks, shortcut ${shortcuts}${model.classes ? `, ${model.classes} classes` : ''}`);
+  lines.push(`input ${shape(model.input)}, ${blockKinds} blocks, shortcut ${shortcuts}${model.head ? `, ${model.head.classes} classes` : ''}`);
   lines.push('');
 
   if (layers) {

@@ -156,6 +156,13 @@ describe('resnetc lsp --stdio, driven by a protocol client', () => {
       expect(await complete(baseUri, resnet50, 'block ')).toEqual(['basic', 'bottleneck', 'preact-basic', 'preact-bottleneck']);
     });
 
+    it('offers the pool kinds after `pool`, and the stages, stem and logits after `outputs`', async () => {
+      const text = 'model p {\n  pool \n  outputs \n  stage a { blocks 1  width 8 }\n}\n';
+      const uri = await client.open(join(dir, 'pool.resnet'), text);
+      expect(await complete(uri, text, 'pool ')).toEqual(['avg', 'max', 'avgmax', 'catavgmax']);
+      expect(await complete(uri, text, 'outputs ')).toEqual(['a', 'stem', 'logits']);
+    });
+
     it('offers the shortcut kinds after `shortcut`', async () => {
       expect(await complete(baseUri, resnet50, 'shortcut ')).toEqual(expect.arrayContaining(['A', 'B', 'C', 'D', 'projection']));
     });
@@ -228,7 +235,15 @@ describe('resnetc lsp --stdio, driven by a protocol client', () => {
     });
 
     it('documents a keyword', async () => {
-      expect(await hoverText(baseUri, resnet50, 'classes')).toContain('global average pool');
+      expect(await hoverText(baseUri, resnet50, 'classes')).toContain('a global pool (`pool`, average unless set)');
+    });
+
+    it('documents the backbone words and shows an output’s shape', async () => {
+      const text = 'model b {\n  input 3x64x64\n  stem { conv 3x3 8 }\n  block basic\n  activation gelu\n  outputs s\n  stage s { blocks 1  width 8 }\n}\n';
+      const uri = await client.open(join(dir, 'backbone.resnet'), text);
+      expect(await hoverText(uri, text, 'gelu')).toContain('exact form');
+      expect(await hoverText(uri, text, 's\n  stage')).toContain('**output s**: 8x64x64');
+      expect(await hoverText(uri, text, 'outputs')).toContain('IntermediateLayerGetter');
     });
   });
 
