@@ -222,6 +222,13 @@ def load_module(path):
     return module
 
 
+def logits_of(y):
+    """The logits among a module's outputs: a module compiled from a spec
+    with `outputs` returns a dict of them, in which `logits` is the head's
+    (load_data refuses a module without a head)."""
+    return y['logits'] if isinstance(y, dict) else y
+
+
 def load_weights(model, state, where):
     """Loads a state_dict into the model; every key must fit, but a file
     without num_batches_tracked (which resnetc does not count) is taken."""
@@ -341,7 +348,7 @@ def evaluate(model, split, world, autocast, batch_size):
             x = x.to(world.device).float().div_(255)
             y = y.to(world.device)
             with autocast():
-                logits = model(x).float()
+                logits = logits_of(model(x)).float()
             sums[0] += F.cross_entropy(logits, y, reduction='sum').double()
             sums[1] += (logits.argmax(1) == y).sum()
             sums[2] += len(y)
@@ -364,7 +371,8 @@ def load_data(args, module):
                              'in the spec and compile it again')
     if module.CLASSES is None:
         raise data.DataError(f'model {name!r} has no head to classify with: '
-                             'add `classes N` to the spec')
+                             'add `classes N` to the spec (and `logits` to '
+                             'its `outputs`, if it lists them)')
     classes = data.classes_of(train, test)
     if classes > module.CLASSES:
         raise data.DataError(f'{what} has {classes} classes but model '
@@ -531,7 +539,7 @@ class Run:
         x = x.to(self.world.device, non_blocking=True).float().div_(255)
         y = y.to(self.world.device, non_blocking=True)
         with self.autocast():
-            logits = self.trained(x).float()
+            logits = logits_of(self.trained(x)).float()
         loss = F.cross_entropy(logits, y)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

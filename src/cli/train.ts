@@ -9,7 +9,7 @@ import { frozenTensors } from '../train/freeze.js';
 import { adamwDefaults, type OptimizerName, type Schedule } from '../train/optimizer.js';
 import { checkOutputDir, checkOutputFile, prepareOutputFolder } from '../io/write.js';
 import { findCheckpointDir } from '../train/checkpoint-store.js';
-import { checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
+import { checkTrainableOutputs, checkpointDir, finalModelDir, openCheckpoint, train, type TrainOptions } from '../train/train.js';
 import { CliError, printWarning } from './errors.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
@@ -134,6 +134,7 @@ export function registerTrain(program: Command, out: Output): void {
 
       const outDir = resolve(flags.out);
       const { model } = loadModel(file, flags.model, out, 'train', 'build');
+      checkTrainableOutputs(model);
       const freeze = flags.freeze === undefined ? [] : flags.freeze.split(',').map((p) => p.trim()).filter((p) => p !== '');
       frozenTensors(model, freeze);
 

@@ -81,6 +81,7 @@ export const codes = {
   R0702: { severity: 'error', title: 'formatting would change the file' },
   R0703: { severity: 'error', title: 'file is not formatted' },
   R0704: { severity: 'error', title: 'cannot draw the graph' },
+  R0730: { severity: 'error', title: 'training needs the last output to be the logits' },
   // ONNX
   R0501: { severity: 'error', title: 'unsupported ONNX opset' },
   R0502: { severity: 'error', title: 'weights file is not an ONNX model' },

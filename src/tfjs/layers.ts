@@ -1,4 +1,5 @@
 import * as tf from './tf.js';
+import { dilatedConv2d } from './backbone-layers.js';
 
 /**
  * The custom tfjs layers a checked model needs beyond tfjs's own: each is registered for
@@ -8,10 +9,12 @@ import * as tf from './tf.js';
  * - `SubsamplePad`: shortcut A, every s-th pixel then zero channels appended.
  * - `Pool2D`: PyTorch's max and average pools: explicit padding, ceil mode, and whether
  *   padded zeros count in an average (tfjs's pools only know 'same' and 'valid').
- * - `GroupedConv2D`: a convolution with groups (ResNeXt), which tfjs's Conv2D lacks.
+ * - `GroupedConv2D`: a convolution with groups (ResNeXt), which tfjs's Conv2D lacks, or
+ *   with dilation, which tfjs's Conv2D computes but cannot train (backbone-layers.ts).
  * - `BatchNorm2D`: batch normalization as PyTorch's BatchNorm2d trains it (running
  *   variance from the unbiased batch variance), where tfjs's BatchNormalization uses the
  *   biased one.
+ * - `GroupNorm2D`, `DropPath` (backbone-layers.ts, registered by importing this module).
  */
 
 type Padding4 = [number, number, number, number];
@@ -172,9 +175,14 @@ export interface GroupedConv2DArgs extends tf.serialization.ConfigDict {
   padding: Padding4;
   groups: number;
   useBias: boolean;
+  /** PyTorch's `dilation` on both axes (a saved model's config without it, written before it existed, means 1). */
+  dilation: number;
 }
 
-/** A convolution in `groups` groups: kernel [kh, kw, in/groups, filters] (HWIO, as Keras's grouped Conv2D stores it). */
+/**
+ * A convolution in `groups` groups, with `dilation`: kernel [kh, kw, in/groups, filters]
+ * (HWIO, as Keras's grouped Conv2D stores it), explicit padding [top, left, bottom, right].
+ */
 export class GroupedConv2D extends tf.layers.Layer {
   static className = 'GroupedConv2D';
   readonly filters: number;
@@ -183,6 +191,7 @@ export class GroupedConv2D extends tf.layers.Layer {
   readonly padding: Padding4;
   readonly groups: number;
   readonly useBias: boolean;
+  readonly dilation: number;
   private kernel: tf.LayerVariable | undefined;
   private bias: tf.LayerVariable | undefined;
 
@@ -194,6 +203,7 @@ export class GroupedConv2D extends tf.layers.Layer {
     this.padding = args.padding;
     this.groups = args.groups;
     this.useBias = args.useBias;
+    this.dilation = (args.dilation as number | undefined) ?? 1;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -207,7 +217,8 @@ export class GroupedConv2D extends tf.layers.Layer {
     const [n, h, w] = shape4(inputShape);
     const [t, l, b, r] = this.padding;
     const s = this.stride;
-    const len = (v: number | null | undefined, k: number, p: number): number | null => (v == null ? null : Math.floor((v + p - k) / s) + 1);
+    const d = this.dilation;
+    const len = (v: number | null | undefined, k: number, p: number): number | null => (v == null ? null : Math.floor((v + p - d * (k - 1) - 1) / s) + 1);
     return [n ?? null, len(h, this.kernelSize[0], t + b), len(w, this.kernelSize[1], l + r), this.filters];
   }
 
@@ -215,21 +226,20 @@ export class GroupedConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = one(inputs);
       const [t, l, b, r] = this.padding;
-      const pad: tf.backend_util.ExplicitPadding = [
-        [0, 0],
+      const pad: [[number, number], [number, number]] = [
         [t, b],
         [l, r],
-        [0, 0],
       ];
       const kernel = this.kernel!.read() as tf.Tensor4D;
       const g = this.groups;
+      const conv = (xg: tf.Tensor4D, kg: tf.Tensor4D): tf.Tensor4D => dilatedConv2d(xg, kg, this.stride, pad, this.dilation);
       let y: tf.Tensor4D;
       if (g === 1) {
-        y = tf.conv2d(x, kernel, this.stride, pad);
+        y = conv(x, kernel);
       } else {
         const xs = tf.split(x, g, 3) as tf.Tensor4D[];
         const ks = tf.split(kernel, g, 3) as tf.Tensor4D[];
-        y = tf.concat(xs.map((xg, i) => tf.conv2d(xg, ks[i]!, this.stride, pad) as tf.Tensor4D), 3);
+        y = tf.concat(xs.map((xg, i) => conv(xg, ks[i]!)), 3);
       }
       return this.bias ? tf.add(y, this.bias.read()) : y;
     });
@@ -244,6 +254,7 @@ export class GroupedConv2D extends tf.layers.Layer {
       padding: this.padding,
       groups: this.groups,
       useBias: this.useBias,
+      dilation: this.dilation,
     };
   }
 }
@@ -342,3 +353,5 @@ export class BatchNorm2D extends tf.layers.Layer {
 }
 
 for (const cls of [SubsamplePad, Pool2D, GroupedConv2D, BatchNorm2D]) tf.serialization.registerClass(cls);
+
+export { GroupNorm2D, DropPath } from './backbone-layers.js';

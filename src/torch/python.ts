@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Block, BlockKind, CheckedModel, Layer, PoolLayer, Stage } from '../model/types.js';
+import type { Block, BlockKind, CheckedModel, ConvLayer, GlobalPoolKind, Layer, ModelOutput, PoolLayer, Stage } from '../model/types.js';
 import { blockNames, finalNormPath, headPath, stagePath, stemPaths, torchLayout, type BlockNames, type TorchLayout } from '../weights/torch-names.js';
 
 /**
@@ -13,9 +13,11 @@ import { blockNames, finalNormPath, headPath, stagePath, stemPaths, torchLayout,
  * strides, groups, SE channels, which blocks have which shortcut), never decided again in
  * Python. The output is formatted for flake8's defaults (79 columns, PEP 8).
  *
- * Where the language grows (activations, norms, dilation, outputs), the change is local:
- * `act()` and `norm()` are the one place each is made; `conv()` takes every convolution's
- * arguments; the forward pass is a list of steps a future `outputs` can tap.
+ * `act()` and `norm()` are the one place the model's activation and norm are made; `conv()`
+ * takes every convolution's arguments (dilation, and padding where it is not the default).
+ * Drop path is timm's DropPath with each block's own rate; the head's pool is timm's
+ * SelectAdaptivePool2d's kind. A model with `outputs` returns a dict of its outputs in the
+ * order written (torchvision's IntermediateLayerGetter's), keyed by their names.
  */
 
 export interface PythonOptions {
@@ -34,10 +36,11 @@ interface Call {
   kwargs?: [string, Py][];
 }
 
-/** `*(block for _ in range(n))`: a stage's blocks after the first. */
+/** `*(block for VARIABLE in OVER)`: a stage's blocks after the first (`_` in `range(n)`, or `p` in a tuple of drop path rates). */
 interface Repeat {
   repeat: Py;
-  times: number;
+  variable: string;
+  over: Py;
 }
 
 const width = 79;
@@ -48,7 +51,7 @@ function call(fn: string, args: Py[], kwargs: [string, Py | undefined][] = []): 
 
 function flat(e: Py): string {
   if (typeof e === 'string') return e;
-  if ('repeat' in e) return `*(${flat(e.repeat)} for _ in range(${e.times}))`;
+  if ('repeat' in e) return `*(${flat(e.repeat)} for ${e.variable} in ${flat(e.over)})`;
   return `${e.fn}(${[...e.args.map(flat), ...(e.kwargs ?? []).map(([k, v]) => `${k}=${flat(v)}`)].join(', ')})`;
 }
 
@@ -60,7 +63,7 @@ function lines(e: Py, indent: number, prefix = '', suffix = ''): string[] {
   const pad = ' '.repeat(indent);
   const one = `${pad}${prefix}${flat(e)}${suffix}`;
   if (one.length <= width || typeof e === 'string') return [one];
-  if ('repeat' in e) return [`${pad}${prefix}*(`, ...lines(e.repeat, indent + 4), `${pad}    for _ in range(${e.times})`, `${pad})${suffix}`];
+  if ('repeat' in e) return [`${pad}${prefix}*(`, ...lines(e.repeat, indent + 4), ...lines(e.over, indent + 4, `for ${e.variable} in `), `${pad})${suffix}`];
   const inner = ' '.repeat(indent + 4);
   const args: [string, Py][] = [...e.args.map((a): [string, Py] => ['', a]), ...(e.kwargs ?? []).map(([k, v]): [string, Py] => [`${k}=`, v])];
   const out = [`${pad}${prefix}${e.fn}(`];
@@ -135,29 +138,66 @@ const blockClass: Record<BlockKind, string> = {
   'preact-bottleneck': 'PreActBottleneck',
 };
 
+interface Features {
+  se: boolean;
+  strideOn1x1: boolean;
+  zeroPad: boolean;
+  projection: boolean;
+  /** A 3x3 convolution with a dilation over 1. */
+  dilation: boolean;
+  /** A rate of drop path over 0. */
+  dropPath: boolean;
+}
+
 interface Usage {
   layout: TorchLayout;
   names: BlockNames;
   /** Per block kind used, in order of first use: what its class must offer. */
-  kinds: Map<BlockKind, { se: boolean; strideOn1x1: boolean; zeroPad: boolean; projection: boolean }>;
+  kinds: Map<BlockKind, Features>;
   se: boolean;
   zeroPad: boolean;
   projection: boolean;
   avgProjection: boolean;
+  dropPath: boolean;
+  /** The head's global pool, if any. */
+  pool: GlobalPoolKind | undefined;
+  /** The outputs, when the model lists them (`outputs`); undefined for the one default output. */
+  outputs: ModelOutput[] | undefined;
+}
+
+/** The outputs the model lists, or undefined when it has the one default output (`output`: the forward pass returns a tensor). */
+function listedOutputs(model: CheckedModel): ModelOutput[] | undefined {
+  const [only, ...rest] = model.outputs;
+  return rest.length === 0 && only?.name === 'output' ? undefined : model.outputs;
 }
 
 function usage(model: CheckedModel): Usage {
   const layout = torchLayout(model);
-  const u: Usage = { layout, names: blockNames(layout), kinds: new Map(), se: false, zeroPad: false, projection: false, avgProjection: false };
+  const pool = model.head?.layers.find((l) => l.op === 'global_pool');
+  const u: Usage = {
+    layout,
+    names: blockNames(layout),
+    kinds: new Map(),
+    se: false,
+    zeroPad: false,
+    projection: false,
+    avgProjection: false,
+    dropPath: false,
+    pool: pool?.op === 'global_pool' ? pool.kind : undefined,
+    outputs: listedOutputs(model),
+  };
   for (const stage of model.stages) {
-    // Every block after the second is built as the second is (the checker's LazyStage).
+    // Every block after the second is built as the second is (the checker's LazyStage), but for its drop path rate.
     for (const block of stage.blocks.slice(0, 2)) {
-      const k = u.kinds.get(block.kind) ?? { se: false, strideOn1x1: false, zeroPad: false, projection: false };
+      const k = u.kinds.get(block.kind) ?? { se: false, strideOn1x1: false, zeroPad: false, projection: false, dilation: false, dropPath: false };
       u.kinds.set(block.kind, k);
       const se = block.branch.some((l) => l.op === 'se');
       k.se ||= se;
       u.se ||= se;
       k.strideOn1x1 ||= strideOn1x1(block);
+      k.dilation ||= convsOf(block).some((c) => c.dilation > 1);
+      k.dropPath ||= block.dropPath > 0;
+      u.dropPath ||= block.dropPath > 0;
       if (block.shortcut.kind === 'subsample_pad') k.zeroPad = u.zeroPad = true;
       if (block.shortcut.kind === 'projection') {
         k.projection = true;
@@ -169,8 +209,19 @@ function usage(model: CheckedModel): Usage {
   return u;
 }
 
-function convsOf(block: Block): Layer[] {
+function convsOf(block: Block): ConvLayer[] {
   return block.branch.filter((l) => l.op === 'conv');
+}
+
+/**
+ * The padding `conv()` gives a convolution unless told: dilation x (K / 2) on each side, as
+ * [top, left, bottom, right]. A layer padded otherwise passes its own (a stem's `pad`); one
+ * padded unevenly has no Conv2d (an internal error: the language has no such convolution).
+ */
+function convPadding(l: ConvLayer): string | undefined {
+  const [top, left, bottom, right] = l.padding;
+  if (top !== bottom || left !== right) throw new Error(`internal: the PyTorch target has no uneven padding (${l.name}: ${l.padding.join(', ')})`);
+  return top === l.dilation * Math.floor(l.kernel[0] / 2) && left === l.dilation * Math.floor(l.kernel[1] / 2) ? undefined : pair(top, left);
 }
 
 /** A bottleneck block whose stride sits on its first 1x1 convolution (stride_on 1x1). */
@@ -182,10 +233,18 @@ function strideOn1x1(block: Block): boolean {
 // ---------------------------------------------------------------------------------------
 // The module's text, part by part.
 
-function header(model: CheckedModel, o: PythonOptions): string[] {
+function shapeText(s: { c: number; h: number; w: number }): string {
+  return `${s.c}x${s.h}x${s.w}`;
+}
+
+function header(model: CheckedModel, u: Usage, o: PythonOptions): string[] {
   const t = model.totals;
-  const input = `${model.input.c}x${model.input.h}x${model.input.w}`;
-  const out = model.classes !== undefined ? `${model.classes} classes` : `the feature map ${model.output.c}x${model.output.h}x${model.output.w}`;
+  const input = shapeText(model.input);
+  const out = u.outputs
+    ? `a dict of ${u.outputs.map((x) => `${x.name} (${shapeText(x.shape)})`).join(', ')}`
+    : model.head
+      ? `${model.classes} classes`
+      : `the feature map ${shapeText(model.output)}`;
   const names = model.preactivation ? "timm's ResNetV2's" : "torchvision's (timm's where torchvision has none)";
   return [
     ...wrap(`${model.name}: compiled by resnetc ${o.version} from ${basename(model.origin.file)}. Compile the spec again rather than edit this file.`, 0, '# '),
@@ -199,40 +258,79 @@ function header(model: CheckedModel, o: PythonOptions): string[] {
   ];
 }
 
-function helpers(model: CheckedModel): string[] {
+function helpers(model: CheckedModel, u: Usage): string[] {
   const eps = pyNumber(model.norm.eps);
-  const momentum = pyNumber(model.norm.momentum);
+  const entries = (u.outputs ?? []).map((x) => `${pyString(x.name)}: (${x.shape.c}, ${x.shape.h}, ${x.shape.w})`);
+  const flatOutputs = `OUTPUTS = {${entries.join(', ')}}`;
+  const outputs = u.outputs
+    ? [
+        '# What forward() returns, a dict in this order: name -> (channels, height,',
+        '# width) for an INPUT-sized image.',
+        ...(flatOutputs.length <= width ? [flatOutputs] : ['OUTPUTS = {', ...entries.map((e) => `    ${e},`), '}']),
+      ]
+    : [];
+  const norm =
+    model.norm.kind === 'group'
+      ? [
+          `    """Group norm, ${model.norm.groups} groups: a scale and shift per channel,`,
+          '    no running statistics."""',
+          `    return nn.GroupNorm(${model.norm.groups}, channels, eps=${eps})`,
+        ]
+      : [
+          '    """Batch norm; momentum as PyTorch\'s (the weight of the new batch)."""',
+          `    return nn.BatchNorm2d(channels, eps=${eps}, momentum=${pyNumber(model.norm.momentum)})`,
+        ];
   return [
     ...pyConstant('NAME', model.name),
     `INPUT = (${model.input.c}, ${model.input.h}, ${model.input.w})`,
-    `CLASSES = ${model.classes ?? 'None'}`,
+    `CLASSES = ${model.head ? model.classes : 'None'}`,
+    ...outputs,
     '',
     '',
-    'def conv(in_channels, out_channels, kernel, stride=1, groups=1):',
-    '    """A convolution without bias, padded by kernel // 2 on each side."""',
+    'def conv(in_channels, out_channels, kernel, stride=1, groups=1, dilation=1,',
+    '         padding=None):',
+    '    """A convolution without bias, padded by dilation * (kernel // 2) on',
+    '    each side unless `padding` is given."""',
     '    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel',
+    '    if padding is None:',
+    '        padding = (dilation * (kh // 2), dilation * (kw // 2))',
     '    return nn.Conv2d(',
     '        in_channels, out_channels, (kh, kw), stride=stride,',
-    '        padding=(kh // 2, kw // 2), groups=groups, bias=False)',
+    '        padding=padding, dilation=dilation, groups=groups, bias=False)',
     '',
     '',
     'def norm(channels):',
-    '    """Batch norm; momentum as PyTorch\'s (the weight of the new batch)."""',
-    `    return nn.BatchNorm2d(channels, eps=${eps}, momentum=${momentum})`,
+    ...norm,
     '',
     '',
     'def act():',
-    '    """The activation."""',
-    `    return nn.${activationModule(model)}`,
+    `    """The activation: ${activationDoc[model.activation.fn]}."""`,
+    `    return ${activationModule(model)}`,
   ];
 }
 
+const activationDoc: Record<CheckedModel['activation']['fn'], string> = {
+  relu: 'ReLU',
+  silu: 'SiLU, x * sigmoid(x)',
+  gelu: 'GELU, exact (x * Phi(x) with erf)',
+  leaky_relu: 'LeakyReLU',
+  mish: 'Mish, x * tanh(softplus(x))',
+};
+
+/** PyTorch's module for the model's activation (in place where PyTorch offers it, as timm makes them). */
 function activationModule(model: CheckedModel): string {
-  switch (model.activation.fn) {
+  const { fn, negativeSlope } = model.activation;
+  switch (fn) {
     case 'relu':
-      return 'ReLU(inplace=True)';
-    default:
-      throw new Error(`internal: the PyTorch target has no ${model.activation.fn} yet`);
+      return 'nn.ReLU(inplace=True)';
+    case 'silu':
+      return 'nn.SiLU(inplace=True)';
+    case 'gelu':
+      return 'nn.GELU()';
+    case 'leaky_relu':
+      return `nn.LeakyReLU(${pyNumber(negativeSlope)}, inplace=True)`;
+    case 'mish':
+      return 'nn.Mish(inplace=True)';
   }
 }
 
@@ -253,6 +351,53 @@ function squeezeExcite(u: Usage): string[] {
     '        s = x.mean((2, 3), keepdim=True)',
     `        s = self.${n.seExpand}(self.${n.seAct}(self.${n.seReduce}(s)))`,
     '        return x * torch.sigmoid(s)',
+  ];
+}
+
+function dropPath(): string[] {
+  return [
+    'class DropPath(nn.Module):',
+    '    """Stochastic depth (timm\'s DropPath): while training, each example\'s',
+    '    residual branch is dropped with probability drop_prob and kept ones',
+    '    are scaled by 1 / (1 - drop_prob); the identity in eval mode."""',
+    '',
+    '    def __init__(self, drop_prob):',
+    '        super().__init__()',
+    '        self.drop_prob = drop_prob',
+    '',
+    '    def forward(self, x):',
+    '        if self.drop_prob == 0.0 or not self.training:',
+    '            return x',
+    '        keep = 1.0 - self.drop_prob',
+    '        shape = (x.shape[0],) + (1,) * (x.ndim - 1)',
+    '        mask = x.new_empty(shape).bernoulli_(keep)',
+    '        if keep > 0.0:',
+    '            mask.div_(keep)',
+    '        return x * mask',
+    '',
+    '    def extra_repr(self):',
+    "        return f'drop_prob={self.drop_prob}'",
+  ];
+}
+
+/** The head's global pool: PyTorch's adaptive pools, or a class for timm's SelectAdaptivePool2d kinds that PyTorch has no module for. */
+function globalPoolExpr(kind: GlobalPoolKind): string {
+  return { avg: 'nn.AdaptiveAvgPool2d(1)', max: 'nn.AdaptiveMaxPool2d(1)', avgmax: 'AvgMaxPool()', catavgmax: 'CatAvgMaxPool()' }[kind];
+}
+
+function globalPoolClass(kind: GlobalPoolKind): string[] {
+  if (kind !== 'avgmax' && kind !== 'catavgmax') return [];
+  const cat = kind === 'catavgmax';
+  return [
+    `class ${cat ? 'CatAvgMaxPool' : 'AvgMaxPool'}(nn.Module):`,
+    ...(cat
+      ? ['    """timm\'s SelectAdaptivePool2d(\'catavgmax\'): the global average and', '    max pools concatenated along channels, the average\'s first."""']
+      : ['    """timm\'s SelectAdaptivePool2d(\'avgmax\'): the mean of the global', '    average and max pools."""']),
+    '',
+    '    def forward(self, x):',
+    '        x_avg = nn.functional.adaptive_avg_pool2d(x, 1)',
+    '        x_max = nn.functional.adaptive_max_pool2d(x, 1)',
+    cat ? '        return torch.cat((x_avg, x_max), 1)' : '        return 0.5 * (x_avg + x_max)',
   ];
 }
 
@@ -355,7 +500,7 @@ const blockDoc: Record<BlockKind, string[]> = {
 };
 
 /** One block kind's class: its layers under the naming table's names, its forward pass, and zero_init_last. */
-function blockClassLines(kind: BlockKind, features: { se: boolean; strideOn1x1: boolean; zeroPad: boolean; projection: boolean }, u: Usage): string[] {
+function blockClassLines(kind: BlockKind, features: Features, u: Usage): string[] {
   const n = u.names;
   const bottleneck = kind.endsWith('bottleneck');
   const preact = kind.startsWith('preact-');
@@ -363,8 +508,12 @@ function blockClassLines(kind: BlockKind, features: { se: boolean; strideOn1x1: 
   if (bottleneck) params.push('groups=1');
   if (features.strideOn1x1) params.push("stride_on='3x3'");
   if (features.se) params.push('se_channels=0');
+  // timm's dilation and first_dilation: a basic block's first 3x3 takes first_dilation.
+  if (features.dilation) params.push(...(bottleneck ? ['dilation=1'] : ['dilation=1', 'first_dilation=None']));
+  if (features.dropPath) params.push('drop_path=0.0');
   params.push('downsample=None');
   const init: string[] = [];
+  if (features.dilation && !bottleneck) init.push('first_dilation = first_dilation or dilation');
   // Which convolution takes the stride: the 3x3 (or a basic block's first), or the 1x1 with stride_on.
   const strided = bottleneck ? 2 : 1;
   if (features.strideOn1x1) init.push("stride1, stride2 = (stride, 1) if stride_on == '1x1' else (1, stride)");
@@ -379,15 +528,22 @@ function blockClassLines(kind: BlockKind, features: { se: boolean; strideOn1x1: 
         ['in_channels', 'width', '3'],
         ['width', 'out_channels', '3'],
       ];
+  const dilation = (i: number): string | undefined => (!features.dilation || convs[i]![2] !== '3' ? undefined : !bottleneck && i === 0 ? 'first_dilation' : 'dilation');
   convs.forEach(([cin, cout, k], i) => {
     const groups = bottleneck && i === 1 ? 'groups' : undefined;
     if (preact) init.push(`self.${n.norm(i + 1)} = norm(${cin})`);
-    init.push(...lines(call('conv', [cin!, cout!, k!], [['stride', convStride(i + 1)], ['groups', groups]]), 8, `self.${n.conv(i + 1)} = `).map((l) => l.slice(8)));
+    const kw: [string, Py | undefined][] = [
+      ['stride', convStride(i + 1)],
+      ['groups', groups],
+      ['dilation', dilation(i)],
+    ];
+    init.push(...lines(call('conv', [cin!, cout!, k!], kw), 8, `self.${n.conv(i + 1)} = `).map((l) => l.slice(8)));
     if (!preact) init.push(`self.${n.norm(i + 1)} = norm(${cout})`);
   });
   if (features.se) {
     init.push(`self.${n.se} = None`, 'if se_channels:', `    self.${n.se} = SqueezeExcite(out_channels, se_channels)`);
   }
+  if (features.dropPath) init.push('self.drop_path = DropPath(drop_path) if drop_path else None');
   init.push(`self.${n.shortcut} = downsample`, 'self.act = act()');
 
   const forward: string[] = [];
@@ -408,6 +564,7 @@ function blockClassLines(kind: BlockKind, features: { se: boolean; strideOn1x1: 
     forward.push(`out = self.${n.norm(last)}(self.${n.conv(last)}(out))`);
   }
   if (features.se) forward.push(`if self.${n.se} is not None:`, `    out = self.${n.se}(out)`);
+  if (features.dropPath) forward.push('if self.drop_path is not None:', '    out = self.drop_path(out)');
   forward.push(preact ? 'return out + shortcut' : 'return self.act(out + shortcut)');
 
   const zeroed = preact ? n.conv(last) : n.norm(last);
@@ -442,9 +599,16 @@ function stageClass(inner: string): string[] {
   ];
 }
 
-/** The expression that builds one block of the stage, from the checked block's layers. */
-function blockCall(block: Block, u: Usage): Call {
+/**
+ * The expression that builds one block of the stage, from the checked block's layers;
+ * `dropPath` names the variable that holds its rate where the call is repeated.
+ */
+function blockCall(block: Block, u: Usage, dropPath?: string): Call {
   const convs = convsOf(block);
+  for (const c of convs) if (convPadding(c) !== undefined) throw new Error(`internal: ${c.name} is not padded by dilation x (K / 2)`);
+  // The 3x3 convolutions' dilations: a bottleneck's one, a basic block's two (timm's first_dilation, dilation).
+  const dilations = convs.filter((c) => c.kernel[0] === 3).map((c) => c.dilation);
+  const last = dilations[dilations.length - 1] ?? 1;
   const se = block.branch.find((l) => l.op === 'se');
   const s = block.stride;
   let downsample: Py | undefined;
@@ -459,32 +623,44 @@ function blockCall(block: Block, u: Usage): Call {
     ['groups', block.groups > 1 ? String(block.groups) : undefined],
     ['stride_on', s > 1 && strideOn1x1(block) ? "'1x1'" : undefined],
     ['se_channels', se?.op === 'se' ? String(se.reduce.out.c) : undefined],
+    ['dilation', last > 1 ? String(last) : undefined],
+    ['first_dilation', dilations.length > 1 && dilations[0] !== last ? String(dilations[0]) : undefined],
+    ['drop_path', dropPath ?? (block.dropPath > 0 ? pyNumber(block.dropPath) : undefined)],
     ['downsample', downsample],
   ];
   return call(blockClass[block.kind], [String(block.in.c), String(convs[0]!.out.c), String(block.out.c)], kw);
 }
 
-/** The stage's blocks: the first, then the second repeated (every later block is built alike). */
+/**
+ * The stage's blocks: the first, then the second repeated (every later block is built alike),
+ * over the later blocks' drop path rates where they have one.
+ */
 function stageBlocks(stage: Stage, u: Usage): Py[] {
   const [first, second] = stage.blocks;
   const out: Py[] = [blockCall(first!, u)];
-  if (second) out.push(stage.depth === 2 ? blockCall(second, u) : { repeat: blockCall(second, u), times: stage.depth - 1 });
+  if (!second) return out;
+  if (stage.depth === 2) out.push(blockCall(second, u));
+  else if (second.dropPath > 0) out.push({ repeat: blockCall(second, u, 'p'), variable: 'p', over: call('', stage.blocks.slice(1).map((b) => pyNumber(b.dropPath))) });
+  else out.push({ repeat: blockCall(second, u), variable: '_', over: `range(${stage.depth - 1})` });
   return out;
 }
 
 function stageComment(stage: Stage, indent: number): string[] {
   const kind = stage.kind.replace('preact-', 'pre-activation ');
-  return wrap(`${stage.name}: ${stage.depth} ${kind} block${stage.depth > 1 ? 's' : ''}, ${stage.in.c} -> ${stage.out.c} channels, ${stage.out.h}x${stage.out.w}`, indent, '# ');
+  const dilation = stage.dilation > 1 ? `, dilation ${stage.dilation}` : '';
+  return wrap(`${stage.name}: ${stage.depth} ${kind} block${stage.depth > 1 ? 's' : ''}, ${stage.in.c} -> ${stage.out.c} channels, ${stage.out.h}x${stage.out.w}${dilation}`, indent, '# ');
 }
 
 function poolExpr(l: PoolLayer): Call {
-  const [pt, pl] = l.padding;
+  const [pt, pl, pb, pr] = l.padding;
+  if (pt !== pb || pl !== pr) throw new Error(`internal: the PyTorch target has no uneven padding (${l.name}: ${l.padding.join(', ')})`);
   const k = pair(l.kernel[0], l.kernel[1]);
   const kw: [string, string | undefined][] = [
     ['stride', String(l.stride)],
     ['padding', pt === 0 && pl === 0 ? undefined : pair(pt, pl)],
+    ['ceil_mode', l.ceilMode ? 'True' : undefined],
   ];
-  return l.op === 'maxpool' ? call('nn.MaxPool2d', [k], kw) : call('nn.AvgPool2d', [k], [...kw, ['count_include_pad', 'False']]);
+  return l.op === 'maxpool' ? call('nn.MaxPool2d', [k], kw) : call('nn.AvgPool2d', [k], [...kw, ['count_include_pad', l.countIncludePad ? 'True' : 'False']]);
 }
 
 function stemExpr(l: Layer): Py {
@@ -493,6 +669,8 @@ function stemExpr(l: Layer): Py {
       return call('conv', [String(l.in.c), String(l.out.c), pair(l.kernel[0], l.kernel[1])], [
         ['stride', l.stride > 1 ? String(l.stride) : undefined],
         ['groups', l.groups > 1 ? String(l.groups) : undefined],
+        ['dilation', l.dilation > 1 ? String(l.dilation) : undefined],
+        ['padding', convPadding(l)],
       ]);
     case 'norm':
       return `norm(${l.in.c})`;
@@ -528,39 +706,55 @@ function groupedAssignments(items: { path: string; expr: Py }[]): { attribute: s
 
 function modelClass(model: CheckedModel, u: Usage): string[] {
   const init: string[] = [];
-  const forward: string[] = [];
+  const forward: string[] = u.outputs ? ['out = {}'] : [];
+  // `out[NAME] = x` where the model lists an output.
+  const tap = (source: ModelOutput['source'], stage?: number): void => {
+    for (const o of u.outputs ?? []) if (o.source === source && o.stage === stage) forward.push(`out[${pyString(o.name)}] = x`);
+  };
   // The stem, grouped by the naming table's paths.
   const stemItems = stemPaths(u.layout, model.stem).map((path, i) => ({ path, expr: stemExpr(model.stem[i]!) }));
   for (const g of groupedAssignments(stemItems)) {
     init.push(...g.lines);
     forward.push(`x = self.${g.attribute}(x)`);
   }
-  // The stages: `layerN` attributes, or ResNetV2's `stages` Sequential of Stage modules.
+  tap('stem');
+  // The stages: `layerN` attributes, or ResNetV2's `stages` Sequential of Stage modules
+  // (run one by one where outputs are taken between them). A pre-activation model's last
+  // stage's output is taken after the closing norm (timm's ResNetV2 features).
+  const finalNorm = model.final.find((l) => l.op === 'norm');
+  const finalLines = (): void => {
+    if (finalNorm) forward.push(`x = self.act(self.${finalNormPath}(x))`);
+  };
+  const last = model.stages[model.stages.length - 1];
   const [container, , inner] = stagePath(u.layout, 0).split('.');
   if (inner === undefined) {
     for (const stage of model.stages) {
       init.push(...stageComment(stage, 8), ...lines(call('nn.Sequential', stageBlocks(stage, u)), 8, `self.${stagePath(u.layout, stage.index)} = `));
       forward.push(`x = self.${stagePath(u.layout, stage.index)}(x)`);
+      if (stage === last) finalLines();
+      tap('stage', stage.index);
     }
   } else {
     init.push(`        self.${container} = nn.Sequential(`);
     for (const stage of model.stages) init.push(...stageComment(stage, 12), ...lines(call('Stage', stageBlocks(stage, u)), 12, '', ','));
     init.push('        )');
-    forward.push(`x = self.${container}(x)`);
+    if (u.outputs?.some((o) => o.source === 'stage')) {
+      for (const stage of model.stages) {
+        forward.push(`x = self.${container}[${stage.index}](x)`);
+        if (stage === last) finalLines();
+        tap('stage', stage.index);
+      }
+    } else {
+      if (model.stages.length > 0) forward.push(`x = self.${container}(x)`);
+      finalLines();
+    }
   }
-  const finalNorm = model.final.find((l) => l.op === 'norm');
-  if (finalNorm) {
-    init.push(`        self.${finalNormPath} = norm(${finalNorm.in.c})`, '        self.act = act()');
-    forward.push(`x = self.act(self.${finalNormPath}(x))`);
-  }
-  // The head: a global average pool, dropout, and the classifier (nn.Linear, or ResNetV2's 1x1 conv).
+  if (finalNorm) init.push(`        self.${finalNormPath} = norm(${finalNorm.in.c})`, '        self.act = act()');
+  // The head: a global pool, dropout, and the classifier (nn.Linear, or ResNetV2's 1x1 conv).
   const head = model.head?.layers ?? [];
   const headItems = head.map((l) => {
     const path = headPath(u.layout, l);
-    if (l.op === 'global_pool') {
-      if (l.kind !== 'avg') throw new Error(`internal: the PyTorch target has no ${l.kind} global pool yet (${l.name})`);
-      return { path, expr: 'nn.AdaptiveAvgPool2d(1)' };
-    }
+    if (l.op === 'global_pool') return { path, expr: globalPoolExpr(l.kind) };
     if (l.op === 'dropout') return { path, expr: `nn.Dropout(${pyNumber(l.rate)})` };
     if (l.op === 'dense') return { path, expr: u.layout === 'torchvision' ? `nn.Linear(${l.in.c}, ${l.out.c})` : `nn.Conv2d(${l.in.c}, ${l.out.c}, 1)` };
     throw new Error(`internal: a head has a ${l.op} layer (${l.name})`);
@@ -573,7 +767,8 @@ function modelClass(model: CheckedModel, u: Usage): string[] {
       forward.push(pool ? `x = torch.flatten(self.${g.attribute}(x), 1)` : `x = self.${g.attribute}(x)`);
     }
   } else if (headGroups.length > 0) forward.push(`x = torch.flatten(self.${headGroups[0]!.attribute}(x), 1)`);
-  forward.push('return x');
+  if (model.head) tap('logits');
+  forward.push(u.outputs ? 'return out' : 'return x');
 
   const headFc = head.find((l) => l.op === 'dense');
   const convHead = headFc && u.layout === 'resnetv2' ? headPath(u.layout, headFc) : undefined;
@@ -599,7 +794,7 @@ function modelClass(model: CheckedModel, u: Usage): string[] {
       : ['        for m in self.modules():', '            if isinstance(m, nn.Conv2d):']),
     "                nn.init.kaiming_normal_(",
     "                    m.weight, mode='fan_out', nonlinearity='relu')",
-    '            elif isinstance(m, nn.BatchNorm2d):',
+    `            elif isinstance(m, nn.${model.norm.kind === 'group' ? 'GroupNorm' : 'BatchNorm2d'}):`,
     '                nn.init.ones_(m.weight)',
     '                nn.init.zeros_(m.bias)',
     '        if zero_init_residual:',
@@ -612,9 +807,11 @@ function modelClass(model: CheckedModel, u: Usage): string[] {
 /** The Python module for the model (see the module's docstring). */
 export function emitPython(model: CheckedModel, options: PythonOptions): string {
   const u = usage(model);
-  const parts: string[][] = [helpers(model)];
+  const parts: string[][] = [helpers(model, u)];
   if (u.se) parts.push(squeezeExcite(u));
   if (u.zeroPad) parts.push(zeroPadShortcut());
+  if (u.dropPath) parts.push(dropPath());
+  if (u.pool && globalPoolClass(u.pool).length > 0) parts.push(globalPoolClass(u.pool));
   parts.push(...projections(u));
   for (const [kind, features] of u.kinds) parts.push(blockClassLines(kind, features, u));
   const [, , inner] = stagePath(u.layout, 0).split('.');
@@ -623,5 +820,5 @@ export function emitPython(model: CheckedModel, options: PythonOptions): string 
   parts.push(['def build(zero_init_residual=False):', ...wrap(`"""The ${model.name} module, initialised as torchvision initialises."""`, 4), '    return ResNet(zero_init_residual)']);
   const body = parts.map((p) => p.join('\n')).join('\n\n\n');
   const imports = [...(/\btorch\./.test(body) ? ['import torch'] : []), 'from torch import nn'];
-  return [...header(model, options), ...imports, '', '', body, ''].join('\n');
+  return [...header(model, u, options), ...imports, '', '', body, ''].join('\n');
 }

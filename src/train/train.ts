@@ -1,5 +1,6 @@
 import * as tf from '../tfjs/tf.js';
 import { dirname, join } from 'node:path';
+import { CodedError } from '../diagnostics/coded-error.js';
 import type { CheckedModel } from '../model/types.js';
 import { buildTfjsModel } from '../tfjs/build.js';
 import { prepareOutputFolder, writeOutputFile } from '../io/write.js';
@@ -98,12 +99,34 @@ export interface TrainResult {
 export { checkpointDir } from './checkpoint-store.js';
 export const finalModelDir = 'model';
 
+/**
+ * Refuses (R0730) a model whose last output is not the head's logits when it has outputs
+ * besides or other than the plain one: training's loss is the cross-entropy of the model's
+ * last output, the logits; the outputs listed before them are returned but take no part.
+ * A model without `outputs` and without a head is left to checkFits (R0602, no head).
+ */
+export function checkTrainableOutputs(model: CheckedModel): void {
+  const last = model.outputs[model.outputs.length - 1];
+  if (!last || last.source === 'logits') return;
+  if (model.outputs.length === 1 && model.head === undefined && last.name === 'output') return;
+  throw new CodedError(
+    'R0730',
+    `model '${model.name}' returns ${model.outputs.map((o) => `'${o.name}'`).join(', ')}: training needs its last output to be the head's logits`,
+    '`outputs` may list feature maps before `logits`, which must come last (the feature maps take no part in the loss); or train the model without `outputs`',
+  );
+}
+
+/** The tensor training and evaluation read from a model's outputs: the last (the logits; checkTrainableOutputs). */
+export function lastOutput(out: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(out) ? out[out.length - 1]! : out;
+}
+
 function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
 /**
- * Seeds every Dropout layer (tfjs's `seed`, which its mask generator starts from) for one
+ * Seeds every Dropout and DropPath layer (their `seed`, which the mask generator starts from) for one
  * step: a mask depends only on the run's seed, the epoch, the step and the layer, so a
  * resumed run draws exactly the masks the uninterrupted run drew.
  */
@@ -176,11 +199,13 @@ async function restore(checkpoint: Checkpoint, dir: string, model: tf.LayersMode
  * the augmentation generator's state, the optimizer's state, the epoch's running sums — so that
  * `resume` continues to the very weights of an uninterrupted run.
  *
- * @throws BatchError (R0611) when the batch size leaves a norm one value per channel;
+ * @throws CodedError (R0730) when the model's last output is not its logits (checkTrainableOutputs);
+ *   BatchError (R0611) when the batch size leaves a norm one value per channel;
  *   FreezeError (R0613, R0614) for a `freeze` naming no part, or freezing everything;
  *   CheckpointError (R0604, R0608–R0610) when `resume` names a checkpoint that cannot continue this run.
  */
 export async function train(checked: CheckedModel, data: DataSplits, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  checkTrainableOutputs(checked);
   const plan = epochPlan(checked, data.train.count, options.batchSize);
   const run = runRecord(checked, data, options);
   const checkpoint = options.resume !== undefined ? openCheckpoint(options.resume, run, plan) : undefined;
@@ -221,7 +246,8 @@ export async function train(checked: CheckedModel, data: DataSplits, options: Tr
   };
 
   const classes = checked.classes ?? 1;
-  const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout');
+  // Dropout layers first, so that their seeds are what they were before DropPath existed.
+  const dropouts = [...model.layers.filter((l) => l.getClassName() === 'Dropout'), ...model.layers.filter((l) => l.getClassName() === 'DropPath')];
   const totalSteps = plan.steps * options.epochs;
   const warmupSteps = (options.warmup ?? 0) * plan.steps;
   const lrAt = (epoch: number, step: number): number => stepLearningRate(options.lr, options.schedule, epoch * plan.steps + step, totalSteps, warmupSteps);
@@ -301,12 +327,12 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 
 /**
  * One training-mode forward pass of `x` (NHWC), the scalar `loss` makes of the model's
- * output, and the gradient of that loss for every variable in `variables`, keyed by the
+ * (last) output, and the gradient of that loss for every variable in `variables`, keyed by the
  * variable's name. Running statistics move as the pass goes (BatchNorm2D). The caller
  * disposes both (or runs this in a tidy).
  */
 export function lossAndGradients(model: tf.LayersModel, variables: tf.Variable[], x: tf.Tensor4D, loss: (output: tf.Tensor) => tf.Scalar): { value: tf.Scalar; grads: tf.NamedTensorMap } {
-  return tf.variableGrads(() => loss(model.apply(x, { training: true }) as tf.Tensor), variables);
+  return tf.variableGrads(() => loss(lastOutput(model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[])), variables);
 }
 
 /**
@@ -354,7 +380,7 @@ export function evaluate(model: tf.LayersModel, data: Dataset, classes: number, 
     const [l, k] = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, [indices.length, h, w, c]);
       const labels = tf.tensor1d(batch.y, 'int32');
-      const logits = model.apply(x, { training: false }) as tf.Tensor2D;
+      const logits = lastOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[]);
       const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.SUM);
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
       return [loss.dataSync()[0]!, hits.dataSync()[0]!];

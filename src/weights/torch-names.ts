@@ -38,6 +38,11 @@ import { blockPaths, walkLayers } from '../model/walk.js';
  * its weight is [classes, C, 1, 1] in the state_dict (the same values as our [classes, C]).
  * SE, which ResNetV2 does not have, is named as in timm's ResNet (`se.fc1`, `se.fc2`).
  *
+ * Group norm (`norm group`) takes the place and the name of every batch norm, as timm's
+ * ResNet and ResNetV2 do with `norm_layer=GroupNorm` (`bn1`, `downsample.1`; `norm1`,
+ * `norm`): its keys are `.weight` and `.bias` only. Activations, drop path and the global
+ * pools have no tensors; the PyTorch target names drop path `drop_path` (timm's).
+ *
  * Every norm also has torch's `num_batches_tracked` buffer (int64, shape []), listed after its
  * running variance as torch lists it. resnetc does not count batches: the writer writes 0 (so
  * `load_state_dict(strict=True)` and `safetensors.torch.load_model` find every key they
@@ -149,9 +154,14 @@ export function stemPaths(layout: TorchLayout, stem: readonly Layer[]): string[]
   });
 }
 
-/** The module path of each head layer: torchvision's `avgpool`, `dropout`, `fc`, or ResNetV2's `head.global_pool`, `head.drop`, `head.fc`. */
+/**
+ * The module path of each head layer: torchvision's `avgpool`, `dropout`, `fc`, or ResNetV2's
+ * `head.global_pool`, `head.drop`, `head.fc`. A global pool other than the average is timm's
+ * ResNet's `global_pool` (torchvision has no other; no tensors, so no key depends on it).
+ */
 export function headPath(layout: TorchLayout, layer: Layer): string {
-  const names = layout === 'torchvision' ? { global_pool: 'avgpool', dropout: 'dropout', dense: 'fc' } : { global_pool: 'head.global_pool', dropout: 'head.drop', dense: 'head.fc' };
+  const pool = layer.op === 'global_pool' && layer.kind !== 'avg' ? 'global_pool' : 'avgpool';
+  const names = layout === 'torchvision' ? { global_pool: pool, dropout: 'dropout', dense: 'fc' } : { global_pool: 'head.global_pool', dropout: 'head.drop', dense: 'head.fc' };
   const name = (names as Record<string, string>)[layer.op];
   if (!name) throw new Error(`internal: a head has a ${layer.op} layer (${layer.name})`);
   return name;

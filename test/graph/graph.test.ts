@@ -76,6 +76,20 @@ describe('the architecture diagram', () => {
     expect(skips(m, 's1').map((f) => f.from)).toEqual(['stage:s1/pre', 'stage:s1/shortcut', 'stage:s1/in']);
   });
 
+  it('says the dilation of a dilated stage, and where block 0 differs (output stride 16)', () => {
+    const os16 = model(readFileSync(join(root, 'specs', 'resnet50_dilated.resnet'), 'utf8'), 'resnet50_os16');
+    // torchvision's resnet50(replace_stride_with_dilation=[False, False, True]): layer4's
+    // blocks have stride 1; block 0's conv2 keeps the previous dilation 1, the others take 2.
+    const conv5 = diagramOf(os16).boxes.find((b) => b.id === 'stage:conv5')!;
+    expect(conv5.lines[1]).toBe('width 512 · stride 1 · dilation 2');
+    expect(texts(os16, 'conv5')[2]).toBe('3x3 conv, 512, dilation 1 in block 0, 2 after | BN · ReLU');
+    expect(diagramOf(os16).boxes.filter((b) => b.kind === 'feature').map((b) => b.lines.join(' '))).toEqual([
+      "output 'conv3' 512x28x28",
+      "output 'conv4' 1024x14x14",
+      "output 'conv5' 2048x14x14",
+    ]);
+  });
+
   it('marks the feature outputs a model returns', () => {
     const m = resnet50();
     const stage = (name: string) => m.stages.findIndex((s) => s.name === name);

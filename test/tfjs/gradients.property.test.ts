@@ -172,7 +172,7 @@ describe('wasm gradient kernels equal the cpu backend and finite differences', (
             {
               shape: [d.n, d.h, d.w, c],
               make: () => {
-                const layer = new GroupedConv2D({ filters: out * groups, kernel: [k, k], stride: s, padding: [p, p, p, p], groups, useBias: bias });
+                const layer = new GroupedConv2D({ filters: out * groups, kernel: [k, k], stride: s, padding: [p, p, p, p], groups, useBias: bias, dilation: 1 });
                 layer.build([d.n, d.h, d.w, c]);
                 return { f: (x) => layer.apply(x) as tf.Tensor, weights: layer.trainableWeights.map((w) => w.read() as tf.Variable) };
               },

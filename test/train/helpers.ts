@@ -63,7 +63,10 @@ export function readTensors(stem: string): Map<string, { shape: number[]; data: 
  * pre-activation, every block kind, shortcuts A–D (D with and without its pool), groups
  * (blocks and stem), SE (both families), dropout, max and average stem pools on odd and
  * even sizes, even kernels (convolution and pools), `stride_on 1x1`, norm options, and a
- * model without a head. `pre_pool` is issue 10's: a bare stem convolution feeding a max
+ * model without a head; and the backbone statements: SiLU, LeakyReLU with its slope, GELU
+ * and Mish (SE's inner activation too), group norm, `output_stride` and stage `dilation`
+ * (a dilated convolution with stride 2 among them), stem `pad`, the pools max, avgmax and
+ * `drop_path 0` and `outputs` with the logits last. `pre_pool` is issue 10's: a bare stem convolution feeding a max
  * pool negative values.
  */
 export const constructSpecs: Record<string, string> = {
@@ -114,6 +117,55 @@ export const constructSpecs: Record<string, string> = {
   shortcut D
   stage a { blocks 1  width 4 }
   stage b { blocks 1  width 4  stride 2 }
+}
+`,
+  bb_silu_gn: `model bb_silu_gn {
+  input 3x32x32
+  classes 4
+  activation silu
+  norm group { groups 2 }
+  output_stride 8
+  stem { conv 3x3 8 stride 2  avgpool 3x3 stride 2 }
+  block bottleneck { se 2  expansion 2 }
+  stage a { blocks 1  width 4 }
+  stage b { blocks 1  width 4  stride 2 }
+  stage c { blocks 2  width 4  stride 2 }
+  stage d { blocks 1  width 4  stride 2 }
+}
+`,
+  bb_leaky_dil: `model bb_leaky_dil {
+  input 3x29x29
+  classes 3
+  activation leaky_relu 0.2
+  pool max
+  stem { conv 4x4 6 stride 2 pad 1  maxpool 3x3 stride 2 pad 0 }
+  block preact-basic
+  stage a { blocks 1  width 6  dilation 2 }
+  stage b { blocks 1  width 8  stride 2 }
+}
+`,
+  bb_gelu: `model bb_gelu {
+  input 3x16x16
+  classes 5
+  activation gelu
+  norm group { groups 1  eps 1e-3 }
+  pool avgmax
+  stem { conv 3x3 6 stride 2 }
+  block basic
+  stage a { blocks 1  width 6  dilation 2 }
+  stage b { blocks 2  width 8  stride 2  dilation 3 }
+}
+`,
+  bb_mish: `model bb_mish {
+  input 3x10x10
+  classes 4
+  activation mish
+  drop_path 0
+  outputs a logits
+  stem { conv 3x3 8  avgpool 3x3 stride 2 pad 0 }
+  block bottleneck { groups 2  width_per_group 32  expansion 2 }
+  stage a { blocks 1  width 8 }
+  stage b { blocks 1  width 8  stride 2 }
 }
 `,
 };

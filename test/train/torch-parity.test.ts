@@ -43,11 +43,27 @@ import { constructSpecs, readTensors, writeIdxData, writeTensors } from './helpe
  */
 const python = pythonWith(['torch', 'numpy']);
 const steps = 20;
-const record = [1, steps];
+/**
+ * Specs compared after fewer steps: bb_silu_gn's group norms over small groups (with SE)
+ * amplify rounding so that PyTorch's own float32 run of it departs from its float64 run by
+ * 3e-4 at step 20 (measured); at step 5 both sides still agree within 4e-5.
+ */
+const stepsOf: Record<string, number> = { bb_silu_gn: 5 };
+const caseSteps = (name: string): number => stepsOf[name] ?? steps;
 const batchSize = 4;
 const tolerance = 1e-4;
 const hyper = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
-const schedules: Record<string, Schedule> = { pre_pool: 'cosine', pre_a: 'constant', post_basic: 'step', post_bottleneck: 'cosine', pre_bottleneck: 'cosine' };
+const schedules: Record<string, Schedule> = {
+  pre_pool: 'cosine',
+  pre_a: 'constant',
+  post_basic: 'step',
+  post_bottleneck: 'cosine',
+  pre_bottleneck: 'cosine',
+  bb_silu_gn: 'step',
+  bb_leaky_dil: 'step',
+  bb_gelu: 'constant',
+  bb_mish: 'cosine',
+};
 
 /** What one side records after a step: the loss, gradients and values (PyTorch names and layouts). */
 interface StepRecord {
@@ -135,7 +151,7 @@ function makeBatches(dir: string, name: string, model: CheckedModel, seed: numbe
   return stem;
 }
 
-/** Trains a case on the current backend as resnetc does, recording steps 1 and 20 and the dropout masks drawn. */
+/** Trains a case on the current backend as resnetc does, recording its first and last steps and the dropout masks drawn. */
 function trainHere(c: Case): { records: Map<number, StepRecord>; masks: Float32Array[] } {
   const { model: checked, tuning } = c;
   const data = readTensors(c.batches);
@@ -163,7 +179,9 @@ function trainHere(c: Case): { records: Map<number, StepRecord>; masks: Float32A
   }
   const { c: ch, h, w } = checked.input;
   const records = new Map<number, StepRecord>();
-  for (let s = 0; s < steps; s++) {
+  const n = caseSteps(c.name);
+  const record = [1, n];
+  for (let s = 0; s < n; s++) {
     tf.tidy(() => {
       const x = tf.tensor4d(nchwToNhwc(data.get(`x${s}`)!.data, batchSize, ch, h, w), [batchSize, h, w, ch]);
       const loss = checked.classes
@@ -174,13 +192,13 @@ function trainHere(c: Case): { records: Map<number, StepRecord>; masks: Float32A
             return tf.div(tf.sum(tf.mul(out, r)), batchSize) as tf.Scalar;
           };
       const { value, grads } = lossAndGradients(model, variables, x, loss);
-      const n = s + 1;
-      const at: StepRecord | undefined = record.includes(n) ? { loss: value.dataSync()[0]!, grads: new Map(), values: new Map() } : undefined;
+      const done = s + 1;
+      const at: StepRecord | undefined = record.includes(done) ? { loss: value.dataSync()[0]!, grads: new Map(), values: new Map() } : undefined;
       if (at) for (const [variable, spec] of tensorOf) if (grads[variable]) at.grads.set(spec.name, fromTfjs(spec, grads[variable].dataSync() as Float32Array));
-      optimizer.step(variables, grads, stepLearningRate(tuning.lr, tuning.schedule, s, steps, tuning.warmup ?? 0));
+      optimizer.step(variables, grads, stepLearningRate(tuning.lr, tuning.schedule, s, n, tuning.warmup ?? 0));
       if (at) {
         at.values = getWeights(model, checked);
-        records.set(n, at);
+        records.set(done, at);
       }
     });
   }
@@ -256,7 +274,7 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
       // The torch side freezes its modules by the spec's part names (`fc` is the head's alias).
       const freeze = (t.freeze ?? []).map((p) => (p === 'fc' ? 'head' : p));
       jobs.push({
-        id, spec, weights, batches, loss, steps: n, total_steps: n, record: n === steps ? record : [1],
+        id, spec, weights, batches, loss, steps: n, total_steps: n, record: n === 1 ? [1] : [1, n],
         optimizer: t.optimizer, lr: t.lr, momentum: t.momentum, nesterov: t.nesterov ?? false, betas: t.betas ?? [0.9, 0.999], eps: t.eps ?? 1e-8, weight_decay: t.weightDecay,
         schedule: t.schedule, warmup: t.warmup ?? 0, label_smoothing: t.labelSmoothing ?? 0, freeze, freeze_norms: t.freezeNorms ?? false, out,
       });
@@ -289,7 +307,8 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
           writeTensors(batches, [...tensors, ...masks.map((m, s): [string, number[], Float32Array] => [`mask${s}`, [batchSize, m.length / batchSize], m])]);
         }
         const loss = model.classes ? 'ce' : 'feature';
-        const out = masks.length > 0 ? job(`${name}-${backend}`, spec, weightsStem, batches, loss, tuning) : (shared ??= job(name, spec, weightsStem, batches, loss, tuning));
+        const n = caseSteps(name);
+        const out = masks.length > 0 ? job(`${name}-${backend}`, spec, weightsStem, batches, loss, tuning, n) : (shared ??= job(name, spec, weightsStem, batches, loss, tuning, n));
         results.set(`${name} ${backend}`, { records, job: out });
       }
     }
@@ -326,14 +345,14 @@ describe.runIf(python !== undefined)('training equals PyTorch step by step', () 
 
   for (const name of [...Object.keys(constructSpecs), ...tuningCases.map((c) => c.name)]) {
     for (const backend of ['cpu', 'wasm', 'tfjs-node', 'tfjs-node-gpu', 'webgpu'] as const) {
-      it(`${name} on ${backend}: loss, gradients, parameters and running statistics after steps 1 and ${steps}`, (ctx) => {
+      it(`${name} on ${backend}: loss, gradients, parameters and running statistics after steps 1 and ${caseSteps(name)}`, (ctx) => {
         const ours = results.get(`${name} ${backend}`);
         if (!ours) {
           if (backend === 'cpu' || backend === 'wasm') throw new Error(`no result for ${backend}`);
           ctx.skip(`${backend} does not load here`);
           return;
         }
-        for (const n of record) {
+        for (const n of [1, caseSteps(name)]) {
           const torch = torchRecord(ours.job, n);
           const mine = ours.records.get(n)!;
           expect(Math.abs(mine.loss - torch.loss) / Math.abs(torch.loss), `loss after step ${n}`).toBeLessThan(tolerance);

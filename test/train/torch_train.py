@@ -92,11 +92,21 @@ def read_block(r):
     }
 
 
+STATEMENTS = {"input", "classes", "dropout", "shortcut", "block", "norm", "activation", "stem", "stage", "expect", "output_stride", "outputs", "pool", "drop_path", "}"}
+
+
+def is_number(tok):
+    return tok is not None and re.fullmatch(r"[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?", tok) is not None
+
+
 def parse(text):
     """The one model of a spec: a dict of what its statements say (defaults filled in)."""
     r = Reader(tokens(text))
     r.expect("model")
-    m = {"name": r.next(), "classes": None, "dropout": None, "shortcut": "B", "eps": 1e-5, "momentum": 0.1, "stem": [], "stages": []}
+    m = {
+        "name": r.next(), "classes": None, "dropout": None, "shortcut": "B", "norm": "batch", "eps": 1e-5, "momentum": 0.1, "groups": 32,
+        "act": "relu", "slope": 0.01, "output_stride": None, "pool": "avg", "stem": [], "stages": [],
+    }
     r.expect("{")
     while r.peek() != "}":
         word = r.next()
@@ -111,13 +121,29 @@ def parse(text):
         elif word == "block":
             m["block"] = read_block(r)
         elif word == "norm":
-            r.expect("batch")
-            opts = r.options({"eps", "momentum"})
+            m["norm"] = r.next()
+            opts = r.options({"eps", "momentum"} if m["norm"] == "batch" else {"eps", "groups"})
             m["eps"] = float(opts.get("eps", 1e-5))
             m["momentum"] = float(opts.get("momentum", 0.1))
+            m["groups"] = int(opts.get("groups", 32))
         elif word == "activation":
-            if r.next() != "relu":
-                raise ValueError("only relu")
+            m["act"] = r.next()
+            if m["act"] == "leaky_relu" and is_number(r.peek()):
+                m["slope"] = number(r.next())
+        elif word == "output_stride":
+            m["output_stride"] = int(r.next())
+        elif word == "pool":
+            m["pool"] = r.next()
+        elif word == "drop_path":
+            if number(r.next()) != 0:
+                raise ValueError("drop_path above 0 draws masks: not compared step by step")
+        elif word == "outputs":
+            # Feature maps returned beside the logits (listed last): no part in the loss.
+            names = []
+            while r.peek() not in STATEMENTS:
+                names.append(r.next())
+            if names[-1] != "logits":
+                raise ValueError("training needs logits last")
         elif word == "stem":
             r.expect("{")
             while r.peek() != "}":
@@ -126,7 +152,7 @@ def parse(text):
                 layer = {"op": op, "kernel": k, "stride": 1, "groups": 1}
                 if op == "conv":
                     layer["out"] = int(r.next())
-                while r.peek() in ("stride", "groups"):
+                while r.peek() in ("stride", "groups", "pad"):
                     key = r.next()
                     layer[key] = int(r.next())
                 m["stem"].append(layer)
@@ -155,16 +181,33 @@ def parse(text):
 # ---- the network, from torch.nn ----
 
 
-def conv(cin, cout, k, stride=1, groups=1, bias=False):
-    """`conv KxK`: padding K/2 (rounded down) on each side, no bias."""
-    return nn.Conv2d(cin, cout, tuple(k), stride=stride, padding=(k[0] // 2, k[1] // 2), groups=groups, bias=bias)
+def conv(cin, cout, k, stride=1, groups=1, bias=False, dilation=1, pad=None):
+    """`conv KxK`: padding K/2 (rounded down) times the dilation on each side (or `pad`), no bias."""
+    padding = (pad, pad) if pad is not None else (k[0] // 2 * dilation, k[1] // 2 * dilation)
+    return nn.Conv2d(cin, cout, tuple(k), stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
+
+
+def activation(m):
+    """The model's activation, as LANGUAGE.md names PyTorch's modules."""
+    fn = m["act"]
+    if fn == "relu":
+        return nn.ReLU()
+    if fn == "silu":
+        return nn.SiLU()
+    if fn == "gelu":
+        return nn.GELU()
+    if fn == "mish":
+        return nn.Mish()
+    if fn == "leaky_relu":
+        return nn.LeakyReLU(m["slope"])
+    raise ValueError(fn)
 
 
 class SqueezeExcitation(nn.Module):
-    def __init__(self, c, ratio):
+    def __init__(self, c, ratio, act):
         super().__init__()
         self.reduce = nn.Conv2d(c, c // ratio, 1, bias=True)
-        self.act = nn.ReLU()
+        self.act = act()
         self.expand = nn.Conv2d(c // ratio, c, 1, bias=True)
 
     def forward(self, x):
@@ -186,7 +229,7 @@ class ZeroPad(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cin, width, stride, block, shortcut, norm):
+    def __init__(self, cin, width, stride, block, shortcut, norm, act, first_dilation=1, dilation=1):
         super().__init__()
         kind = block["kind"]
         self.pre = kind.startswith("preact-")
@@ -201,26 +244,28 @@ class Block(nn.Module):
 
         if self.pre:
             self.norm1 = norm(cin)
-            self.act1 = nn.ReLU()
+            self.act1 = act()
+        # Dilation: a bottleneck's 3x3 takes first_dilation (the previous stage's, in a stage's
+        # first block; else the stage's); a basic block's first 3x3 too, its second the stage's.
         if bottleneck:
             s1, s3 = (stride, 1) if block["stride_on"] == "1x1" else (1, stride)
-            convs = [(cin, inner, [1, 1], s1, 1), (inner, inner, [3, 3], s3, block["groups"]), (inner, cout, [1, 1], 1, 1)]
+            convs = [(cin, inner, [1, 1], s1, 1, 1), (inner, inner, [3, 3], s3, block["groups"], first_dilation), (inner, cout, [1, 1], 1, 1, 1)]
         else:
-            convs = [(cin, inner, [3, 3], stride, 1), (inner, cout, [3, 3], 1, 1)]
+            convs = [(cin, inner, [3, 3], stride, 1, first_dilation), (inner, cout, [3, 3], 1, 1, dilation)]
         # Post-activation: conv_i, norm_i, act_i (no act after the last norm). Pre-activation:
         # norm1, act1 open the block; then conv_i, and norm_{i+1}, act_{i+1} between convolutions.
-        for i, (a, b, k, s, g) in enumerate(convs, start=1):
-            add(f"conv{i}", conv(a, b, k, s, g))
+        for i, (a, b, k, s, g, d) in enumerate(convs, start=1):
+            add(f"conv{i}", conv(a, b, k, s, g, dilation=d))
             last = i == len(convs)
             if not self.pre:
                 add(f"norm{i}", norm(b))
                 if not last:
-                    add(f"act{i}", nn.ReLU())
+                    add(f"act{i}", act())
             elif not last:
                 add(f"norm{i + 1}", norm(b))
-                add(f"act{i + 1}", nn.ReLU())
+                add(f"act{i + 1}", act())
         if block["se"] is not None:
-            add("se", SqueezeExcitation(cout, block["se"]))
+            add("se", SqueezeExcitation(cout, block["se"], act))
 
         changes = stride != 1 or cin != cout
         self.shortcut = None
@@ -237,7 +282,7 @@ class Block(nn.Module):
             self.shortcut = nn.Sequential(parts)
             self.from_pre = self.pre
         if not self.pre:
-            self.act = nn.ReLU()
+            self.act = act()
         self.out_channels = cout
 
     def forward(self, x):
@@ -251,12 +296,18 @@ class Block(nn.Module):
 
 
 class Head(nn.Module):
-    def __init__(self, c, classes, dropout):
+    def __init__(self, c, classes, dropout, pool):
         super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        # timm's SelectAdaptivePool2d: avg, max, their mean, or cat([avg, max], 1).
+        self.pool_kind = pool
         self.dropout = nn.Dropout(dropout or 0.0)
-        self.fc = nn.Linear(c, classes)
+        self.fc = nn.Linear(2 * c if pool == "catavgmax" else c, classes)
         self.mask = None
+
+    def pool(self, x):
+        avg = F.adaptive_avg_pool2d(x, 1)
+        mx = F.adaptive_max_pool2d(x, 1)
+        return {"avg": avg, "max": mx, "avgmax": 0.5 * (avg + mx), "catavgmax": torch.cat([avg, mx], 1)}[self.pool_kind]
 
     def forward(self, x):
         x = torch.flatten(self.pool(x), 1)
@@ -275,40 +326,59 @@ class Net(nn.Module):
         pre = m["block"]["kind"].startswith("preact-")
 
         def norm(ch):
+            if m["norm"] == "group":
+                return nn.GroupNorm(m["groups"], ch, eps=m["eps"])
             return nn.BatchNorm2d(ch, eps=m["eps"], momentum=m["momentum"])
+
+        def act():
+            return activation(m)
 
         stem = OrderedDict()
         convs = pools = 0
+        reached = 1
         for layer in m["stem"]:
             k = layer["kernel"]
+            reached *= layer["stride"]
             if layer["op"] == "conv":
                 convs += 1
-                stem[f"conv{convs}"] = conv(c, layer["out"], k, layer["stride"], layer["groups"])
+                stem[f"conv{convs}"] = conv(c, layer["out"], k, layer["stride"], layer["groups"], pad=layer.get("pad"))
                 c = layer["out"]
                 if not pre:
                     stem[f"norm{convs}"] = norm(c)
-                    stem[f"act{convs}"] = nn.ReLU()
+                    stem[f"act{convs}"] = act()
             else:
                 pools += 1
-                pad = (k[0] // 2, k[1] // 2)
+                pad = (layer["pad"], layer["pad"]) if "pad" in layer else (k[0] // 2, k[1] // 2)
                 if layer["op"] == "maxpool":
                     stem[f"pool{pools}"] = nn.MaxPool2d(tuple(k), layer["stride"], pad)
                 else:
                     stem[f"pool{pools}"] = nn.AvgPool2d(tuple(k), layer["stride"], pad, count_include_pad=False)
         self.stem = nn.Sequential(stem)
         self.stage_names = []
+        dilation = 1
         for st in m["stages"]:
             block = st.get("block", m["block"])
             shortcut = st.get("shortcut", m["shortcut"])
+            stride = st["stride"]
+            previous = dilation
+            # output_stride (torchvision's replace_stride_with_dilation): a stride that would
+            # pass it becomes dilation; else a stage's own `dilation`.
+            if m["output_stride"] is not None and reached * stride > m["output_stride"]:
+                dilation *= stride
+                stride = 1
+            else:
+                reached *= stride
+                if m["output_stride"] is None:
+                    dilation = st.get("dilation", 1)
             blocks = OrderedDict()
             for i in range(st["blocks"]):
-                b = Block(c, st["width"], st["stride"] if i == 0 else 1, block, shortcut, norm)
+                b = Block(c, st["width"], stride if i == 0 else 1, block, shortcut, norm, act, previous if i == 0 else dilation, dilation)
                 blocks[f"block{i}"] = b
                 c = b.out_channels
             self.add_module(st["name"], nn.Sequential(blocks))
             self.stage_names.append(st["name"])
-        self.final = nn.Sequential(OrderedDict(norm=norm(c), act=nn.ReLU())) if pre else None
-        self.head = Head(c, m["classes"], m["dropout"]) if m["classes"] else None
+        self.final = nn.Sequential(OrderedDict(norm=norm(c), act=act())) if pre else None
+        self.head = Head(c, m["classes"], m["dropout"], m["pool"]) if m["classes"] else None
 
     def forward(self, x):
         x = self.stem(x)

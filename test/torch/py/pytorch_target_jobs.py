@@ -9,7 +9,6 @@ zero_init_residual zeroes, and, where asked, the outputs for an input with a
 safetensors file loaded with strict=True, or whether its initialisation from
 a seed is torchvision's own, tensor for tensor.
 """
-import importlib.util
 import json
 import os
 import py_compile
@@ -21,6 +20,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_lite  # noqa: E402
+from modules import load_module  # noqa: E402
 from no_init import uninitialised  # noqa: E402
 
 
@@ -35,14 +35,6 @@ def style(paths):
         if report.total_errors:
             found[path] = report.get_statistics('')
     return found
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location(
-        os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def zeroed(module):
