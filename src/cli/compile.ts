@@ -19,6 +19,8 @@ export interface CompileOptions {
   weights: WeightSource;
   /** ONNX: tensors in an external data file beside the model even when it would fit in one (they go there anyway past 2 GiB). */
   externalData?: boolean;
+  /** ONNX: height and width symbolic, like the batch (the graph runs at any input size). */
+  dynamicSize?: boolean;
   /**
    * Runs the final write: the command line holds Ctrl-C and SIGTERM back for it (and only
    * for it), so an interrupt never cuts a write short yet stops any earlier step at once.
@@ -35,9 +37,9 @@ const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 export const targets: Record<string, CompileTarget> = {
   onnx: async (model, o) => {
     const { prepareOnnxCompile } = await import('../onnx/index.js');
-    const compile = prepareOnnxCompile(model, { output: o.output, opset: o.opset ?? defaultOpset, inference: o.inference, externalData: o.externalData ?? false, weights: o.weights });
+    const compile = prepareOnnxCompile(model, { output: o.output, opset: o.opset ?? defaultOpset, inference: o.inference, externalData: o.externalData ?? false, dynamicSize: o.dynamicSize ?? false, weights: o.weights });
     const result = await o.writing(() => compile.write());
-    const form = o.inference ? 'inference form' : 'training form';
+    const form = `${o.inference ? 'inference form' : 'training form'}${o.dynamicSize ? ', any input size' : ''}`;
     const data = result.data ? `, tensors in ${result.data.path} (external data, ${megabytes(result.data.bytes)})` : '';
     return `wrote ${result.path}: ${model.name}, ONNX opset ${o.opset ?? defaultOpset}, ${form}, weights from ${result.weightsFrom}, ${megabytes(result.bytes)}${data}`;
   },
@@ -70,13 +72,17 @@ export function registerCompile(program: Command, out: Output): void {
     .option('--inference', 'fold the norms into the convolutions: the graph a deployment wants')
     .option('--seed <n>', 'seed of the weight initialisation', integer('--seed'), 0)
     .option('--zero-init-residual', "start each residual branch's last norm scale at 0")
+    .option('--dynamic-size', 'ONNX: height and width symbolic, like the batch, so the graph runs at any input size')
     .option('--external-data', 'ONNX: write the tensors to OUTPUT.data beside the model (ONNX external data), as is done anyway for a model over 2 GiB')
     .option('--weights <path>', "take the weights from an ONNX file, a safetensors state_dict (torchvision's or timm's names) or a tfjs model directory of the same network (a head of other classes is initialised afresh, other input channels adapted as timm does)")
     .option('--strict-weights', 'refuse --weights whose head or input channels differ from the spec instead of adapting them')
-    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; externalData?: boolean; weights?: string; strictWeights?: boolean }) => {
+    .action(async (file: string, opts: { target: string; output: string; model?: string; opset?: number; inference?: boolean; seed: number; zeroInitResidual?: boolean; externalData?: boolean; dynamicSize?: boolean; weights?: string; strictWeights?: boolean }) => {
       const target = targets[opts.target];
       if (!target) {
         throw new CliError('R0901', `unknown target '${opts.target}'`, 2, `the targets are ${Object.keys(targets).join(', ')}`);
+      }
+      if (opts.dynamicSize && opts.target !== 'onnx') {
+        throw new CliError('R0901', `--dynamic-size applies to --target onnx, not ${opts.target}`, 2, 'leave --dynamic-size out, or compile to onnx');
       }
       if (opts.weights !== undefined && withoutWeights.has(opts.target)) {
         throw new CliError('R0901', `--weights does not apply to --target ${opts.target}: the module is code`, 2, 'write the weights with --target safetensors and load them with load_state_dict');
@@ -87,6 +93,7 @@ export function registerCompile(program: Command, out: Output): void {
         inference: opts.inference ?? false,
         weights: await weightSource(model, { seed: opts.seed, zeroInitResidual: opts.zeroInitResidual ?? false, strict: opts.strictWeights ?? false, ...(opts.weights !== undefined ? { path: opts.weights } : {}) }, out),
         externalData: opts.externalData ?? false,
+        dynamicSize: opts.dynamicSize ?? false,
         ...(opts.opset !== undefined ? { opset: opts.opset } : {}),
         writing: withInterruptsDeferred,
       };

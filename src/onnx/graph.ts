@@ -61,12 +61,41 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Renames the value `last` to `output` (the graph's output name) and returns the graph. */
-  finish(name: string, last: string, inputs: ValueInfoProto[], outputs: ValueInfoProto[], docString?: string): OnnxGraph {
-    const producer = [...this.nodes].reverse().find((n) => n.output?.[0] === last);
-    if (!producer) throw new Error(`no node produces '${last}'`);
-    producer.output = [outputs[0]!.name!];
-    return { name, nodes: this.nodes, initializers: this.initializers, inputs, outputs, ...(docString ? { docString } : {}) };
+  /**
+   * A float scalar the graph shares wherever it needs that constant (`const.0.5`): the
+   * factors and terms of activations written out in elementary operators.
+   */
+  scalar(value: number): string {
+    const name = `const.${value}`;
+    if (!this.taken.has(name)) this.floats(name, [], () => Float32Array.of(value));
+    return name;
+  }
+
+  /**
+   * Gives each graph output's name to the value it returns (the producing node keeps its
+   * name; the nodes reading the value read it under the new one) and returns the graph.
+   * A value returned twice, or the graph's input returned, goes through an Identity.
+   */
+  finish(name: string, input: ValueInfoProto, outputs: { value: string; info: ValueInfoProto }[], docString?: string): OnnxGraph {
+    const renamed = new Set<string>();
+    for (const { value, info } of outputs) {
+      const to = info.name!;
+      const producer = this.nodes.find((n) => n.output?.[0] === value);
+      if (!producer || renamed.has(value)) {
+        this.node('Identity', [renamed.has(value) ? this.outputOf(outputs, value) : value], to);
+        continue;
+      }
+      this.claim(to);
+      producer.output = [to];
+      for (const n of this.nodes) n.input = n.input!.map((i) => (i === value ? to : i));
+      renamed.add(value);
+    }
+    return { name, nodes: this.nodes, initializers: this.initializers, inputs: [input], outputs: outputs.map((o) => o.info), ...(docString ? { docString } : {}) };
+  }
+
+  /** The name the value was given as the first output returning it. */
+  private outputOf(outputs: { value: string; info: ValueInfoProto }[], value: string): string {
+    return outputs.find((o) => o.value === value)!.info.name!;
   }
 
   private claim(name: string): void {

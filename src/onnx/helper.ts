@@ -33,14 +33,14 @@ export function makeNode(
   };
 }
 
-/** A float tensor's name and shape; strings in `dims` are symbolic (the batch `N`). */
-export function makeTensorValueInfo(name: string, dims: (number | string)[]): ValueInfoProto {
+/** A float tensor's name and shape; strings in `dims` are symbolic (the batch `N`), undefined ones unknown. */
+export function makeTensorValueInfo(name: string, dims: (number | string | undefined)[]): ValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
         elemType: DataType.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+        shape: { dim: dims.map((d) => (d === undefined ? {} : typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
       },
     },
   };

@@ -1,10 +1,12 @@
 import { layerTensors } from '../model/tensors.js';
-import type { Block, CheckedModel, ConvLayer, DenseLayer, Layer, NormLayer, PoolLayer, SqueezeExcitation } from '../model/types.js';
+import type { ActivationLayer, Block, CheckedModel, ConvLayer, DenseLayer, GlobalPoolLayer, Layer, NormLayer, PoolLayer, SqueezeExcitation } from '../model/types.js';
 import { walkLayers } from '../model/walk.js';
 import type { WeightSet } from '../weights/init.js';
 import type { WeightLookup } from '../weights/source.js';
 import type { Code } from '../diagnostics/codes.js';
 import { readInputFile } from '../io/read.js';
+import { activationValue } from './activations.js';
+import { computes, elementwiseFrom, type ElementwiseGraph } from './elementwise.js';
 import { OnnxError } from './errors.js';
 import { externalLocation, externalTensorData, readExternalTensorData, type ExternalTensorData } from './external-data.js';
 import { DataType, onnx, type ValueInfoProto, type DecodedAttribute as AttributeProto, type DecodedGraph, type DecodedNode as NodeProto, type DecodedTensor as TensorProto } from './proto.js';
@@ -22,10 +24,17 @@ import { DataType, onnx, type ValueInfoProto, type DecodedAttribute as Attribute
  * branch's last one's shape). Where several readings are possible, every one is tried.
  *
  * Nodes that do not change values (Identity, Dropout, Flatten, Reshape, Squeeze,
- * Unsqueeze) are looked through. A norm is a BatchNormalization node, or, after a
+ * Unsqueeze) are looked through. A batch norm is a BatchNormalization node, or, after a
  * convolution, may have been folded into that Conv (PyTorch's default export: eval mode,
  * constant folding). Such a norm is rebuilt as the function it computed: the outputs are
  * the same, but the running statistics the network was trained with are not in the file.
+ * A group norm is a GroupNormalization with the per-channel scale and shift (opset 21), or
+ * a normalisation per group with scale 1 and shift 0 (GroupNormalization before 21, or
+ * PyTorch's Reshape and InstanceNormalization) followed by a Mul and an Add per channel.
+ * An activation is any run of parameter-free elementwise nodes from the value that computes
+ * PyTorch's function (checked at sample points: `elementwise.ts`), so that `Gelu` and
+ * PyTorch's Erf-based GELU, `Mish` and Softplus-Tanh-Mul all match; so is the mean of the
+ * two global pools of `pool avgmax`.
  */
 export function importOnnxWeights(bytes: Uint8Array, model: CheckedModel, options: MatchOptions = {}): WeightSet {
   const source = importOnnxWeightSource(bytes, model, options);
@@ -128,7 +137,8 @@ interface Match {
 }
 
 const transparent = new Set(['Identity', 'Dropout', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze']);
-const parameterized = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization']);
+const reshaping = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze']);
+const parameterized = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'GroupNormalization']);
 
 function toNumber(v: number | { toString(): string }): number {
   return typeof v === 'number' ? v : Number(v.toString());
@@ -198,10 +208,12 @@ function nodeOnCycle(nodes: NodeProto[], producers: Map<string, NodeProto>): Nod
 }
 
 /** The parsed file: nodes indexed by the values they consume, tensors by name. */
-class OnnxNet {
+class OnnxNet implements ElementwiseGraph {
   readonly consumers = new Map<string, NodeProto[]>();
   readonly producers = new Map<string, NodeProto>();
   readonly tensors = new Map<string, TensorProto>();
+  /** Values that are a tensor of the file reshaped (Unsqueeze, Reshape, Squeeze, Flatten of it): the tensor's name. */
+  readonly reshaped = new Map<string, string>();
   readonly outputs = new Set<string>();
   input = '';
   inputChannels: number | undefined;
@@ -252,6 +264,10 @@ class OnnxNet {
             ? net.tensors.get(node.input[0])
             : undefined;
       if (value) net.tensors.set(node.output[0]!, value);
+      else if (reshaping.has(node.opType) && node.input[0] && node.output[0]) {
+        const tensor = net.tensors.has(node.input[0]) ? node.input[0] : net.reshaped.get(node.input[0]);
+        if (tensor !== undefined) net.reshaped.set(node.output[0], tensor);
+      }
       for (const input of node.input) {
         if (!input) continue;
         const list = net.consumers.get(input) ?? [];
@@ -273,6 +289,31 @@ class OnnxNet {
   dims(name: string): number[] | undefined {
     const t = this.tensors.get(name);
     return t ? t.dims.map(toNumber) : undefined;
+  }
+
+  /** The tensor `name` is, possibly reshaped (a per-channel scale unsqueezed to [C,1,1]), and its number of values. */
+  stored(name: string | undefined): { tensor: string; length: number } | undefined {
+    if (!name) return undefined;
+    const tensor = this.tensors.has(name) ? name : this.reshaped.get(name);
+    const dims = tensor === undefined ? undefined : this.dims(tensor);
+    return dims ? { tensor: tensor!, length: dims.reduce((a, c) => a * c, 1) } : undefined;
+  }
+
+  private readonly scalars = new Map<string, number | undefined>();
+
+  /** The value of a float tensor of one value (an activation's constant), else undefined. */
+  scalar(name: string): number | undefined {
+    if (this.scalars.has(name)) return this.scalars.get(name);
+    const s = this.stored(name);
+    const type = s ? this.tensors.get(s.tensor)!.dataType : undefined;
+    const value = s?.length === 1 && (type === DataType.FLOAT || type === DataType.DOUBLE) ? this.values({ theirs: s.tensor }, name)[0] : undefined;
+    this.scalars.set(name, value);
+    return value;
+  }
+
+  /** Whether the tensor holds only `value` (decoded: for the few values of a per-group scale). */
+  holdsOnly(tensor: string, value: number, layer: string): boolean {
+    return this.values({ theirs: tensor }, layer).every((v) => v === value);
   }
 
   private readonly nextCache = new Map<string, { node: NodeProto; via: string }[]>();
@@ -535,7 +576,7 @@ class Matcher {
       for (const [end, bound] of reached[i]!) {
         for (const n of this.layer(layer, end)) add(i + 1, n.end, bound, n.bound);
         const next = layers[i + 1];
-        if (layer.op === 'conv' && !layer.bias && next?.op === 'norm') {
+        if (layer.op === 'conv' && !layer.bias && next?.op === 'norm' && next.kind === 'batch') {
           for (const n of this.conv(layer, end, next)) add(i + 2, n.end, bound, n.bound);
         }
       }
@@ -615,15 +656,13 @@ class Matcher {
         return this.conv(layer, v);
       case 'norm':
         return this.norm(layer, v);
-      case 'act': {
-        const op = layer.fn === 'relu' ? 'Relu' : 'Sigmoid';
-        return this.candidates(layer, v, [op], `a ${op}`).map((n) => ({ end: n.output[0]!, bound: [] }));
-      }
+      case 'act':
+        return this.activation(layer, v);
       case 'maxpool':
       case 'avgpool':
         return this.pool(layer, v);
       case 'global_pool':
-        return this.candidates(layer, v, ['GlobalAveragePool', 'ReduceMean'], 'a global average pool').map((n) => ({ end: n.output[0]!, bound: [] }));
+        return this.globalPool(layer, v);
       case 'dropout':
         return [{ end: v, bound: [] }];
       case 'dense':
@@ -658,8 +697,13 @@ class Matcher {
       }
       const group = int(node, 'group', 1);
       const strides = ints(node, 'strides') ?? [1, 1];
-      if (group !== layer.groups || !same(strides, [layer.stride, layer.stride])) {
-        this.fail(layer, 'R0504', `expected groups ${layer.groups} and stride ${layer.stride}; the file's Conv '${node.name}' has groups ${group} and strides ${strides.join('x')}`);
+      const dilations = ints(node, 'dilations') ?? [1, 1];
+      if (group !== layer.groups || !same(strides, [layer.stride, layer.stride]) || !same(dilations, [layer.dilation, layer.dilation])) {
+        this.fail(
+          layer,
+          'R0504',
+          `expected groups ${layer.groups}, stride ${layer.stride} and dilation ${layer.dilation}; the file's Conv '${node.name}' has groups ${group}, strides ${strides.join('x')} and dilations ${dilations.join('x')}`,
+        );
         continue;
       }
       const bound: [string, Binding][] = [[`${layer.name}.weight`, { theirs: w }]];
@@ -690,6 +734,7 @@ class Matcher {
   }
 
   private norm(layer: NormLayer, v: string): Match[] {
+    if (layer.kind === 'group') return this.groupNorm(layer, v);
     const c = layer.in.c;
     const matches: Match[] = [];
     const what = `a BatchNormalization of ${c} channels`;
@@ -703,6 +748,113 @@ class Matcher {
       matches.push({ end: node.output[0]!, bound: names.map((n, i) => [`${layer.name}.${roles[i]}`, { theirs: n }]) });
     }
     return matches;
+  }
+
+  /**
+   * A group norm of G groups over C channels: a GroupNormalization whose scale and shift
+   * have C values (opset 21's, per channel), or a normalisation per group (GroupNormalization
+   * with G values, InstanceNormalization of the input reshaped to [N, G, -1]) with scale 1
+   * and shift 0, followed by a Mul and an Add by C values each (PyTorch's own export).
+   */
+  private groupNorm(layer: NormLayer, v: string): Match[] {
+    const { groups, name } = layer;
+    const c = layer.in.c;
+    const what = `a group norm of ${groups} groups over ${c} channels`;
+    const weight = `${name}.weight`;
+    const bias = `${name}.bias`;
+    const matches: Match[] = [];
+    for (const node of this.candidates(layer, v, ['GroupNormalization', 'InstanceNormalization'], what)) {
+      const scale = this.net.stored(node.input[1]);
+      const shift = this.net.stored(node.input[2]);
+      const found = node.opType === 'GroupNormalization' ? int(node, 'num_groups', 0) : scale?.length;
+      if (!scale || !shift || found !== groups) {
+        this.fail(layer, 'R0504', `expected ${what}; the file's ${node.opType} '${node.name}' has ${found ?? 'no stored scale for its'} groups`);
+        continue;
+      }
+      const out = node.output[0]!;
+      if (node.opType === 'GroupNormalization' && scale.length === c && shift.length === c) {
+        matches.push({ end: out, bound: [[weight, { theirs: scale.tensor }], [bias, { theirs: shift.tensor }]] });
+      }
+      if (scale.length !== groups || shift.length !== groups) continue;
+      if (!this.net.holdsOnly(scale.tensor, 1, name) || !this.net.holdsOnly(shift.tensor, 0, name)) {
+        this.fail(layer, 'R0504', `expected the per-group scale 1 and shift 0 of PyTorch's GroupNorm; the file's ${node.opType} '${node.name}' has others`);
+        continue;
+      }
+      for (const mul of this.affine(out, 'Mul', c)) {
+        for (const add of this.affine(mul.end, 'Add', c)) matches.push({ end: add.end, bound: [[weight, { theirs: mul.tensor }], [bias, { theirs: add.tensor }]] });
+      }
+      if (matches.length === 0) this.fail(layer, 'R0503', `expected the group norm's scale and shift per channel (a Mul and an Add by ${c} values); the file has ${this.describeNext(out)}`);
+    }
+    return matches;
+  }
+
+  /** The nodes of type `op` reading `v` with a stored tensor of `length` values as their other input. */
+  private affine(v: string, op: 'Mul' | 'Add', length: number): { end: string; tensor: string }[] {
+    const found: { end: string; tensor: string }[] = [];
+    for (const { node, via } of this.net.next(v)) {
+      this.step();
+      if (node.opType !== op || node.input.length !== 2) continue;
+      const other = this.net.stored(node.input[0] === via ? node.input[1] : node.input[0]);
+      if (other?.length === length) found.push({ end: node.output[0]!, tensor: other.tensor });
+    }
+    return found;
+  }
+
+  /**
+   * The activation: every value within 8 parameter-free elementwise nodes of `v` that is
+   * PyTorch's function of `v` (checked at sample points), so that `Gelu` and the Erf-based
+   * form PyTorch writes before opset 20, `Mish` and Softplus-Tanh-Mul, a SiLU as Sigmoid and
+   * Mul, all match; a LeakyRelu only with the spec's slope.
+   */
+  private activation(layer: ActivationLayer, v: string): Match[] {
+    const f = (x: number): number => activationValue(layer.fn, layer.negativeSlope, x);
+    const matches: Match[] = [];
+    for (const end of elementwiseFrom(this.net, v)) {
+      this.step();
+      if (computes(this.net, end, new Map([[v, 0]]), (xs) => f(xs[0]!))) matches.push({ end, bound: [] });
+    }
+    if (matches.length === 0) {
+      const fn = layer.fn === 'leaky_relu' ? `leaky_relu with slope ${layer.negativeSlope}` : layer.fn;
+      this.fail(layer, 'R0503', `expected the activation ${fn}; the file has ${this.describeNext(v)}`);
+    }
+    return matches;
+  }
+
+  /**
+   * The head's global pool: GlobalAveragePool or ReduceMean, GlobalMaxPool or ReduceMax;
+   * for `avgmax` a value computed from the two that is their mean (checked at sample
+   * points), for `catavgmax` a Concat of the average then the max along axis 1.
+   */
+  private globalPool(layer: GlobalPoolLayer, v: string): Match[] {
+    const ends = (ops: string[], what: string): string[] => this.candidates(layer, v, ops, what).filter((n) => n.opType !== 'MaxPool' || this.wholeMap(layer, n)).map((n) => n.output[0]!);
+    // PyTorch 1.13 writes adaptive_max_pool2d(x, 1) as a MaxPool over the whole map.
+    const maxOps = ['GlobalMaxPool', 'ReduceMax', 'MaxPool'];
+    if (layer.kind === 'avg') return ends(['GlobalAveragePool', 'ReduceMean'], 'a global average pool').map((end) => ({ end, bound: [] }));
+    if (layer.kind === 'max') return ends(maxOps, 'a global max pool').map((end) => ({ end, bound: [] }));
+    const matches: Match[] = [];
+    for (const avg of ends(['GlobalAveragePool', 'ReduceMean'], 'a global average pool')) {
+      for (const max of ends(maxOps, 'a global max pool')) {
+        if (layer.kind === 'catavgmax') {
+          for (const { node } of this.net.next(avg)) {
+            this.step();
+            const [a, m] = node.input;
+            if (node.opType === 'Concat' && node.input.length === 2 && int(node, 'axis', 0) === 1 && this.sameValue(a!, avg) && this.sameValue(m!, max)) matches.push({ end: node.output[0]!, bound: [] });
+          }
+        } else {
+          for (const end of elementwiseFrom(this.net, avg)) {
+            this.step();
+            if (computes(this.net, end, new Map([[avg, 0], [max, 1]]), (xs) => 0.5 * (xs[0]! + xs[1]!))) matches.push({ end, bound: [] });
+          }
+        }
+      }
+    }
+    if (matches.length === 0) this.fail(layer, 'R0503', `expected the ${layer.kind} global pool (timm's SelectAdaptivePool2d); the file has ${this.describeNext(v)}`);
+    return matches;
+  }
+
+  /** Whether a MaxPool's one window is the layer's whole input map (no padding). */
+  private wholeMap(layer: GlobalPoolLayer, node: NodeProto): boolean {
+    return same(ints(node, 'kernel_shape'), [layer.in.h, layer.in.w]) && (ints(node, 'pads') ?? [0, 0, 0, 0]).every((p) => p === 0);
   }
 
   private pool(layer: PoolLayer, v: string): Match[] {

@@ -3,13 +3,13 @@
  *
  * Stable API (the tfjs backend and the tests rely on these signatures):
  *
- *   emitOnnx(model, weights, { opset?, inference? }): Uint8Array
+ *   emitOnnx(model, weights, { opset?, inference?, dynamicSize? }): Uint8Array
  *     The whole ModelProto in one buffer (allocated once, at its final size). `weights` is a
  *     WeightSet (Map from PyTorch names to float32 arrays in PyTorch layouts) or a
  *     WeightSource (src/weights/source.ts): initialWeightSource(model, { seed }), which
  *     computes tensors on demand, or openWeightSource(path, model) for a weights file.
  *     OnnxError R0513 for a model over ONNX's 2 GiB.
- *   writeOnnxFile(path, model, weights, { opset?, inference?, externalData? }): number
+ *   writeOnnxFile(path, model, weights, { opset?, inference?, dynamicSize?, externalData? }): number
  *     The same streamed to `path` by src/io's writer (a temporary file renamed into place:
  *     no partial file on failure; never onto an input or a non-regular file), its tensors
  *     in the external data file `PATH.data` when the model would pass 2 GiB or
@@ -46,7 +46,7 @@ import { basename } from 'node:path';
 import { checkOutputFile, writeOutputFiles, type OutputFile } from '../io/write.js';
 import { initialWeightSource, type WeightSet } from '../weights/init.js';
 import { asWeightSource, type WeightSource } from '../weights/source.js';
-import { emitGraph } from './emit.js';
+import { emitGraph, type EmitOptions } from './emit.js';
 import { externalDataPath, namesExternalData } from './external-data.js';
 import { checkOpset, defaultOpset } from './opset.js';
 import { planModel, serializeModel, writeExternalData, writeModel, type ModelMeta } from './writer.js';
@@ -54,13 +54,15 @@ import { planModel, serializeModel, writeExternalData, writeModel, type ModelMet
 export { OnnxError } from './errors.js';
 export { importOnnxWeights, importOnnxWeightSource, readOnnxWeights, readOnnxWeightSource, readOnnxWeightsFile, type OnnxWeightsFile } from './import.js';
 export { defaultOpset, maxOpset, minOpset } from './opset.js';
-export { batchDim, inputName, outputName } from './emit.js';
+export { batchDim, heightDim, inputName, outputName, widthDim } from './emit.js';
 
 export interface EmitOnnxOptions {
   /** 13 to 21; 17 unless set. */
   opset?: number;
   /** Fold the norms (the deployment form); otherwise BatchNormalization nodes keep the running statistics. */
   inference?: boolean;
+  /** Height and width symbolic (`H`, `W`) like the batch, so the graph runs at any input size. */
+  dynamicSize?: boolean;
 }
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -71,10 +73,14 @@ function meta(model: CheckedModel, options: EmitOnnxOptions): ModelMeta {
   return { opset, producerVersion: version, docString: `${model.name}, compiled by resnetc (${form})` };
 }
 
+function emitOptions(options: EmitOnnxOptions, m: ModelMeta): EmitOptions {
+  return { inference: options.inference ?? false, opset: m.opset, dynamicSize: options.dynamicSize ?? false };
+}
+
 /** The model as ONNX bytes, every tensor inside: OnnxError R0513 for a model over ONNX's 2 GiB (write it to a file instead). */
 export function emitOnnx(model: CheckedModel, weights: WeightSet | WeightSource, options: EmitOnnxOptions = {}): Uint8Array {
   const m = meta(model, options);
-  return serializeModel(emitGraph(model, asWeightSource(weights), { inference: options.inference ?? false }), m);
+  return serializeModel(emitGraph(model, asWeightSource(weights), emitOptions(options, m)), m);
 }
 
 export interface WriteOnnxOptions extends EmitOnnxOptions {
@@ -114,7 +120,7 @@ export function writeOnnxFile(path: string, model: CheckedModel, weights: Weight
  */
 export function writeOnnxFiles(path: string, model: CheckedModel, weights: WeightSet | WeightSource, options: WriteOnnxOptions = {}): OnnxFiles {
   const m = meta(model, options);
-  const graph = emitGraph(model, asWeightSource(weights), { inference: options.inference ?? false });
+  const graph = emitGraph(model, asWeightSource(weights), emitOptions(options, m));
   const { target } = checkOutputFile(path);
   const dataPath = externalDataPath(target);
   const plan = planModel(graph, m, { externalData: options.externalData ? 'always' : 'auto', location: basename(dataPath) });

@@ -1,10 +1,14 @@
 import { OnnxError } from './errors.js';
 
 /**
- * Opsets the emitted graph is valid in. Every operator resnetc writes (Conv,
- * BatchNormalization, Relu, Sigmoid, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm,
- * Add, Mul, Slice, Pad, Dropout) takes the same inputs and attributes from 13 to 21: Slice
- * and Pad read their settings from inputs since 10 and 11, Dropout its ratio since 12.
+ * Opsets the emitted graph is valid in. Every operator resnetc writes in all of them (Conv,
+ * BatchNormalization, Relu, LeakyRelu, Sigmoid, Erf, Softplus, Tanh, Div, MaxPool,
+ * AveragePool, GlobalAveragePool, GlobalMaxPool, Concat, Flatten, Gemm, Add, Mul, Slice, Pad,
+ * Dropout, Reshape, Shape, InstanceNormalization) takes the same inputs and attributes from
+ * 13 to 21: Slice and Pad read their settings from inputs since 10 and 11, Dropout its ratio
+ * since 12. Three depend on the opset (emit.ts, activations.ts): Mish exists from 18, Gelu
+ * from 20, and GroupNormalization from 18 with a per-group scale and shift, per channel
+ * from 21.
  */
 export const minOpset = 13;
 export const maxOpset = 21;

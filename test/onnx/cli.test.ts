@@ -52,6 +52,23 @@ describe('resnetc compile --target onnx', () => {
     rmSync(out);
   });
 
+  it('with --dynamic-size writes a graph ONNX Runtime runs at other sizes, odd and non-square', async () => {
+    const out = join(dir, 'dynamic.onnx');
+    const r = await resnetc('compile', spec, '-t', 'onnx', '-o', out, '--dynamic-size');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/training form, any input size, weights from seed 0/);
+    const dims = onnx.ModelProto.decode(readFileSync(out)).graph!.input![0]!.type!.tensorType!.shape!.dim!;
+    expect(dims.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['N', 3, 'H', 'W']);
+    const sizes: [number, number][] = [
+      [16, 16],
+      [23, 9],
+    ];
+    for (const [h, w] of sizes) {
+      expect((await runOrt(readFileSync(out), randomInput(1, 3, h, w), [1, 3, h, w])).dims).toEqual([1, 3]);
+    }
+    rmSync(out);
+  });
+
   it('honours --opset, --inference, --seed and --zero-init-residual', async () => {
     const out = join(dir, 'options.onnx');
     const r = await resnetc('compile', spec, '-t', 'onnx', '-o', out, '--opset', '13', '--inference', '--seed', '3', '--zero-init-residual');
@@ -103,6 +120,7 @@ describe('resnetc compile --target onnx', () => {
     ['an opset outside 13 to 21', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--opset', '9'], 2, /^error\[R0501\]: opset 9 is not supported: resnetc emits opsets 13 to 21\n {2}= help: /],
     ['an opset that is not a number', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--opset', 'new'], 2, /^error\[R0901\]: --opset must be a whole number, not 'new'/],
     ['an unknown option', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--fast'], 2, /^error\[R0901\]: unknown option '--fast'\n/],
+    ['--dynamic-size for another target', ['compile', spec, '-t', 'tfjs', '-o', join(dir, 'x'), '--dynamic-size'], 2, /^error\[R0901\]: --dynamic-size applies to --target onnx, not tfjs\n/],
     ['an unknown target', ['compile', spec, '-t', 'coreml', '-o', join(dir, 'x.onnx')], 2, /^error\[R0901\]: unknown target 'coreml'\n {2}= help: the targets are onnx/],
     ['no output', ['compile', spec, '-t', 'onnx'], 2, /^error\[R0901\]: required option '-o, --output <path>' not specified\n/],
     ['a missing weights file', ['compile', spec, '-t', 'onnx', '-o', join(dir, 'x.onnx'), '--weights', join(dir, 'none.onnx')], 1, /^error\[R0101\]: cannot find the weights file/],
