@@ -77,12 +77,21 @@ export function randomInput(batch: number, c: number, h: number, w: number, seed
   return Float32Array.from({ length: batch * c * h * w }, () => rand() * 2 - 1);
 }
 
-/** Runs an ONNX model in ONNX Runtime on one input; returns the output's values and dims. */
-export async function runOrt(bytes: Uint8Array, input: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+/**
+ * Runs an ONNX model in ONNX Runtime on one input; returns its last output's values and
+ * dims (a model with `outputs` has several, the last listed last), and every output by name.
+ */
+export async function runOrt(
+  bytes: Uint8Array,
+  input: Float32Array,
+  dims: number[],
+): Promise<{ data: Float32Array; dims: readonly number[]; outputs: Record<string, { data: Float32Array; dims: readonly number[] }> }> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
-    const out = (await session.run({ input: new ort.Tensor('float32', input, dims) }))['output']!;
-    return { data: out.data as Float32Array, dims: out.dims };
+    const results = await session.run({ input: new ort.Tensor('float32', input, dims) });
+    const outputs = Object.fromEntries(session.outputNames.map((n) => [n, { data: results[n]!.data as Float32Array, dims: results[n]!.dims }]));
+    const out = outputs[session.outputNames[session.outputNames.length - 1]!]!;
+    return { data: out.data, dims: out.dims, outputs };
   } finally {
     await session.release();
   }
