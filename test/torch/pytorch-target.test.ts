@@ -28,7 +28,13 @@ function modelsOf(path: string): CheckedModel[] {
 }
 
 const torchvision = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50_32x4d', 'resnext101_32x8d', 'wide_resnet50_2', 'wide_resnet101_2'];
-const zoo = [...torchvision.flatMap((n) => modelsOf(join(specsDir, `${n}.resnet`)).filter((m) => m.name === n)), ...modelsOf(join(specsDir, 'cifar_resnet.resnet'))];
+/** The zoo's backbones and timm variants (issue 13): every model of these files. */
+const backbones = ['resnet50_dilated', 'resnet_d', 'seresnext50_32x4d', 'resnetv2_50_gn'];
+const zoo = [
+  ...torchvision.flatMap((n) => modelsOf(join(specsDir, `${n}.resnet`)).filter((m) => m.name === n)),
+  ...modelsOf(join(specsDir, 'cifar_resnet.resnet')),
+  ...backbones.flatMap((n) => modelsOf(join(specsDir, `${n}.resnet`))),
+];
 const constructs = modelsOf(join(import.meta.dirname, 'constructs.resnet'));
 /** Outputs are compared for these (the big zoo models: counts, names and style only, for time). */
 const run = new Set(['resnet18', 'resnet50', ...modelsOf(join(specsDir, 'cifar_resnet.resnet')).map((m) => m.name), ...constructs.map((m) => m.name)]);
@@ -101,7 +107,7 @@ describe('the PyTorch target, held to PyTorch', () => {
       const norms = torchStateDict(model).filter((e) => e.role === 'num_batches_tracked').length;
       expect({ params: r.params, buffers: r.buffers, batch_counters: r.batch_counters }).toEqual({ params: model.totals.params, buffers: model.totals.buffers, batch_counters: norms });
       expect({ missing: r.missing, extra: r.extra, shapes: r.shapes }).toEqual({ missing: [], extra: [], shapes: [] });
-      expect({ name: r.name, input: r.input, classes: r.classes }).toEqual({ name: model.name, input: [model.input.c, model.input.h, model.input.w], classes: model.classes ?? null });
+      expect({ name: r.name, input: r.input, classes: r.classes }).toEqual({ name: model.name, input: [model.input.c, model.input.h, model.input.w], classes: model.head?.classes ?? null });
     });
     if (run.has(model.name) && !initAsTorchvision.has(model.name)) {
       it.runIf(python)(`${model.name}: zero_init_residual zeroes what resnetc's --zero-init-residual zeroes`, () => {
