@@ -22,7 +22,9 @@ async function compare(model: CheckedModel, batch = 2): Promise<number> {
 
   const session = await ort.InferenceSession.create(emitOnnx(model, weights, { inference: false }));
   const result = await session.run({ input: new ort.Tensor('float32', nchw, [batch, c, h, w]) });
-  const reference = result['output']!.data as Float32Array;
+  // One reference per model output, in order (a model with `outputs` has several).
+  expect(session.outputNames).toEqual(model.outputs.map((o) => o.name));
+  const references = session.outputNames.map((n) => result[n]!.data as Float32Array);
   await session.release();
 
   const tfModel = buildTfjsModel(model);
@@ -31,12 +33,18 @@ async function compare(model: CheckedModel, batch = 2): Promise<number> {
     const counts = countTfjsWeights(tfModel);
     expect(counts.trainable).toBe(model.totals.params);
     expect(counts.nonTrainable).toBe(model.totals.buffers);
-    const y = tf.tidy(() => tfModel.predict(tf.tensor4d(nchwToNhwc(nchw, batch, c, h, w), [batch, h, w, c])) as tf.Tensor);
-    let out = y.dataSync() as Float32Array;
-    if (y.rank === 4) out = nhwcToNchw(out, batch, y.shape[3]!, y.shape[1]!, y.shape[2]!);
-    y.dispose();
-    expect(out.length).toBe(reference.length);
-    return relativeError(out, reference);
+    const predicted = tf.tidy(() => tfModel.predict(tf.tensor4d(nchwToNhwc(nchw, batch, c, h, w), [batch, h, w, c])) as tf.Tensor | tf.Tensor[]);
+    const ys = Array.isArray(predicted) ? predicted : [predicted];
+    expect(ys.length).toBe(references.length);
+    let worst = 0;
+    ys.forEach((y, i) => {
+      let out = y.dataSync() as Float32Array;
+      if (y.rank === 4) out = nhwcToNchw(out, batch, y.shape[3]!, y.shape[1]!, y.shape[2]!);
+      y.dispose();
+      expect(out.length).toBe(references[i]!.length);
+      worst = Math.max(worst, relativeError(out, references[i]!));
+    });
+    return worst;
   } finally {
     tfModel.dispose();
   }
@@ -62,6 +70,12 @@ describe('every spec in specs/ equals ONNX Runtime on the ONNX export, at a smal
     ['resnext101_32x8d.resnet', 'resnext101_32x8d', '3x32x32'],
     ['wide_resnet50_2.resnet', 'wide_resnet50_2', '3x32x32'],
     ['wide_resnet101_2.resnet', 'wide_resnet101_2', '3x32x32'],
+    ['resnet50_dilated.resnet', 'resnet50_os16', '3x32x48'],
+    ['resnet50_dilated.resnet', 'resnet50_os8', '3x32x32'],
+    ['resnet_d.resnet', 'resnet50d', '3x32x32'],
+    ['resnet_d.resnet', 'resnet26t', '3x32x32'],
+    ['seresnext50_32x4d.resnet', 'seresnext50_32x4d', '3x32x32'],
+    ['resnetv2_50_gn.resnet', 'resnetv2_50_gn', '3x32x32'],
   ];
   for (const [file, name, input] of cases) {
     it(`${name} at ${input}`, async () => {
@@ -110,6 +124,35 @@ describe('every construct of the language equals ONNX Runtime', () => {
       stage b { blocks 2  width 8  stride 2 }
     }`);
     expect(await compare(model)).toBeLessThan(1e-4);
+  });
+
+  it('backbone statements: GELU, Mish, LeakyReLU, SiLU in SE, group norm, dilation, drop path (identity at inference), each head pool, a patchify stem, several outputs', async () => {
+    // The ONNX export of each construct is held to PyTorch in test/onnx/backbone.test.ts.
+    const variants = [
+      { act: 'gelu', pool: 'catavgmax', norm: 'norm group { groups 4 }' },
+      { act: 'mish', pool: 'avgmax', norm: '' },
+      { act: 'leaky_relu 0.2', pool: 'max', norm: 'norm group { groups 2  eps 1e-3 }' },
+      { act: 'silu', pool: 'avg', norm: '' },
+    ];
+    for (const v of variants) {
+      const model = checkText(`model m {
+        input 3x19x23
+        classes 5
+        activation ${v.act}
+        ${v.norm}
+        drop_path 0.3
+        pool ${v.pool}
+        stem { conv 2x2 8 stride 2 pad 0  maxpool 3x3 stride 2 pad 0 }
+        block bottleneck { se 4 }
+        shortcut B
+        output_stride 8
+        outputs stem a c logits
+        stage a { blocks 1  width 8 }
+        stage b { blocks 1  width 8  stride 2 }
+        stage c { blocks 2  width 8  stride 2 }
+      }`);
+      expect(await compare(model), `${v.act}, ${v.pool}`).toBeLessThan(1e-4);
+    }
   });
 
   it('shortcut A on odd sizes, even kernel in the stem', async () => {
