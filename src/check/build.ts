@@ -18,6 +18,7 @@ import type {
 } from '../model/types.js';
 import type { BlockSpec, Located, ModelDecl, OutputName, Reporter, StageDecl, StemLayerSpec } from './declaration.js';
 import { defaults, isBottleneck, isPreactivation } from './vocabulary.js';
+import { shapeText } from '../model/shape-text.js';
 
 /**
  * The pure function at the heart of the checker: a model's merged statements to its
@@ -300,10 +301,6 @@ function divisorsText(c: number, g: number): string {
   const below = divisors.filter((d) => d < g).pop();
   const above = divisors.find((d) => d > g);
   return `${c} channels take e.g. ${[below, above].filter((d) => d !== undefined).join(' or ')} groups`;
-}
-
-function shapeText(s: Shape): string {
-  return `${s.c}x${s.h}x${s.w}`;
 }
 
 function buildStem(spec: StemLayerSpec[], input: Shape, ctx: BuildContext): Layer[] | undefined {

@@ -3,6 +3,7 @@ import type { CheckedModel, ExpectResult } from '../model/types.js';
 import type { NumberNode, SizeNode } from '../syntax/ast.js';
 import type { ExpectDecl, Reporter } from './declaration.js';
 import { describeCount, groupDigits, pointText, roundCount, suffixExponents } from '../model/count-format.js';
+import { shapeText } from '../model/shape-text.js';
 
 /**
  * A suffixed count as written, read exactly from its text: `1.00M` is 100 units of 10^4,
@@ -54,7 +55,7 @@ export function checkExpects(model: Omit<CheckedModel, 'expects'>, expects: Expe
   return expects.map((e) => {
     if (e.what === 'output') {
       const size = e.value as SizeNode;
-      const actual = `${model.output.c}x${model.output.h}x${model.output.w}`;
+      const actual = shapeText(model.output);
       const ok = size.text === actual;
       if (!ok) {
         report.report('R0403', e.origin, `expected the last stage to output ${size.text}, it outputs ${actual}`, {

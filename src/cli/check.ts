@@ -8,6 +8,7 @@ import { CliError, exitCodes, printError } from './errors.js';
 import { checkPath, printDiagnostics, resnetFiles } from './load.js';
 import { CodedError } from '../diagnostics/coded-error.js';
 import type { Output } from './output.js';
+import { shapeText } from '../model/shape-text.js';
 
 /** The `--json` document: the contract scripts and CI rely on. */
 export interface CheckReport {
@@ -72,7 +73,7 @@ function runCheck(paths: string[], opts: { json?: boolean; quiet?: boolean }, ou
         printDiagnostics(out, workspace, diagnostics, checked.path);
         if (!opts.quiet) {
           for (const m of checked.models) {
-            const shapeOf = (s: { c: number; h: number; w: number }): string => `${s.c}x${s.h}x${s.w}`;
+            const shapeOf = shapeText;
             const named = m.outputs.length > 1 || m.outputs[0]?.name !== 'output';
             const returns = named ? `outputs ${m.outputs.map((o) => `${o.name} ${shapeOf(o.shape)}`).join(', ')}` : `output ${shapeOf(m.output)}`;
             out.out(`${displayPath(checked.path, process.cwd())}: ${m.name}: ${describeCount(m.totals.params)} params, ${describeCount(m.totals.macs)} MACs, ${returns}\n`);

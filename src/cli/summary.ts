@@ -5,6 +5,7 @@ import type { CheckedModel, Counts, Layer, Shape } from '../model/types.js';
 import { blockPaths } from '../model/walk.js';
 import { loadModel } from './load.js';
 import type { Output } from './output.js';
+import { shapeText } from '../model/shape-text.js';
 
 export function registerSummary(program: Command, out: Output): void {
   program
@@ -18,7 +19,7 @@ export function registerSummary(program: Command, out: Output): void {
     });
 }
 
-const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
+const shape = shapeText;
 const n = (v: number): string => groupDigits(v);
 
 /**

@@ -1,6 +1,7 @@
 import { compactCount, describeCount, shareText } from '../model/count-format.js';
 import type { ActivationLayer, Block, CheckedModel, ConvLayer, Layer, NormLayer, Shape, Stage } from '../model/types.js';
 import { shortcutKindWords } from '../syntax/vocabulary.js';
+import { shapeText } from '../model/shape-text.js';
 
 /**
  * The architecture diagram's content, before any layout, all of it read from the checked
@@ -37,7 +38,7 @@ export interface Diagram {
   flows: Flow[];
 }
 
-const shape = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
+const shape = shapeText;
 
 const share = (part: number, whole: number): string => (whole === 0 ? '' : ` (${shareText(part, whole)})`);
 

@@ -1,6 +1,7 @@
 import elkModule, { type ELK, type ElkExtendedEdge, type ElkNode } from 'elkjs/lib/elk.bundled.js';
 import type { CheckedModel } from '../model/types.js';
 import { type Box, type Diagram, type Flow, diagramOf } from './diagram.js';
+import { escapeXml } from '../util/xml.js';
 
 /**
  * The diagram laid out by ELK's layered algorithm (elkjs) and drawn as SVG. Box sizes come
@@ -95,7 +96,7 @@ export async function layoutDiagram(diagram: Diagram): Promise<ElkNode> {
   return elk.layout(graph);
 }
 
-const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = escapeXml;
 const num = (n: number | undefined): string => String(Math.round((n ?? 0) * 10) / 10);
 
 function drawEdges(out: string[], edges: ElkExtendedEdge[], flows: Map<string, Flow>): void {

@@ -1,6 +1,6 @@
 import type { Hover, Position } from 'vscode-languageserver';
 import { describeCount, shareText } from '../model/count-format.js';
-import type { CheckedModel, Shape, Stage } from '../model/types.js';
+import type { CheckedModel, Stage } from '../model/types.js';
 import { checkedModelOf, checkedStageOf } from './checked.js';
 import { activationWords, normKindWords, poolKindWords } from '../syntax/vocabulary.js';
 import { blockKindDoc, keywordMarkdown, shortcutKindDoc, valueWordDoc } from './keyword-docs.js';
@@ -8,8 +8,9 @@ import { offsetOf, rangeOf } from './positions.js';
 import type { Project } from './project.js';
 import { resolveModel } from './resolve.js';
 import { wordAt } from './words.js';
+import { shapeText } from '../model/shape-text.js';
 
-export const shapeText = (s: Shape): string => `${s.c}x${s.h}x${s.w}`;
+export { shapeText };
 
 export function share(part: number, whole: number): string {
   return shareText(part, whole, '–');

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Block, BlockKind, CheckedModel, ConvLayer, GlobalPoolKind, Layer, ModelOutput, PoolLayer, Stage } from '../model/types.js';
 import { blockNames, finalNormPath, headPath, stagePath, stemPaths, torchLayout, type BlockNames, type TorchLayout } from '../weights/torch-names.js';
+import { shapeText } from '../model/shape-text.js';
 
 /**
  * The PyTorch target: a checked model as a self-contained Python module that imports only
@@ -232,10 +233,6 @@ function strideOn1x1(block: Block): boolean {
 
 // ---------------------------------------------------------------------------------------
 // The module's text, part by part.
-
-function shapeText(s: { c: number; h: number; w: number }): string {
-  return `${s.c}x${s.h}x${s.w}`;
-}
 
 function header(model: CheckedModel, u: Usage, o: PythonOptions): string[] {
   const t = model.totals;

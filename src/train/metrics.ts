@@ -1,3 +1,5 @@
+import { escapeXml } from '../util/xml.js';
+
 /** One epoch's figures, as written to metrics.csv / metrics.jsonl. */
 export interface EpochMetrics {
   epoch: number;
@@ -94,6 +96,6 @@ export function plotSvg(rows: EpochMetrics[], title: string): string {
   const body =
     panel(0, 'loss', (s, r) => s.loss(r), lossTicks, (v) => v.toFixed(lossTicks.decimals)) +
     panel(445, 'accuracy', (s, r) => s.accuracy(r), accuracyTicks, (v) => `${Math.round(v * 100)}%`);
-  const escaped = title.replace(/[<&>]/g, (ch) => ({ '<': '&lt;', '&': '&amp;', '>': '&gt;' })[ch]!);
+  const escaped = escapeXml(title);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escaped}</text>${legend}${body}</svg>\n`;
 }
