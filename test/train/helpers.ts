@@ -66,7 +66,7 @@ export function readTensors(stem: string): Map<string, { shape: number[]; data: 
  * model without a head; and the backbone statements: SiLU, LeakyReLU with its slope, GELU
  * and Mish (SE's inner activation too), group norm, `output_stride` and stage `dilation`
  * (a dilated convolution with stride 2 among them), stem `pad`, the pools max, avgmax and
- * `drop_path 0` and `outputs` with the logits last. `pre_pool` is issue 10's: a bare stem convolution feeding a max
+ * catavgmax, `drop_path 0` and `outputs` with the logits last. `pre_pool` is issue 10's: a bare stem convolution feeding a max
  * pool negative values.
  */
 export const constructSpecs: Record<string, string> = {
@@ -160,6 +160,7 @@ export const constructSpecs: Record<string, string> = {
   input 3x10x10
   classes 4
   activation mish
+  pool catavgmax
   drop_path 0
   outputs a logits
   stem { conv 3x3 8  avgpool 3x3 stride 2 pad 0 }

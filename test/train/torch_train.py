@@ -11,7 +11,8 @@ side is an error).
 Usage: torch_train.py JOBS.json. Each job trains one network from the given weights on the
 given batches with torch.optim.SGD (Nesterov or not) or torch.optim.AdamW and torch's own
 schedulers (with LinearLR warmup by SequentialLR), F.cross_entropy with label smoothing,
-frozen parts (requires_grad=False) and frozen norms (eval mode), in float64, and writes the
+frozen parts (requires_grad=False) and frozen norms (eval mode), in float64 (float32 where a
+job says `"dtype": "float32"`: PyTorch's own float32 rounding, to measure drift), and writes the
 loss, every parameter's gradient, and the parameters and running statistics after each step
 listed in `record`, as `<out>/<id>.json` (names, shapes, offsets) + `<out>/<id>.bin` (float32).
 """
@@ -415,7 +416,10 @@ def write_tensors(stem, tensors):
 
 def run(job):
     torch.manual_seed(0)
-    net = Net(parse(job["spec"])).double()
+    # float64 unless the job asks for float32 (to measure PyTorch's own float32 rounding).
+    dtype = torch.float32 if job.get("dtype") == "float32" else torch.float64
+    npdt = np.float32 if dtype == torch.float32 else np.float64
+    net = Net(parse(job["spec"])).to(dtype)
     weights = read_tensors(job["weights"])
     state = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
     missing = sorted(set(state) - set(weights))
@@ -426,7 +430,7 @@ def run(job):
         for k, v in state.items():
             if tuple(v.shape) != weights[k].shape:
                 raise ValueError(f"{job['id']}: {k} is {tuple(v.shape)} in torch, {weights[k].shape} from resnetc")
-            v.copy_(torch.from_numpy(weights[k].astype(np.float64)))
+            v.copy_(torch.from_numpy(weights[k].astype(npdt)))
     data = read_tensors(job["batches"])
     # --freeze: the parts' parameters as requires_grad=False, and so left out of the optimizer.
     frozen = set(job["freeze"])
@@ -461,15 +465,15 @@ def run(job):
                 m.eval()
     out = {}
     for step in range(job["steps"]):
-        x = torch.from_numpy(data[f"x{step}"].astype(np.float64))
+        x = torch.from_numpy(data[f"x{step}"].astype(npdt))
         if net.head is not None and f"mask{step}" in data:
-            net.head.mask = torch.from_numpy(data[f"mask{step}"].astype(np.float64))
+            net.head.mask = torch.from_numpy(data[f"mask{step}"].astype(npdt))
         y = net(x)
         if job["loss"] == "ce":
             loss = F.cross_entropy(y, torch.from_numpy(data[f"y{step}"].astype(np.int64)), label_smoothing=job["label_smoothing"])
         else:
             # A fixed linear loss of the feature map (a model without a head): sum(y * R) / N.
-            loss = (y * torch.from_numpy(data["R"].astype(np.float64))).sum() / y.shape[0]
+            loss = (y * torch.from_numpy(data["R"].astype(npdt))).sum() / y.shape[0]
         opt.zero_grad()
         loss.backward()
         opt.step()
