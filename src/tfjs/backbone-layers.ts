@@ -1,4 +1,5 @@
 import * as tf from './tf.js';
+import { type Kwargs, one, shape4 } from './layer-io.js';
 
 /**
  * The custom tfjs layers the backbone statements need where tfjs has none that computes
@@ -12,16 +13,6 @@ import * as tf from './tf.js';
  * - `dilatedConv2d`: a convolution with dilation whose gradients tfjs can take (its Conv2D
  *   gradient refuses dilation > 1, and its conv2d refuses stride and dilation both > 1).
  */
-
-type Kwargs = Record<string, unknown>;
-
-function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor4D {
-  return (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
-}
-
-function shape4(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-  return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-}
 
 export interface GroupNorm2DArgs extends tf.serialization.ConfigDict {
   groups: number;

@@ -1,5 +1,6 @@
 import * as tf from './tf.js';
 import { dilatedConv2d } from './backbone-layers.js';
+import { type Kwargs, one, shape4 } from './layer-io.js';
 
 /**
  * The custom tfjs layers a checked model needs beyond tfjs's own: each is registered for
@@ -18,16 +19,6 @@ import { dilatedConv2d } from './backbone-layers.js';
  */
 
 type Padding4 = [number, number, number, number];
-type Kwargs = Record<string, unknown>;
-
-function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor4D {
-  return (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
-}
-
-function shape4(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-  return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-}
-
 export interface SubsamplePadArgs extends tf.serialization.ConfigDict {
   stride: number;
   channels: number;

@@ -7,6 +7,7 @@ writeTensors (STEM.json: {name: [shape, offset]}, STEM.bin: float32).
 """
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -14,24 +15,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def read_tensors(stem):
-    with open(stem + ".json") as f:
-        header = json.load(f)
-    data = np.fromfile(stem + ".bin", dtype="<f4")
-    return {name: data[o : o + int(np.prod(shape))].reshape(shape) for name, (shape, o) in header.items()}
-
-
-def write_tensors(stem, tensors):
-    header, chunks, offset = {}, [], 0
-    for name, t in tensors.items():
-        a = np.asarray(t, dtype="<f4").reshape(-1)
-        header[name] = [list(np.shape(t)), offset]
-        chunks.append(a)
-        offset += a.size
-    with open(stem + ".json", "w") as f:
-        json.dump(header, f)
-    np.concatenate(chunks).tofile(stem + ".bin")
+# The tensor files' one reader and writer: the training harness's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
+from torch_train import read_tensors, write_tensors  # noqa: E402
 
 
 def nchw(t):
